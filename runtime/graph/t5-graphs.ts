@@ -1,0 +1,121 @@
+import type { T5Config } from '../checkpoint/t5-config.ts';
+import type { T5Weights } from '../checkpoint/t5-weights.ts';
+import { GraphBuilder } from './graph-builder.ts';
+import type { Graph, Tensor } from './ir.ts';
+import {
+  crossKeyValues,
+  decoderSelfBias,
+  lmHead,
+  paddingBias,
+  t5Decoder,
+  t5Encoder,
+  type KeyValue,
+  type T5Params,
+} from './t5-layers.ts';
+
+/**
+ * The three inference graphs a served T5 model runs: the encoder (once per prompt), the
+ * cross-attention K/V projection (once per request), and one decoder step over a batch that carries a
+ * self-attention KV cache (past in, present out). Weights are initializers.
+ */
+
+export const decoderNames = {
+  pastKey: (i: number) => `past.${i}.key`,
+  pastValue: (i: number) => `past.${i}.value`,
+  presentKey: (i: number) => `present.${i}.key`,
+  presentValue: (i: number) => `present.${i}.value`,
+  crossKey: (i: number) => `cross.${i}.key`,
+  crossValue: (i: number) => `cross.${i}.value`,
+};
+
+/** Parameters as initializers; linear weights are stored pre-transposed so no Transpose runs per step. */
+export function initializerParams(g: GraphBuilder, weights: T5Weights): T5Params {
+  const get = (name: string) => {
+    const w = weights.get(name);
+    if (!w) throw new Error(`weight ${name} is missing`);
+    return w;
+  };
+  return {
+    linear(name) {
+      const key = `${name}.T`;
+      if (!g.initializers.has(key)) g.initializer(key, transposed(get(name)));
+      return key;
+    },
+    tensor(name) {
+      if (!g.initializers.has(name)) {
+        const w = get(name);
+        g.initializer(name, { dtype: 'float32', shape: w.shape, data: w.data });
+      }
+      return name;
+    },
+  };
+}
+
+function transposed(w: { shape: number[]; data: Float32Array }): Tensor {
+  const [rows, cols] = w.shape;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) out[c * rows + r] = w.data[r * cols + c];
+  }
+  return { dtype: 'float32', shape: [cols, rows], data: out };
+}
+
+export function buildEncoderGraph(cfg: T5Config, weights: T5Weights): Graph {
+  const g = new GraphBuilder('t5_encoder');
+  const ids = g.input('input_ids', 'int64', ['batch', 'source']);
+  const mask = g.input('attention_mask', 'int64', ['batch', 'source']);
+  const hidden = t5Encoder(g, cfg, initializerParams(g, weights), ids, mask);
+  g.output(hidden, 'last_hidden_state', 'float32', ['batch', 'source', cfg.dModel]);
+  return g.build();
+}
+
+export function buildCrossKVGraph(cfg: T5Config, weights: T5Weights): Graph {
+  const g = new GraphBuilder('t5_cross_kv');
+  const states = g.input('encoder_hidden_states', 'float32', ['batch', 'source', cfg.dModel]);
+  const kv = crossKeyValues(g, cfg, initializerParams(g, weights), states);
+  const shape = ['batch', cfg.numHeads, 'source', cfg.dKv];
+  kv.forEach(({ key, value }, i) => {
+    g.output(key, decoderNames.crossKey(i), 'float32', shape);
+    g.output(value, decoderNames.crossValue(i), 'float32', shape);
+  });
+  return g.build();
+}
+
+/**
+ * One decoder step for T new tokens per row (T = 1 while generating; T = the whole target when
+ * teacher forcing with an empty past). Rows may sit at different positions: query_positions [B, T],
+ * key_positions [B, P+T] and self_attention_mask [B, P+T] (1 = a real key) describe each row's cache.
+ */
+export function buildDecoderStepGraph(cfg: T5Config, weights: T5Weights): Graph {
+  const g = new GraphBuilder('t5_decoder_step');
+  const p = initializerParams(g, weights);
+  const ids = g.input('input_ids', 'int64', ['batch', 'new']);
+  const encoderMask = g.input('encoder_attention_mask', 'int64', ['batch', 'source']);
+  const selfMask = g.input('self_attention_mask', 'int64', ['batch', 'total']);
+  const queryPositions = g.input('query_positions', 'int64', ['batch', 'new']);
+  const keyPositions = g.input('key_positions', 'int64', ['batch', 'total']);
+  const past: KeyValue[] = [];
+  const cross: KeyValue[] = [];
+  const pastShape = ['batch', cfg.numHeads, 'past', cfg.dKv];
+  const crossShape = ['batch', cfg.numHeads, 'source', cfg.dKv];
+  for (let i = 0; i < cfg.numDecoderLayers; i++) {
+    past.push({
+      key: g.input(decoderNames.pastKey(i), 'float32', pastShape),
+      value: g.input(decoderNames.pastValue(i), 'float32', pastShape),
+    });
+    cross.push({
+      key: g.input(decoderNames.crossKey(i), 'float32', crossShape),
+      value: g.input(decoderNames.crossValue(i), 'float32', crossShape),
+    });
+  }
+  const selfBias = decoderSelfBias(g, cfg, p, queryPositions, keyPositions, selfMask);
+  const crossBias = paddingBias(g, encoderMask);
+  const { hidden, present } = t5Decoder(g, cfg, p, { inputIds: ids, selfBias, cross, crossBias, past });
+  g.output(lmHead(g, cfg, p, hidden), 'logits', 'float32', ['batch', 'new', cfg.vocabSize]);
+  const presentShape = ['batch', cfg.numHeads, 'total', cfg.dKv];
+  present.forEach(({ key, value }, i) => {
+    g.output(key, decoderNames.presentKey(i), 'float32', presentShape);
+    g.output(value, decoderNames.presentValue(i), 'float32', presentShape);
+  });
+  return g.build();
+}

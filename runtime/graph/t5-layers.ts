@@ -1,0 +1,241 @@
+import type { T5Config } from '../checkpoint/t5-config.ts';
+import type { GraphBuilder } from './graph-builder.ts';
+
+/**
+ * The T5 building blocks, written once over the graph builder, in Hugging Face's semantics:
+ * RMSNorm without mean or bias, attention without score scaling, relative position buckets shared
+ * by all layers of a stack, gated or plain feed-forward. Inference graphs, training graphs and the
+ * export all assemble these.
+ */
+
+/** Where parameters come from: initializers for inference, graph inputs for training. */
+export interface T5Params {
+  /** A linear layer's HF weight [out, in], returned as [in, out] so that `x @ w` is the layer. */
+  linear(name: string): string;
+  /** Tensors used as stored: norm weights, embedding tables, relative attention bias tables. */
+  tensor(name: string): string;
+}
+
+/** Large negative instead of -inf: masked scores vanish in softmax while sums of masks stay finite. */
+export const MASKED = -1e9;
+
+export function rmsNorm(g: GraphBuilder, cfg: T5Config, x: string, weight: string): string {
+  // Pow -> ReduceMean -> Add -> Sqrt -> Div -> Mul is the pattern onnxruntime fuses into one kernel.
+  const variance = g.reduceMean(g.pow(x, g.constFloat(2)), [-1]);
+  const normed = g.div(x, g.sqrt(g.add(variance, g.constFloat(cfg.layerNormEpsilon))));
+  return g.mul(normed, weight);
+}
+
+export function activation(g: GraphBuilder, cfg: T5Config, x: string): string {
+  switch (cfg.activation) {
+    case 'relu':
+      return g.relu(x);
+    case 'gelu': {
+      const erf = g.op('Erf', [g.div(x, g.constFloat(Math.SQRT2))]);
+      return g.mul(g.mul(x, g.constFloat(0.5)), g.add(erf, g.constFloat(1)));
+    }
+    case 'gelu_new': {
+      // HF's NewGELUActivation: the tanh approximation used by every Flan-T5 checkpoint.
+      const cube = g.pow(x, g.constFloat(3));
+      const inner = g.mul(g.add(x, g.mul(cube, g.constFloat(0.044715))), g.constFloat(Math.sqrt(2 / Math.PI)));
+      return g.mul(g.mul(x, g.constFloat(0.5)), g.add(g.tanh(inner), g.constFloat(1)));
+    }
+  }
+}
+
+export function feedForward(g: GraphBuilder, cfg: T5Config, p: T5Params, prefix: string, x: string): string {
+  const hidden = cfg.isGated
+    ? g.mul(
+        activation(g, cfg, g.matmul(x, p.linear(`${prefix}.wi_0.weight`))),
+        g.matmul(x, p.linear(`${prefix}.wi_1.weight`)),
+      )
+    : activation(g, cfg, g.matmul(x, p.linear(`${prefix}.wi.weight`)));
+  return g.matmul(hidden, p.linear(`${prefix}.wo.weight`));
+}
+
+/** [B, T, H*dk] -> [B, H, T, dk] */
+export function splitHeads(g: GraphBuilder, cfg: T5Config, x: string): string {
+  return g.transpose(g.reshape(x, [0, 0, cfg.numHeads, cfg.dKv]), [0, 2, 1, 3]);
+}
+
+/** Projects x with one of q/k/v and splits heads. */
+export function projectHeads(g: GraphBuilder, cfg: T5Config, p: T5Params, weight: string, x: string): string {
+  return splitHeads(g, cfg, g.matmul(x, p.linear(weight)));
+}
+
+/**
+ * Scaled-dot-product attention without the scaling (T5 folds it into the initialisation).
+ * q: [B, H, T, dk], k and v: [B, H, S, dk], bias broadcastable to [B, H, T, S]. Returns [B, T, H*dk].
+ */
+export function attend(g: GraphBuilder, cfg: T5Config, q: string, k: string, v: string, bias: string): string {
+  const scores = g.add(g.matmul(q, g.transpose(k, [0, 1, 3, 2])), bias);
+  const context = g.matmul(g.softmax(scores, -1), v);
+  return g.reshape(g.transpose(context, [0, 2, 1, 3]), [0, 0, cfg.numHeads * cfg.dKv]);
+}
+
+/**
+ * HF's _relative_position_bucket over an int64 tensor of (key position - query position).
+ * Bidirectional for the encoder; causal (only the past is bucketed) for the decoder.
+ */
+export function relativePositionBucket(g: GraphBuilder, cfg: T5Config, relative: string, bidirectional: boolean): string {
+  let numBuckets = cfg.relativeAttentionNumBuckets;
+  let offset: string | undefined;
+  let distance: string;
+  const zero = g.constInt64(0);
+  if (bidirectional) {
+    numBuckets = Math.floor(numBuckets / 2);
+    offset = g.mul(g.cast(g.greater(relative, zero), 'int64'), g.constInt64(numBuckets));
+    distance = g.abs(relative);
+  } else {
+    distance = g.sub(zero, g.min(relative, zero));
+  }
+  const maxExact = Math.floor(numBuckets / 2);
+  const isSmall = g.less(distance, g.constInt64(maxExact));
+  // log(0) would be -inf; those positions take the is_small branch, so clamp to keep the math finite.
+  const distanceF = g.cast(g.max(distance, g.constInt64(1)), 'float32');
+  const scaled = g.mul(
+    g.div(g.log(g.div(distanceF, g.constFloat(maxExact))), g.constFloat(Math.log(cfg.relativeAttentionMaxDistance / maxExact))),
+    g.constFloat(numBuckets - maxExact),
+  );
+  const large = g.min(g.add(g.cast(scaled, 'int64'), g.constInt64(maxExact)), g.constInt64(numBuckets - 1));
+  const bucket = g.where(isSmall, distance, large);
+  return offset ? g.add(bucket, offset) : bucket;
+}
+
+/** Looks up the bias table [buckets, H] for bucket ids [..., T, S] and returns [..., H, T, S]. */
+export function positionBias(g: GraphBuilder, table: string, buckets: string, batched: boolean): string {
+  const gathered = g.gather(table, buckets); // [(B,) T, S, H]
+  return batched ? g.transpose(gathered, [0, 3, 1, 2]) : g.unsqueeze(g.transpose(gathered, [2, 0, 1]), [0]);
+}
+
+/** An int64 0/1 mask [B, S] as an additive bias [B, 1, 1, S]. */
+export function paddingBias(g: GraphBuilder, mask: string): string {
+  const masked = g.sub(g.constFloat(1), g.cast(mask, 'float32'));
+  return g.unsqueeze(g.mul(masked, g.constFloat(MASKED)), [1, 2]);
+}
+
+/** The encoder stack: token ids [B, S] and mask [B, S] to last_hidden_state [B, S, D]. */
+export function t5Encoder(g: GraphBuilder, cfg: T5Config, p: T5Params, inputIds: string, mask: string): string {
+  let h = g.gather(p.tensor('shared.weight'), inputIds);
+  const bias = g.scope('encoder.position_bias', () => {
+    const length = g.op('Squeeze', [g.dim(inputIds, 1), g.constInt64([0])]);
+    const positions = g.op('Range', [g.constInt64(0), length, g.constInt64(1)]);
+    const relative = g.sub(g.unsqueeze(positions, [0]), g.unsqueeze(positions, [1])); // key - query
+    const buckets = relativePositionBucket(g, cfg, relative, true);
+    const table = p.tensor('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight');
+    return g.add(positionBias(g, table, buckets, false), paddingBias(g, mask));
+  });
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const block = `encoder.block.${i}`;
+    h = g.scope(block, () => {
+      const attnPrefix = `${block}.layer.0.SelfAttention`;
+      const x = rmsNorm(g, cfg, h, p.tensor(`${block}.layer.0.layer_norm.weight`));
+      const q = projectHeads(g, cfg, p, `${attnPrefix}.q.weight`, x);
+      const k = projectHeads(g, cfg, p, `${attnPrefix}.k.weight`, x);
+      const v = projectHeads(g, cfg, p, `${attnPrefix}.v.weight`, x);
+      const attn = g.matmul(attend(g, cfg, q, k, v, bias), p.linear(`${attnPrefix}.o.weight`));
+      const afterAttn = g.add(h, attn);
+      const y = rmsNorm(g, cfg, afterAttn, p.tensor(`${block}.layer.1.layer_norm.weight`));
+      return g.add(afterAttn, feedForward(g, cfg, p, `${block}.layer.1.DenseReluDense`, y));
+    });
+  }
+  return rmsNorm(g, cfg, h, p.tensor('encoder.final_layer_norm.weight'));
+}
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+/** The cross-attention keys and values of every decoder layer, computed once per request. */
+export function crossKeyValues(g: GraphBuilder, cfg: T5Config, p: T5Params, encoderStates: string): KeyValue[] {
+  return Array.from({ length: cfg.numDecoderLayers }, (_, i) =>
+    g.scope(`decoder.block.${i}.cross_kv`, () => {
+      const prefix = `decoder.block.${i}.layer.1.EncDecAttention`;
+      return {
+        key: projectHeads(g, cfg, p, `${prefix}.k.weight`, encoderStates),
+        value: projectHeads(g, cfg, p, `${prefix}.v.weight`, encoderStates),
+      };
+    }),
+  );
+}
+
+/**
+ * Decoder self-attention bias [B, H, T, K] for new tokens at queryPositions [B, T] against key slots at
+ * keyPositions [B, K] whose validity is keyMask [B, K]. Positions are explicit because rows of a
+ * continuous batch sit at different lengths; causality is key position <= query position.
+ */
+export function decoderSelfBias(
+  g: GraphBuilder,
+  cfg: T5Config,
+  p: T5Params,
+  queryPositions: string,
+  keyPositions: string,
+  keyMask: string,
+): string {
+  return g.scope('decoder.position_bias', () => {
+    const keys = g.unsqueeze(keyPositions, [1]); // [B, 1, K]
+    const queries = g.unsqueeze(queryPositions, [2]); // [B, T, 1]
+    const buckets = relativePositionBucket(g, cfg, g.sub(keys, queries), false);
+    const table = p.tensor('decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight');
+    const bias = positionBias(g, table, buckets, true);
+    const allowed = g.and(g.lessOrEqual(keys, queries), g.cast(g.unsqueeze(keyMask, [1]), 'bool'));
+    const maskBias = g.where(allowed, g.constFloat(0), g.constFloat(MASKED)); // [B, T, K]
+    return g.add(bias, g.unsqueeze(maskBias, [1]));
+  });
+}
+
+export interface DecoderInputs {
+  inputIds: string; // [B, T]
+  selfBias: string; // [B, H, T, P+T]
+  cross: KeyValue[]; // per layer, [B, H, S, dk]
+  crossBias: string; // [B, 1, 1, S]
+  past?: KeyValue[]; // per layer, [B, H, P, dk]
+}
+
+/** The decoder stack; returns the final hidden states [B, T, D] and each layer's present keys/values. */
+export function t5Decoder(
+  g: GraphBuilder,
+  cfg: T5Config,
+  p: T5Params,
+  inputs: DecoderInputs,
+): { hidden: string; present: KeyValue[] } {
+  let h = g.gather(p.tensor('shared.weight'), inputs.inputIds);
+  const present: KeyValue[] = [];
+  for (let i = 0; i < cfg.numDecoderLayers; i++) {
+    const block = `decoder.block.${i}`;
+    h = g.scope(block, () => {
+      const self = `${block}.layer.0.SelfAttention`;
+      const x = rmsNorm(g, cfg, h, p.tensor(`${block}.layer.0.layer_norm.weight`));
+      const q = projectHeads(g, cfg, p, `${self}.q.weight`, x);
+      let k = projectHeads(g, cfg, p, `${self}.k.weight`, x);
+      let v = projectHeads(g, cfg, p, `${self}.v.weight`, x);
+      const past = inputs.past?.[i];
+      if (past) {
+        k = g.concat([past.key, k], 2);
+        v = g.concat([past.value, v], 2);
+      }
+      present.push({ key: k, value: v });
+      const selfAttn = g.matmul(attend(g, cfg, q, k, v, inputs.selfBias), p.linear(`${self}.o.weight`));
+      const afterSelf = g.add(h, selfAttn);
+
+      const cross = `${block}.layer.1.EncDecAttention`;
+      const y = rmsNorm(g, cfg, afterSelf, p.tensor(`${block}.layer.1.layer_norm.weight`));
+      const cq = projectHeads(g, cfg, p, `${cross}.q.weight`, y);
+      const { key, value } = inputs.cross[i];
+      const crossAttn = g.matmul(attend(g, cfg, cq, key, value, inputs.crossBias), p.linear(`${cross}.o.weight`));
+      const afterCross = g.add(afterSelf, crossAttn);
+
+      const z = rmsNorm(g, cfg, afterCross, p.tensor(`${block}.layer.2.layer_norm.weight`));
+      return g.add(afterCross, feedForward(g, cfg, p, `${block}.layer.2.DenseReluDense`, z));
+    });
+  }
+  return { hidden: rmsNorm(g, cfg, h, p.tensor('decoder.final_layer_norm.weight')), present };
+}
+
+/** Vocabulary logits. Tied (v1.0) checkpoints reuse the embedding, scaled by d_model^-0.5 as HF does. */
+export function lmHead(g: GraphBuilder, cfg: T5Config, p: T5Params, hidden: string): string {
+  if (!cfg.tieWordEmbeddings) return g.matmul(hidden, p.linear('lm_head.weight'));
+  const scaled = g.mul(hidden, g.constFloat(cfg.dModel ** -0.5));
+  return g.matmul(scaled, p.linear('shared.weight'));
+}

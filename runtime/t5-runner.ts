@@ -1,0 +1,130 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { T5Config } from './checkpoint/t5-config.ts';
+import type { T5Weights } from './checkpoint/t5-weights.ts';
+import type { Graph } from './graph/ir.ts';
+import { initializerBytes } from './graph/ir.ts';
+import { serializeModel } from './graph/onnx-serialize.ts';
+import { buildCrossKVGraph, buildDecoderStepGraph, buildEncoderGraph, decoderNames } from './graph/t5-graphs.ts';
+import { createSession, int64Feed, ort, type SessionConfig } from './onnx-session.ts';
+
+/** Past this many weight bytes a graph goes to disk with ONNX external data (protobuf's 2 GB cap). */
+const EXTERNAL_DATA_BYTES = 1.5 * 2 ** 30;
+
+export interface DecoderStepFeeds {
+  inputIds: ort.Tensor; // [B, T] int64
+  encoderAttentionMask: ort.Tensor; // [B, S] int64
+  selfAttentionMask: ort.Tensor; // [B, P+T] int64
+  queryPositions: ort.Tensor; // [B, T] int64
+  keyPositions: ort.Tensor; // [B, P+T] int64
+  past: ort.Tensor[]; // per layer: key, value ([B, H, P, dk])
+  cross: ort.Tensor[]; // per layer: key, value ([B, H, S, dk])
+}
+
+export interface DecoderStepResult {
+  logits: ort.Tensor; // [B, T, V]
+  present: ort.Tensor[]; // per layer: key, value ([B, H, P+T, dk])
+}
+
+/**
+ * Runs a T5 checkpoint's three graphs. It only runs: who is in the batch, what is cached and what is
+ * sampled are the engine's business.
+ */
+export class T5Runner {
+  private constructor(
+    readonly config: T5Config,
+    private readonly encoder: ort.InferenceSession,
+    private readonly crossKV: ort.InferenceSession,
+    private readonly decoder: ort.InferenceSession,
+  ) {}
+
+  static async fromWeights(config: T5Config, weights: T5Weights, session: SessionConfig): Promise<T5Runner> {
+    const graphs = [buildEncoderGraph(config, weights), buildCrossKVGraph(config, weights), buildDecoderStepGraph(config, weights)];
+    const [encoder, crossKV, decoder] = await Promise.all(graphs.map((g) => sessionForGraph(g, session)));
+    return new T5Runner(config, encoder, crossKV, decoder);
+  }
+
+  /** Encoder states [B, S, D] for padded ids and their 0/1 mask. */
+  async encode(inputIds: ort.Tensor, attentionMask: ort.Tensor): Promise<ort.Tensor> {
+    const out = await this.encoder.run({ input_ids: inputIds, attention_mask: attentionMask });
+    return out.last_hidden_state as ort.Tensor;
+  }
+
+  /** Every decoder layer's cross-attention key and value, flattened [k0, v0, k1, v1, ...]. */
+  async crossKeyValues(encoderStates: ort.Tensor): Promise<ort.Tensor[]> {
+    const out = await this.crossKV.run({ encoder_hidden_states: encoderStates });
+    return this.layers().flatMap((i) => [out[decoderNames.crossKey(i)], out[decoderNames.crossValue(i)]] as ort.Tensor[]);
+  }
+
+  async decodeStep(f: DecoderStepFeeds): Promise<DecoderStepResult> {
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: f.inputIds,
+      encoder_attention_mask: f.encoderAttentionMask,
+      self_attention_mask: f.selfAttentionMask,
+      query_positions: f.queryPositions,
+      key_positions: f.keyPositions,
+    };
+    for (const i of this.layers()) {
+      feeds[decoderNames.pastKey(i)] = f.past[2 * i];
+      feeds[decoderNames.pastValue(i)] = f.past[2 * i + 1];
+      feeds[decoderNames.crossKey(i)] = f.cross[2 * i];
+      feeds[decoderNames.crossValue(i)] = f.cross[2 * i + 1];
+    }
+    const out = await this.decoder.run(feeds);
+    const present = this.layers().flatMap((i) => [out[decoderNames.presentKey(i)], out[decoderNames.presentValue(i)]] as ort.Tensor[]);
+    return { logits: out.logits as ort.Tensor, present };
+  }
+
+  /** An empty past for `batch` rows: the first decoder step's cache. */
+  emptyPast(batch: number): ort.Tensor[] {
+    const shape = [batch, this.config.numHeads, 0, this.config.dKv];
+    return this.layers().flatMap(() => [new ort.Tensor('float32', new Float32Array(0), shape), new ort.Tensor('float32', new Float32Array(0), shape)]);
+  }
+
+  /**
+   * Teacher-forced forward pass (HF semantics: no decoder padding mask, causal self-attention):
+   * encoder states [B, S, D] and logits [B, T, V].
+   */
+  async forward(inputIds: number[][], attentionMask: number[][], decoderInputIds: number[][]) {
+    const encoderMask = int64Feed(attentionMask);
+    const encoderStates = await this.encode(int64Feed(inputIds), encoderMask);
+    const cross = await this.crossKeyValues(encoderStates);
+    const positions = decoderInputIds.map((row) => row.map((_, t) => t));
+    const { logits } = await this.decodeStep({
+      inputIds: int64Feed(decoderInputIds),
+      encoderAttentionMask: encoderMask,
+      selfAttentionMask: int64Feed(decoderInputIds.map((row) => row.map(() => 1))),
+      queryPositions: int64Feed(positions),
+      keyPositions: int64Feed(positions),
+      past: this.emptyPast(decoderInputIds.length),
+      cross,
+    });
+    return { encoderStates, logits };
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.encoder.release(), this.crossKV.release(), this.decoder.release()]);
+  }
+
+  private layers(): number[] {
+    return Array.from({ length: this.config.numDecoderLayers }, (_, i) => i);
+  }
+}
+
+/** Small graphs load from memory; large ones are written with external data and loaded by path. */
+export async function sessionForGraph(graph: Graph, session: SessionConfig, externalAboveBytes = EXTERNAL_DATA_BYTES) {
+  if (initializerBytes(graph) < externalAboveBytes) return createSession(serializeModel(graph), session);
+  const base = join(process.env.FLAN_DATA_DIR ?? tmpdir(), 'onnx-cache');
+  mkdirSync(base, { recursive: true });
+  const dir = mkdtempSync(join(base, `${graph.name}-`));
+  try {
+    const modelPath = join(dir, 'model.onnx');
+    const bytes = serializeModel(graph, { externalData: { path: join(dir, 'model.onnx.data'), location: 'model.onnx.data' } });
+    writeFileSync(modelPath, bytes);
+    return await createSession(modelPath, session);
+  } finally {
+    // onnxruntime has read (or mapped; unlinking keeps a mapping valid) the weights by now.
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
