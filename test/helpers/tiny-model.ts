@@ -1,0 +1,74 @@
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeSafetensors, type TensorToWrite } from '../../runtime/checkpoint/safetensors.ts';
+import { parseT5Config, t5ConfigToJson } from '../../runtime/checkpoint/t5-config.ts';
+import { expectedT5WeightShapes } from '../../runtime/checkpoint/t5-weights.ts';
+import { SeededRandom } from '../../runtime/seeded-random.ts';
+import { tokenizerDir } from './shared-fixtures.ts';
+
+export interface TinyModelOptions {
+  /** Same seed, same weights (default 1). */
+  seed?: number;
+  /** Default 32: small enough that a test server answers in milliseconds. */
+  dModel?: number;
+  numHeads?: number;
+  numLayers?: number;
+  /** T5 v1.1 / Flan (gated-gelu, untied head) by default; false gives a T5 v1.0 (relu, tied). */
+  gated?: boolean;
+  /** Written to generation_config.json: the default output length when a request gives none. */
+  maxNewTokens?: number;
+}
+
+/**
+ * Writes a Flan-T5-shaped model directory with seeded random weights and the real T5 tokenizer from
+ * ../shared/fixtures/t5-tokenizer into a fresh temporary folder, and returns its path. The vocabulary
+ * is the real 32128 so that every tokenizer path is exercised; everything else is tiny. Callers check
+ * `hasShared` (test/helpers/shared-fixtures.ts) first: without the fixture there is no tokenizer.
+ */
+export function makeTinyModelDir(opts: TinyModelOptions = {}): string {
+  const { seed = 1, dModel = 32, numHeads = 2, numLayers = 2, gated = true, maxNewTokens = 16 } = opts;
+  const config = parseT5Config(
+    {
+      architectures: ['T5ForConditionalGeneration'],
+      model_type: 't5',
+      vocab_size: 32128,
+      d_model: dModel,
+      d_kv: dModel / numHeads,
+      num_heads: numHeads,
+      d_ff: dModel * 2,
+      num_layers: numLayers,
+      num_decoder_layers: numLayers,
+      relative_attention_num_buckets: 32,
+      relative_attention_max_distance: 128,
+      layer_norm_epsilon: 1e-6,
+      feed_forward_proj: gated ? 'gated-gelu' : 'relu',
+      tie_word_embeddings: !gated,
+      pad_token_id: 0,
+      eos_token_id: 1,
+      decoder_start_token_id: 0,
+    },
+    'tiny-model config',
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'flan-tiny-model-'));
+  const random = SeededRandom.fromSeed(seed);
+  const tensors: TensorToWrite[] = [];
+  for (const [name, shape] of expectedT5WeightShapes(config)) {
+    const count = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(count);
+    // Norm weights start at 1 as in a real checkpoint; others get a fan-in scale so activations stay
+    // bounded through the layers and the logits are not dominated by a single token.
+    const isNorm = name.endsWith('layer_norm.weight');
+    const scale = 1 / Math.sqrt(shape[shape.length - 1]);
+    for (let i = 0; i < count; i++) data[i] = isNorm ? 1 : random.normal() * scale;
+    tensors.push({ name, dtype: 'F32', shape, data });
+  }
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(t5ConfigToJson(config), null, 2)}\n`);
+  writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+  writeFileSync(
+    join(dir, 'generation_config.json'),
+    `${JSON.stringify({ decoder_start_token_id: 0, eos_token_id: 1, pad_token_id: 0, max_new_tokens: maxNewTokens }, null, 2)}\n`,
+  );
+  copyFileSync(join(tokenizerDir, 'tokenizer.json'), join(dir, 'tokenizer.json'));
+  return dir;
+}
