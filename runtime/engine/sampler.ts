@@ -1,0 +1,135 @@
+import type { SeededRandom } from '../seeded-random.ts';
+import type { SamplingOptions, TokenLogprob } from './engine-api.ts';
+
+/** One sequence's sampling state: its own generator (so batch-mates never shift its draws) and counts. */
+export interface SequenceSampler {
+  rng: SeededRandom;
+  /** How often each token has been generated so far, for the penalties. */
+  counts: Map<number, number>;
+}
+
+export interface Choice {
+  tokenId: number;
+  /** Log-probability under the model's distribution (before penalties and temperature). */
+  logprob?: number;
+  topLogprobs?: { tokenId: number; logprob: number }[];
+}
+
+type Options = Pick<
+  SamplingOptions,
+  'temperature' | 'topK' | 'topP' | 'repetitionPenalty' | 'presencePenalty' | 'frequencyPenalty' | 'logprobs'
+>;
+
+/**
+ * Picks the next token from one row of logits: penalties, then temperature, top-k and top-p (HF's
+ * order), then a draw from the sequence's own generator; greedy when temperature is 0.
+ */
+export function chooseToken(logits: Float32Array, options: Options, state: SequenceSampler): Choice {
+  const processed = applyPenalties(logits, options, state.counts);
+  const tokenId = options.temperature <= 0 ? argmax(processed) : sample(processed, options, state.rng);
+  state.counts.set(tokenId, (state.counts.get(tokenId) ?? 0) + 1);
+  if (options.logprobs <= 0) return { tokenId };
+  const logZ = logSumExp(logits);
+  return {
+    tokenId,
+    logprob: logits[tokenId] - logZ,
+    topLogprobs: topIndices(logits, options.logprobs).map((i) => ({ tokenId: i, logprob: logits[i] - logZ })),
+  };
+}
+
+function applyPenalties(logits: Float32Array, o: Options, counts: Map<number, number>): Float32Array {
+  const penalised = o.repetitionPenalty !== 1 || o.presencePenalty !== 0 || o.frequencyPenalty !== 0;
+  if (!penalised || counts.size === 0) return logits;
+  const out = Float32Array.from(logits);
+  for (const [token, count] of counts) {
+    let v = out[token];
+    if (o.repetitionPenalty !== 1) v = v > 0 ? v / o.repetitionPenalty : v * o.repetitionPenalty;
+    v -= o.frequencyPenalty * count + o.presencePenalty;
+    out[token] = v;
+  }
+  return out;
+}
+
+export function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+function logSumExp(row: Float32Array): number {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i] - max);
+  return max + Math.log(sum);
+}
+
+/** Indices of the k largest values, largest first. */
+export function topIndices(row: ArrayLike<number>, k: number): number[] {
+  const top: number[] = [];
+  for (let i = 0; i < row.length; i++) {
+    if (top.length === k && row[i] <= row[top[k - 1]]) continue;
+    let j = Math.min(top.length, k - 1);
+    while (j > 0 && row[top[j - 1]] < row[i]) j--;
+    top.splice(j, 0, i);
+    if (top.length > k) top.pop();
+  }
+  return top;
+}
+
+function sample(logits: Float32Array, o: Options, rng: SeededRandom): number {
+  const v = logits.length;
+  let max = -Infinity;
+  for (let i = 0; i < v; i++) if (logits[i] > max) max = logits[i];
+  // Probabilities after temperature; top-k keeps only the k best (by logit).
+  const probs = new Float64Array(v);
+  let keep: number[] | undefined;
+  if (o.topK > 0 && o.topK < v) keep = topIndices(logits, o.topK);
+  let total = 0;
+  const indices = keep ?? Array.from({ length: v }, (_, i) => i);
+  for (const i of indices) {
+    probs[i] = Math.exp((logits[i] - max) / o.temperature);
+    total += probs[i];
+  }
+  let candidates = indices;
+  if (o.topP < 1) candidates = nucleus(probs, indices, total, o.topP);
+  let mass = 0;
+  for (const i of candidates) mass += probs[i];
+  let r = rng.next() * mass;
+  for (const i of candidates) {
+    r -= probs[i];
+    if (r < 0) return i;
+  }
+  return candidates[candidates.length - 1];
+}
+
+/**
+ * The smallest set of most likely tokens whose probability reaches p. Sorting 32k entries per token is
+ * wasteful, so only tokens above a threshold are sorted; the threshold is lowered until the tokens above
+ * it already reach p, which makes the result exact.
+ */
+function nucleus(probs: Float64Array, indices: number[], total: number, p: number): number[] {
+  for (let threshold = 1e-3; ; threshold /= 16) {
+    const above = indices.filter((i) => probs[i] / total >= threshold);
+    let mass = 0;
+    for (const i of above) mass += probs[i] / total;
+    if (mass >= p || above.length === indices.length || threshold < 1e-12) {
+      above.sort((a, b) => probs[b] - probs[a]);
+      const chosen: number[] = [];
+      let cumulative = 0;
+      for (const i of above) {
+        chosen.push(i);
+        cumulative += probs[i] / total;
+        if (cumulative >= p) break;
+      }
+      return chosen;
+    }
+  }
+}
+
+export function toTokenLogprob(
+  tokenToText: (id: number) => string,
+  entry: { tokenId: number; logprob: number },
+): TokenLogprob {
+  return { tokenId: entry.tokenId, token: tokenToText(entry.tokenId), logprob: entry.logprob };
+}

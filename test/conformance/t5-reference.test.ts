@@ -1,0 +1,76 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { SafetensorsFile } from '../../runtime/checkpoint/safetensors.ts';
+import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
+import { greedyDecode } from '../../runtime/engine/greedy-decode.ts';
+import { T5Runner } from '../../runtime/t5-runner.ts';
+import { hasShared, referenceDir, referenceModels, relativeError, rowsOf } from '../helpers/shared-fixtures.ts';
+
+const cli = fileURLToPath(new URL('../../bin/flan-serve.js', import.meta.url));
+
+function readExpected(model: string) {
+  const file = SafetensorsFile.open(`${referenceDir}/${model}/expected.safetensors`);
+  try {
+    const ints = (name: string) => rowsOf(file.readInt64AsNumbers(name), file.info(name).shape[1]);
+    return {
+      inputIds: ints('input_ids'),
+      attentionMask: ints('attention_mask'),
+      decoderInputIds: ints('decoder_input_ids'),
+      greedyIds: ints('greedy_ids'),
+      encoderStates: file.readFloat32('encoder_last_hidden_state'),
+      logits: file.readFloat32('logits'),
+    };
+  } finally {
+    file.close();
+  }
+}
+
+describe.skipIf(!hasShared).each(referenceModels)('conformance with the PyTorch reference: %s', (model) => {
+  const dir = `${referenceDir}/${model}`;
+  const expected = hasShared ? readExpected(model) : undefined!;
+
+  it('flan-serve logits matches encoder states and teacher-forced logits within 1e-4 relative', () => {
+    const stdin = JSON.stringify({
+      input_ids: expected.inputIds,
+      attention_mask: expected.attentionMask,
+      decoder_input_ids: expected.decoderInputIds,
+    });
+    const run = spawnSync(process.execPath, [cli, 'logits', '--model', dir], { input: stdin, encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const out = JSON.parse(run.stdout) as { encoder_last_hidden_state: number[][][]; logits: number[][][] };
+    const encoder = out.encoder_last_hidden_state.flat(2);
+    const logits = out.logits.flat(2);
+    expect(encoder.length).toBe(expected.encoderStates.length);
+    expect(relativeError(encoder, expected.encoderStates)).toBeLessThan(1e-4);
+    expect(relativeError(logits, expected.logits)).toBeLessThan(1e-4);
+  });
+
+  it('greedy decoding with the KV cache reproduces greedy_ids, batched with padding and one row at a time', async () => {
+    const { config, weights, generationConfig } = loadModelDir(dir, { requireTokenizer: false });
+    const runner = await T5Runner.fromWeights(config, weights, { device: 'cpu', threads: 1 });
+    try {
+      // The fixture's rows have different lengths, so the batch carries padding in its encoder mask.
+      expect(expected.attentionMask.some((row) => row.includes(0))).toBe(true);
+      const options = {
+        maxNewTokens: expected.greedyIds[0].length - 1,
+        decoderStartTokenId: generationConfig.decoderStartTokenId,
+        eosTokenId: config.eosTokenId,
+        padTokenId: config.padTokenId,
+      };
+      const batched = await greedyDecode(runner, expected.inputIds, expected.attentionMask, options);
+      expect(batched).toEqual(expected.greedyIds);
+      for (let row = 0; row < expected.inputIds.length; row++) {
+        const length = expected.attentionMask[row].reduce((a, b) => a + b, 0);
+        const ids = expected.inputIds[row].slice(0, length);
+        const [alone] = await greedyDecode(runner, [ids], [ids.map(() => 1)], options);
+        // Alone, a row stops at its end-of-sequence token; in the batch it was padded after it.
+        const padded = [...alone, ...new Array<number>(expected.greedyIds[row].length - alone.length).fill(config.padTokenId)];
+        expect(padded).toEqual(expected.greedyIds[row]);
+      }
+    } finally {
+      await runner.release();
+    }
+  });
+});
