@@ -73,7 +73,10 @@ export class GraphBuilder {
   private cachedConst(key: string, make: () => Tensor): string {
     const hit = this.constCache.get(key);
     if (hit) return hit;
-    const name = `const_${this.constCache.size}`;
+    // Skip names already taken, so a builder seeded with another graph's initializers stays valid.
+    let index = this.constCache.size;
+    while (this.initializers.has(`const_${index}`)) index++;
+    const name = `const_${index}`;
     this.initializers.set(name, make());
     this.constCache.set(key, name);
     return name;
