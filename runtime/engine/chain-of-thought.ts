@@ -64,7 +64,9 @@ export function lastNumber(text: string): string | undefined {
 }
 
 function canonicalNumber(s: string): string {
-  const n = Number(s.replace(/,/g, ''));
+  // Commas count as thousands separators only where they group by three ("1,250"), not in "1,1".
+  const grouped = /^-?\d{1,3}(,\d{3})+(\.\d+)?$/.test(s);
+  const n = Number(grouped ? s.replace(/,/g, '') : s);
   return Number.isFinite(n) ? String(n) : s;
 }
 
