@@ -6,12 +6,12 @@ import { readT5Config } from '../../runtime/checkpoint/t5-config.ts';
 import { expectedT5WeightShapes, loadT5Weights } from '../../runtime/checkpoint/t5-weights.ts';
 import { bf16Dir, expectLoadError, f32Dir, hasFixtures, tempDir, tiedDir } from './fixture-paths.ts';
 
-type F32Tensor = Extract<TensorToWrite, { dtype: 'F32' }>;
+type F32Tensor = TensorToWrite & { dtype: 'F32'; shape: number[]; data: Float32Array };
 
 function readAll(dir: string): F32Tensor[] {
   const file = SafetensorsFile.open(join(dir, 'model.safetensors'));
   try {
-    return file.names().map((name) => ({ name, dtype: 'F32', shape: file.info(name).shape, data: file.readFloat32(name) }));
+    return file.names().map((name) => ({ name, dtype: 'F32' as const, shape: file.info(name).shape, data: file.readFloat32(name) }));
   } finally {
     file.close();
   }
