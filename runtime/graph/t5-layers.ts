@@ -14,6 +14,16 @@ export interface T5Params {
   linear(name: string): string;
   /** Tensors used as stored: norm weights, embedding tables, relative attention bias tables. */
   tensor(name: string): string;
+  /**
+   * Optional: applies the linear layer `name` to x ([..., in] -> [..., out]). Training uses it to add
+   * LoRA's low-rank path beside a frozen weight; without it a layer is `x @ linear(name)`.
+   */
+  project?(x: string, name: string): string;
+}
+
+/** x through the linear layer `name`, by the params' own projection when they define one. */
+export function linearLayer(g: GraphBuilder, p: T5Params, x: string, name: string): string {
+  return p.project ? p.project(x, name) : g.matmul(x, p.linear(name));
 }
 
 /** Large negative instead of -inf: masked scores vanish in softmax while sums of masks stay finite. */
@@ -46,11 +56,11 @@ export function activation(g: GraphBuilder, cfg: T5Config, x: string): string {
 export function feedForward(g: GraphBuilder, cfg: T5Config, p: T5Params, prefix: string, x: string): string {
   const hidden = cfg.isGated
     ? g.mul(
-        activation(g, cfg, g.matmul(x, p.linear(`${prefix}.wi_0.weight`))),
-        g.matmul(x, p.linear(`${prefix}.wi_1.weight`)),
+        activation(g, cfg, linearLayer(g, p, x, `${prefix}.wi_0.weight`)),
+        linearLayer(g, p, x, `${prefix}.wi_1.weight`),
       )
-    : activation(g, cfg, g.matmul(x, p.linear(`${prefix}.wi.weight`)));
-  return g.matmul(hidden, p.linear(`${prefix}.wo.weight`));
+    : activation(g, cfg, linearLayer(g, p, x, `${prefix}.wi.weight`));
+  return linearLayer(g, p, hidden, `${prefix}.wo.weight`);
 }
 
 /** [B, T, H*dk] -> [B, H, T, dk] */
@@ -60,7 +70,7 @@ export function splitHeads(g: GraphBuilder, cfg: T5Config, x: string): string {
 
 /** Projects x with one of q/k/v and splits heads. */
 export function projectHeads(g: GraphBuilder, cfg: T5Config, p: T5Params, weight: string, x: string): string {
-  return splitHeads(g, cfg, g.matmul(x, p.linear(weight)));
+  return splitHeads(g, cfg, linearLayer(g, p, x, weight));
 }
 
 /**
@@ -114,10 +124,14 @@ export function paddingBias(g: GraphBuilder, mask: string): string {
   return g.unsqueeze(g.mul(masked, g.constFloat(MASKED)), [1, 2]);
 }
 
-/** The encoder stack: token ids [B, S] and mask [B, S] to last_hidden_state [B, S, D]. */
-export function t5Encoder(g: GraphBuilder, cfg: T5Config, p: T5Params, inputIds: string, mask: string): string {
+/**
+ * The encoder stack: token ids [B, S] and mask [B, S] to last_hidden_state [B, S, D]. `selfBias`, when
+ * given, replaces the bias built from positions 0..S-1 and the mask: packed training rows hold several
+ * examples, each with its own positions and attending only to itself (see encoderSegmentBias).
+ */
+export function t5Encoder(g: GraphBuilder, cfg: T5Config, p: T5Params, inputIds: string, mask: string, selfBias?: string): string {
   let h = g.gather(p.tensor('shared.weight'), inputIds);
-  const bias = g.scope('encoder.position_bias', () => {
+  const bias = selfBias ?? g.scope('encoder.position_bias', () => {
     const length = g.op('Squeeze', [g.dim(inputIds, 1), g.constInt64([0])]);
     const positions = g.op('Range', [g.constInt64(0), length, g.constInt64(1)]);
     const relative = g.sub(g.unsqueeze(positions, [0]), g.unsqueeze(positions, [1])); // key - query
@@ -133,7 +147,7 @@ export function t5Encoder(g: GraphBuilder, cfg: T5Config, p: T5Params, inputIds:
       const q = projectHeads(g, cfg, p, `${attnPrefix}.q.weight`, x);
       const k = projectHeads(g, cfg, p, `${attnPrefix}.k.weight`, x);
       const v = projectHeads(g, cfg, p, `${attnPrefix}.v.weight`, x);
-      const attn = g.matmul(attend(g, cfg, q, k, v, bias), p.linear(`${attnPrefix}.o.weight`));
+      const attn = linearLayer(g, p, attend(g, cfg, q, k, v, bias), `${attnPrefix}.o.weight`);
       const afterAttn = g.add(h, attn);
       const y = rmsNorm(g, cfg, afterAttn, p.tensor(`${block}.layer.1.layer_norm.weight`));
       return g.add(afterAttn, feedForward(g, cfg, p, `${block}.layer.1.DenseReluDense`, y));
@@ -216,14 +230,14 @@ export function t5Decoder(
         v = g.concat([past.value, v], 2);
       }
       present.push({ key: k, value: v });
-      const selfAttn = g.matmul(attend(g, cfg, q, k, v, inputs.selfBias), p.linear(`${self}.o.weight`));
+      const selfAttn = linearLayer(g, p, attend(g, cfg, q, k, v, inputs.selfBias), `${self}.o.weight`);
       const afterSelf = g.add(h, selfAttn);
 
       const cross = `${block}.layer.1.EncDecAttention`;
       const y = rmsNorm(g, cfg, afterSelf, p.tensor(`${block}.layer.1.layer_norm.weight`));
       const cq = projectHeads(g, cfg, p, `${cross}.q.weight`, y);
       const { key, value } = inputs.cross[i];
-      const crossAttn = g.matmul(attend(g, cfg, cq, key, value, inputs.crossBias), p.linear(`${cross}.o.weight`));
+      const crossAttn = linearLayer(g, p, attend(g, cfg, cq, key, value, inputs.crossBias), `${cross}.o.weight`);
       const afterCross = g.add(afterSelf, crossAttn);
 
       const z = rmsNorm(g, cfg, afterCross, p.tensor(`${block}.layer.2.layer_norm.weight`));
