@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ModelLoadError } from '../runtime/checkpoint/model-load-error.ts';
+import { registerExport } from './commands/export.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerLogits } from './commands/logits.ts';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerLogits(program);
   registerGenerate(program);
+  registerExport(program);
   return program;
 }
 

@@ -36,9 +36,9 @@ export class GraphBuilder {
     }
   }
 
+  /** Names carry the graph's name too: an If branch may not reuse a name of its outer graph. */
   fresh(hint: string): string {
-    const prefix = this.scopeStack.length ? `${this.scopeStack.join('/')}/` : '';
-    return `${prefix}${hint}_${this.counter++}`;
+    return [this.name, ...this.scopeStack, `${hint}_${this.counter++}`].join('/');
   }
 
   input(name: string, dtype: DType, shape: Dim[]): string {
@@ -75,8 +75,8 @@ export class GraphBuilder {
     if (hit) return hit;
     // Skip names already taken, so a builder seeded with another graph's initializers stays valid.
     let index = this.constCache.size;
-    while (this.initializers.has(`const_${index}`)) index++;
-    const name = `const_${index}`;
+    while (this.initializers.has(`${this.name}/const_${index}`)) index++;
+    const name = `${this.name}/const_${index}`;
     this.initializers.set(name, make());
     this.constCache.set(key, name);
     return name;
