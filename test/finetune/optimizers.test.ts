@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { Adafactor } from '../../finetune/trainer/adafactor.ts';
+import { AdamW } from '../../finetune/trainer/adamw.ts';
+import type { Optimizer, Param } from '../../finetune/trainer/optimizer.ts';
+
+const param = (shape: number[], values: number[]): Param => ({ shape, data: Float32Array.from(values) });
+
+describe('Adafactor', () => {
+  it('moves each weight by lr * sign(g) on a first step with a rank-1 gradient (factored moments are exact)', () => {
+    // Row and column means of g^2 reconstruct g^2 exactly when g = u v^T, so the update is g/|g|.
+    const u = [1, -2, 0.5];
+    const v = [3, -1, 2, 0.25];
+    const grad = Float32Array.from(u.flatMap((a) => v.map((b) => a * b)));
+    const p = param([3, 4], new Array(12).fill(0.5));
+    new Adafactor({ lr: 0.01 }).step(new Map([['w', p]]), new Map([['w', grad]]));
+    p.data.forEach((x, i) => expect(x).toBeCloseTo(0.5 - 0.01 * Math.sign(grad[i]), 6));
+  });
+
+  it('clips an update whose RMS exceeds the threshold (vector parameters, unfactored)', () => {
+    const p = param([4], [0, 0, 0, 0]);
+    // With a single nonzero entry, the first-step update is [1, ~0, ~0, ~0]: RMS 0.5, under 1; a
+    // threshold of 0.25 halves it.
+    new Adafactor({ lr: 1, clipThreshold: 0.25 }).step(new Map([['b', p]]), new Map([['b', Float32Array.from([2, 0, 0, 0])]]));
+    expect(p.data[0]).toBeCloseTo(-0.5, 5);
+  });
+
+  it('resumes from saved state to the same weights, bit for bit', () => {
+    checkResume(() => new Adafactor({ lr: 0.01, beta1: 0.9 }));
+  });
+});
+
+describe('AdamW', () => {
+  it('first step is lr * sign(g) after decoupled weight decay', () => {
+    const p = param([3], [1, -1, 2]);
+    new AdamW({ lr: 0.1, weightDecay: 0.5 }).step(new Map([['w', p]]), new Map([['w', Float32Array.from([0.3, -2, 1e-3])]]));
+    const expected = [1 * 0.95 - 0.1, -1 * 0.95 + 0.1, 2 * 0.95 - 0.1];
+    p.data.forEach((x, i) => expect(x).toBeCloseTo(expected[i], 5));
+  });
+
+  it('resumes from saved state to the same weights, bit for bit', () => {
+    checkResume(() => new AdamW({ lr: 0.01 }));
+  });
+});
+
+function checkResume(make: () => Optimizer): void {
+  const grads = [0, 1, 2].map((s) => new Map([
+    ['m', Float32Array.from({ length: 6 }, (_, i) => Math.sin(i + s))],
+    ['b', Float32Array.from({ length: 3 }, (_, i) => Math.cos(i * s))],
+  ]));
+  const fresh = () => new Map([['m', param([2, 3], [1, 2, 3, 4, 5, 6])], ['b', param([3], [1, 1, 1])]]);
+  const unbroken = fresh();
+  const a = make();
+  for (const g of grads) a.step(unbroken, g);
+
+  const resumed = fresh();
+  const b = make();
+  b.step(resumed, grads[0]);
+  const saved = new Map(b.state().map((s) => [s.name, Float32Array.from(s.data)]));
+  const c = make();
+  c.loadState(saved, b.steps, resumed);
+  c.step(resumed, grads[1]);
+  c.step(resumed, grads[2]);
+  for (const name of ['m', 'b']) expect(Array.from(resumed.get(name)!.data)).toEqual(Array.from(unbroken.get(name)!.data));
+}
