@@ -172,8 +172,12 @@ export class Trainer {
 }
 
 function makeOptimizer(config: OptimizerConfig): Optimizer {
-  const { kind, ...options } = config;
-  return kind === 'adafactor' ? new Adafactor(options) : new AdamW(options);
+  if (config.kind === 'adafactor') {
+    const { kind: _kind, ...options } = config;
+    return new Adafactor(options);
+  }
+  const { kind: _kind, ...options } = config;
+  return new AdamW(options);
 }
 
 function countTokens(batch: TrainBatch): number {
