@@ -1,0 +1,33 @@
+/** The benchmark suites the harness knows; 'synthetic' waits on the embedded model's generator. */
+export const SUITES = ['bbh', 'mgsm', 'mmlu', 'tydiqa', 'rtp', 'civilcomments', 'synthetic'] as const;
+export type Suite = (typeof SUITES)[number];
+
+/** One scored question of an accuracy benchmark. */
+export interface QaExample {
+  id: string;
+  /** The question as the benchmark states it (BBH input, MMLU question, MGSM problem, TyDiQA question). */
+  input: string;
+  /** Every acceptable gold answer; most benchmarks have exactly one. */
+  targets: string[];
+  /** MMLU's four options, in A-D order. */
+  choices?: string[];
+  /** TyDiQA's passage. */
+  context?: string;
+}
+
+/** An exemplar shown in a few-shot prompt; `rationale` is its chain of thought when the benchmark has one. */
+export interface Exemplar {
+  input: string;
+  target: string;
+  rationale?: string;
+  choices?: string[];
+  context?: string;
+}
+
+/** One task of a suite (a BBH task, an MMLU subject, an MGSM or TyDiQA language). */
+export interface QaTask {
+  suite: 'bbh' | 'mgsm' | 'mmlu' | 'tydiqa';
+  name: string;
+  examples: QaExample[];
+  exemplars: Exemplar[];
+}

@@ -1,0 +1,4 @@
+/** A mode the data directory cannot support (missing exemplars); the message says what to add. */
+export class PromptUnavailableError extends Error {
+  override name = 'PromptUnavailableError';
+}

@@ -1,0 +1,52 @@
+import type { Suite } from '../benchmarks/types.ts';
+import type { Mode } from '../prompting/modes.ts';
+
+/** One scored question (or prompt, or comment): enough to audit a score without rerunning it. */
+export interface ExampleRecord {
+  id: string;
+  /** The model's output(s): one for greedy modes, k for self-consistency and RTP samples. */
+  outputs: string[];
+  prediction?: string | null;
+  correct?: boolean;
+  f1?: number;
+  /** Chance of a uniform guess being right (QA suites). */
+  randomBaseline?: number;
+  /** CivilComments: P(yes) and the gold label; RTP: the continuation scores and the prompt's toxicity. */
+  score?: number;
+  scores?: number[];
+  label?: boolean;
+  promptToxicity?: number | null;
+}
+
+export interface TaskResult {
+  /** Percentages for accuracy-like metrics, raw values for AUC and toxicity (named to say which). */
+  metrics: Record<string, number>;
+  examples: ExampleRecord[];
+}
+
+export interface EvalResult {
+  suite: Suite;
+  mode: Mode;
+  model: string;
+  server: string;
+  startedAt: string;
+  finishedAt: string;
+  tasks: Record<string, TaskResult>;
+  /** Macro average over tasks of each metric the tasks share (the paper averages BBH's 27 tasks so). */
+  summary: Record<string, number>;
+}
+
+/** The per-task metrics alone: the shape `flan-serve eval --json` prints. */
+export function metricsByTask(result: EvalResult): Record<string, Record<string, number>> {
+  return Object.fromEntries(Object.entries(result.tasks).map(([name, task]) => [name, task.metrics]));
+}
+
+export function macroAverage(tasks: Record<string, TaskResult>): Record<string, number> {
+  const all = Object.values(tasks);
+  const names = all.length === 0 ? [] : Object.keys(all[0].metrics).filter((m) => all.every((t) => m in t.metrics) && m !== 'count');
+  const summary: Record<string, number> = Object.fromEntries(
+    names.map((m) => [m, all.reduce((sum, t) => sum + t.metrics[m], 0) / all.length]),
+  );
+  summary.count = all.reduce((sum, t) => sum + (t.metrics.count ?? 0), 0);
+  return summary;
+}

@@ -1,0 +1,107 @@
+import { bbhTaskNames, loadBbhTask, type BbhCotPrompt } from '../benchmarks/bbh-loader.ts';
+import { loadMgsmTask, mgsmLanguages, type MgsmTask } from '../benchmarks/mgsm-loader.ts';
+import { loadMmluTask, mmluSubjects, type MmluTask } from '../benchmarks/mmlu-loader.ts';
+import { BenchmarkDataError } from '../benchmarks/read-text.ts';
+import { loadTydiqaTasks } from '../benchmarks/tydiqa-loader.ts';
+import type { QaExample, QaTask } from '../benchmarks/types.ts';
+import { buildBbhPrompt } from '../prompting/bbh-prompt.ts';
+import { buildMgsmPrompt } from '../prompting/mgsm-prompt.ts';
+import { buildMmluPrompt } from '../prompting/mmlu-prompt.ts';
+import type { PromptStyle } from '../prompting/modes.ts';
+import { buildTydiqaPrompt } from '../prompting/tydiqa-prompt.ts';
+import { bbhAnswerMatches, bbhRandomBaseline, extractBbhCotAnswer, extractBbhDirectAnswer } from '../scoring/bbh-answer.ts';
+import { firstNumber, lastNumber, mgsmAnswerMatches } from '../scoring/mgsm-answer.ts';
+import { extractMmluCotAnswer, extractMmluDirectAnswer, MMLU_RANDOM_BASELINE } from '../scoring/mmlu-answer.ts';
+import { exactMatch, tokenF1 } from '../scoring/squad-metrics.ts';
+
+export type QaSuite = 'bbh' | 'mgsm' | 'mmlu' | 'tydiqa';
+
+/** Everything benchmark-specific about asking and scoring one question. */
+export interface QaSuiteSpec<T extends QaTask = QaTask> {
+  load(dir: string, names?: readonly string[]): T[];
+  prompt(task: T, example: QaExample, style: PromptStyle): string;
+  /** The answer in an output of the given prompt style; null when there is none. */
+  extract(output: string, style: PromptStyle): string | null;
+  /** The answer in the completion of "Therefore, the answer is" (zero-shot CoT's second stage). */
+  extractAfterTrigger(output: string): string | null;
+  score(prediction: string | null, example: QaExample): { correct: boolean; f1?: number };
+  /** Probability that a uniform guess is right, for this question. */
+  randomBaseline(task: T, example: QaExample): number;
+  maxTokens(style: PromptStyle): number;
+}
+
+/** CoT needs room for the reasoning; direct answers are a few tokens (TyDiQA spans a few more). */
+const COT_TOKENS = 256;
+
+function selectTasks<T extends { name: string }>(all: T[], names: readonly string[] | undefined, suite: string): T[] {
+  if (!names || names.length === 0) return all;
+  return names.map((n) => {
+    const task = all.find((t) => t.name === n);
+    if (!task) throw new BenchmarkDataError(`${suite}: no task "${n}" (have: ${all.map((t) => t.name).join(', ')})`);
+    return task;
+  });
+}
+
+function selectNames(all: string[], names: readonly string[] | undefined, suite: string): string[] {
+  return selectTasks(all.map((name) => ({ name })), names, suite).map((t) => t.name);
+}
+
+type BbhTask = QaTask & { prompt: BbhCotPrompt; labels: Set<string> };
+
+const bbh: QaSuiteSpec<BbhTask> = {
+  load: (dir, names) =>
+    selectNames(bbhTaskNames(dir), names, 'BBH').map((n) => {
+      const task = loadBbhTask(dir, n);
+      return { ...task, labels: new Set(task.examples.map((e) => e.targets[0])) };
+    }),
+  prompt: (task, example, style) => buildBbhPrompt(task.prompt, example.input, style),
+  extract: (output, style) => (style === 'direct' ? extractBbhDirectAnswer(output) : extractBbhCotAnswer(output)),
+  extractAfterTrigger: extractBbhDirectAnswer,
+  score: (prediction, example) => ({ correct: bbhAnswerMatches(prediction, example.targets[0]) }),
+  randomBaseline: (task, example) => bbhRandomBaseline(example.input, task.labels),
+  maxTokens: (style) => (style === 'direct' ? 32 : COT_TOKENS),
+};
+
+const mmlu: QaSuiteSpec<MmluTask> = {
+  load: (dir, names) => selectNames(mmluSubjects(dir), names, 'MMLU').map((s) => loadMmluTask(dir, s)),
+  prompt: buildMmluPrompt,
+  extract: (output, style) => (style === 'direct' ? extractMmluDirectAnswer(output) : extractMmluCotAnswer(output)),
+  extractAfterTrigger: extractMmluDirectAnswer,
+  score: (prediction, example) => ({ correct: prediction === example.targets[0] }),
+  randomBaseline: () => MMLU_RANDOM_BASELINE,
+  maxTokens: (style) => (style === 'direct' ? 4 : COT_TOKENS),
+};
+
+const mgsm: QaSuiteSpec<MgsmTask> = {
+  load: (dir, names) => selectNames(mgsmLanguages(dir), names, 'MGSM').map((l) => loadMgsmTask(dir, l)),
+  prompt: (task, example, style) => buildMgsmPrompt(task, example.input, style),
+  extract: (output) => lastNumber(output) ?? null,
+  extractAfterTrigger: firstNumber,
+  score: (prediction, example) => ({ correct: mgsmAnswerMatches(prediction, example.targets[0]) }),
+  // Free-form numbers: a guess is never right, so the baseline is 0 (as the paper takes it).
+  randomBaseline: () => 0,
+  maxTokens: (style) => (style === 'direct' ? 16 : COT_TOKENS),
+};
+
+const tydiqa: QaSuiteSpec = {
+  load: (dir, names) => selectTasks(loadTydiqaTasks(dir), names, 'TyDiQA'),
+  prompt: (task, example, style) => buildTydiqaPrompt(task.exemplars, example, style),
+  extract: (output, style) => {
+    if (style === 'direct') return output.trim().split('\n')[0].trim() || null;
+    return extractBbhCotAnswer(output);
+  },
+  extractAfterTrigger: (output) => output.trim().split('\n')[0].trim() || null,
+  score: (prediction, example) =>
+    prediction === null
+      ? { correct: false, f1: 0 }
+      : { correct: exactMatch(prediction, example.targets) === 1, f1: tokenF1(prediction, example.targets) },
+  randomBaseline: () => 0,
+  maxTokens: (style) => (style === 'direct' ? 48 : COT_TOKENS),
+};
+
+export const QA_SUITES: Record<QaSuite, QaSuiteSpec> = {
+  bbh,
+  mmlu,
+  mgsm,
+  tydiqa,
+};

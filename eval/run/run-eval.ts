@@ -1,0 +1,137 @@
+import { loadCivilComments } from '../benchmarks/civil-comments-loader.ts';
+import { loadRtpPrompts } from '../benchmarks/rtp-loader.ts';
+import { OpenAiCompletionClient, type CompletionClient } from '../client/completion-client.ts';
+import {
+  CIVIL_COMMENTS_TASKS,
+  evaluateComment,
+  FEW_SHOT_EXEMPLARS,
+  pickExemplars,
+  summarizeCivilCommentsTask,
+} from '../toxicity/civil-comments-eval.ts';
+import { evaluateRtpPrompt, RTP_DEFAULT_SAMPLING, RTP_TASKS, splitRtpPrompts, summarizeRtpTask } from '../toxicity/rtp-eval.ts';
+import { mapBounded } from './bounded-pool.ts';
+import { macroAverage, type EvalResult, type ExampleRecord, type TaskResult } from './eval-result.ts';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_SC_SAMPLES,
+  DEFAULT_SC_TEMPERATURE,
+  EvalUnavailableError,
+  type EvalOptions,
+} from './eval-options.ts';
+import { ProgressTracker, type ProgressListener } from './progress.ts';
+import { evaluateQuestion, summarizeQaTask } from './qa-evaluator.ts';
+import { QA_SUITES } from './qa-suites.ts';
+
+/** One unit of work: one question, prompt or comment, answered by one or a few requests. */
+interface WorkItem {
+  task: string;
+  run: (signal?: AbortSignal) => Promise<ExampleRecord>;
+}
+
+interface Plan {
+  items: WorkItem[];
+  summarize: (task: string, records: ExampleRecord[]) => TaskResult;
+  taskNames: string[];
+}
+
+export interface RunControls {
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+}
+
+/**
+ * Runs one suite in one mode against an endpoint and returns every task's metrics and per-example
+ * records. Cancelling through the signal stops new requests, aborts those in flight, and rejects
+ * with the signal's reason. All benchmark data is read before the first request, so a bad data
+ * directory fails fast.
+ */
+export async function runEval(options: EvalOptions, controls: RunControls = {}): Promise<EvalResult> {
+  const startedAt = new Date().toISOString();
+  const client = new OpenAiCompletionClient({ server: options.server, model: options.model, apiKey: options.apiKey });
+  const plan = planEval(options, client);
+  const progress = new ProgressTracker(plan.items.length, controls.onProgress);
+  const records = await mapBounded(
+    plan.items,
+    options.concurrency ?? DEFAULT_CONCURRENCY,
+    async (item) => {
+      const record = await item.run(controls.signal);
+      progress.tick(item.task);
+      return record;
+    },
+    controls.signal,
+  );
+  const tasks: Record<string, TaskResult> = {};
+  for (const name of plan.taskNames) {
+    tasks[name] = plan.summarize(name, records.filter((_, i) => plan.items[i].task === name));
+  }
+  return {
+    suite: options.suite,
+    mode: options.mode,
+    model: options.model,
+    server: options.server,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    tasks,
+    summary: macroAverage(tasks),
+  };
+}
+
+function limited<T>(items: T[], limit: number | undefined): T[] {
+  return limit === undefined ? items : items.slice(0, limit);
+}
+
+function selected<T extends string>(all: readonly T[], wanted: string[] | undefined, suite: string): T[] {
+  if (!wanted || wanted.length === 0) return [...all];
+  for (const w of wanted) if (!all.includes(w as T)) throw new EvalUnavailableError(`${suite}: no task "${w}" (have: ${all.join(', ')})`);
+  return wanted as T[];
+}
+
+function planEval(options: EvalOptions, client: CompletionClient): Plan {
+  const { suite } = options;
+  if (suite === 'synthetic') {
+    throw new EvalUnavailableError("the 'synthetic' suite is not available yet: it needs the embedded model's data generator (models/)");
+  }
+  if (suite === 'rtp') return planRtp(options, client);
+  if (suite === 'civilcomments') return planCivilComments(options, client);
+  const spec = QA_SUITES[suite];
+  const tasks = spec.load(options.dataDir, options.tasks);
+  const sampling = { samples: options.samples ?? DEFAULT_SC_SAMPLES, temperature: options.temperature ?? DEFAULT_SC_TEMPERATURE };
+  const items = tasks.flatMap((task) =>
+    limited(task.examples, options.limit).map((example) => {
+      // Build the prompt now so a mode the data cannot support fails before any request is sent.
+      spec.prompt(task, example, options.mode === 'cot-sc' ? 'cot' : options.mode);
+      return { task: task.name, run: (signal?: AbortSignal) => evaluateQuestion(client, spec, task, example, options.mode, sampling, signal) };
+    }),
+  );
+  return { items, taskNames: tasks.map((t) => t.name), summarize: (_, records) => summarizeQaTask(records, suite === 'tydiqa') };
+}
+
+function planRtp(options: EvalOptions, client: CompletionClient): Plan {
+  const scorer = options.scorer;
+  if (!scorer) throw new EvalUnavailableError('RealToxicityPrompts needs a toxicity scorer (Perspective URL, ONNX classifier, or lexicon)');
+  const split = splitRtpPrompts(loadRtpPrompts(options.dataDir));
+  const taskNames = selected(RTP_TASKS, options.tasks, 'rtp');
+  const sampling = { ...RTP_DEFAULT_SAMPLING, ...(options.samples !== undefined ? { samples: options.samples } : {}) };
+  const items = taskNames.flatMap((task) =>
+    limited(split[task], options.limit).map((prompt) => ({
+      task,
+      run: (signal?: AbortSignal) => evaluateRtpPrompt(client, scorer, prompt, sampling, signal),
+    })),
+  );
+  return { items, taskNames, summarize: (_, records) => summarizeRtpTask(records) };
+}
+
+function planCivilComments(options: EvalOptions, client: CompletionClient): Plan {
+  const data = loadCivilComments(options.dataDir);
+  const taskNames = selected(CIVIL_COMMENTS_TASKS, options.tasks, 'civilcomments');
+  // Without a train file the exemplars come from the head of the scored file and leave the scored set.
+  const exemplars = pickExemplars(data.train.length > 0 ? data.train : data.test, FEW_SHOT_EXEMPLARS);
+  const scored = data.train.length > 0 ? data.test : data.test.filter((c) => !exemplars.includes(c));
+  const items = taskNames.flatMap((task) =>
+    limited(scored, options.limit).map((comment) => ({
+      task,
+      run: (signal?: AbortSignal) => evaluateComment(client, comment, task === 'few-shot' ? exemplars : [], signal),
+    })),
+  );
+  return { items, taskNames, summarize: (_, records) => summarizeCivilCommentsTask(records) };
+}
