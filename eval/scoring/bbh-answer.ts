@@ -3,13 +3,15 @@
  * "So the answer is X."; a direct output is the answer itself. Scoring is exact match, after the one
  * normalisation the multiple-choice tasks need: "(B) 05/01/2021" or "B" both mean "(B)".
  */
-const ANSWER_IS = /(?:So )?the answer is:?\s*(.+)/gi;
+const ANSWER_IS = /the answer is:?[ \t]*/gi;
 
-/** The answer of a CoT output, or null when it never commits to one. */
+/** The answer of a CoT output (its last "the answer is" wins), or null when it never commits to one. */
 export function extractBbhCotAnswer(output: string): string | null {
   const matches = [...output.matchAll(ANSWER_IS)];
   const last = matches[matches.length - 1];
-  return last ? cleanAnswer(last[1]) : null;
+  if (!last) return null;
+  const answer = cleanAnswer(output.slice(last.index + last[0].length).split('\n')[0]);
+  return answer === '' ? null : answer;
 }
 
 /** A direct output, or the completion of "Therefore, the answer is". */

@@ -1,6 +1,7 @@
 /**
  * Self-consistency (Wang et al.): the most frequent extracted answer among the samples; samples with
- * no answer do not vote, and a tie goes to the answer reached first, so the result is deterministic.
+ * no answer do not vote, and a tie goes to the answer that reached the winning count first, so the
+ * result is deterministic.
  */
 export function majorityVote(answers: readonly (string | null)[]): string | null {
   const counts = new Map<string, number>();
