@@ -1,0 +1,73 @@
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { KeyChecker } from './auth.ts';
+import { installErrorHandlers } from './error-handler.ts';
+import type { ModelRegistry } from './model-registry.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { chatCompletionRoutes } from './routes/chat-completions.ts';
+import { chatWebsocketRoutes } from './routes/chat-ws.ts';
+import { completionRoutes } from './routes/completions.ts';
+import { modelRoutes } from './routes/models.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { DEFAULT_LIMITS, type ServerConfig } from './server-config.ts';
+import { Lifecycle, ServerContext } from './server-context.ts';
+import { ServerMetrics } from './server-metrics.ts';
+
+export interface AppOptions {
+  registry: ModelRegistry;
+  config: Pick<ServerConfig, 'apiKeys' | 'adminKey'> & { limits?: Partial<ServerConfig['limits']> };
+  /** fastify's pino options; false (the default) for silence, as tests want. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/**
+ * The whole HTTP surface as a fastify instance, not yet listening. `app.close()` is the graceful
+ * shutdown: new generations are refused, in-flight ones get the grace period, then websocket sessions
+ * close and the listener stops.
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const limits = { ...DEFAULT_LIMITS, ...options.config.limits };
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: limits.bodyBytes,
+    // fastify's own 503 while closing has its own body shape; the routes answer in OpenAI's instead.
+    return503OnClosing: false,
+    ajv: {
+      // Wrong types must be refused, not coerced ("5" is not 5), and unknown fields reported, not dropped.
+      customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true },
+    },
+  });
+  const lifecycle = new Lifecycle();
+  const metrics = new ServerMetrics(() => options.registry.active()?.stats());
+  const ctx = new ServerContext(options.registry, metrics, new KeyChecker(options.config), limits, lifecycle);
+
+  installErrorHandlers(app);
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode });
+  });
+  // Registered before the websocket plugin's own preClose, so sessions stay open while turns drain.
+  app.addHook('preClose', async () => {
+    lifecycle.closing = true;
+    await options.registry.close(limits.shutdownGraceMs);
+  });
+
+  await app.register(websocket, {
+    options: { maxPayload: limits.websocketMessageBytes },
+    errorHandler(error, socket, request) {
+      // An oversized frame is the client's mistake; ws has already closed the socket with 1009.
+      if ((error as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') request.log.info({ err: error }, 'websocket message too large');
+      else {
+        request.log.warn({ err: error }, 'websocket error');
+        socket.terminate();
+      }
+    },
+    preClose(done) {
+      for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down');
+      this.websocketServer.close(() => done());
+    },
+  });
+  for (const routes of [opsRoutes, modelRoutes, completionRoutes, chatCompletionRoutes, chatWebsocketRoutes, adminRoutes]) {
+    await app.register(routes, { ctx });
+  }
+  return app;
+}

@@ -1,0 +1,86 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, badRequest, toApiError } from './api-error.ts';
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** `/messages/0/role` becomes `messages[0].role`, the way OpenAI names a nested param. */
+function paramName(instancePath: string, child?: unknown): string | null {
+  const parts = instancePath.split('/').filter(Boolean);
+  if (typeof child === 'string') parts.push(child);
+  if (parts.length === 0) return null;
+  return parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/**
+ * One readable message for a failed schema check. Ajv reports an anyOf as one error per branch and
+ * then "must match a schema in anyOf"; the branches' expected types say more, so they are merged.
+ */
+export function validationError(errors: AjvError[], context: string): ApiError {
+  const last = errors[errors.length - 1];
+  const first = errors[0];
+  if (last.keyword === 'anyOf' || last.keyword === 'oneOf') {
+    const here = errors.filter((e) => e.instancePath === last.instancePath && e.keyword === 'type');
+    const types = [...new Set(here.flatMap((e) => [e.params.type].flat() as string[]))];
+    const param = paramName(last.instancePath);
+    if (types.length > 0) return badRequest(`${param ?? context} must be ${types.join(' or ')}`, param, 'invalid_type');
+    const inner = errors.find((e) => e !== last) ?? last;
+    return badRequest(`${paramName(inner.instancePath) ?? context} ${inner.message ?? 'is invalid'}`, param);
+  }
+  if (first.keyword === 'required') {
+    const param = paramName(first.instancePath, first.params.missingProperty);
+    return badRequest(`Missing required parameter: '${param}'`, param, 'missing_required_parameter');
+  }
+  if (first.keyword === 'additionalProperties') {
+    const param = paramName(first.instancePath, first.params.additionalProperty);
+    return badRequest(`Unrecognized request argument supplied: ${param}`, param, 'unknown_parameter');
+  }
+  const param = paramName(first.instancePath);
+  const code = first.keyword === 'type' ? 'invalid_type' : 'invalid_value';
+  return badRequest(`${param ?? context} ${first.message ?? 'is invalid'}`, param, code);
+}
+
+/** fastify's own failures (body parsing, limits, schema checks) in the API's error shape. */
+function fromFastifyError(err: FastifyError): ApiError | undefined {
+  if (err.validation) return validationError(err.validation as AjvError[], err.validationContext ?? 'body');
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return badRequest(`We could not parse the JSON body of your request: ${err.message}`, null, 'invalid_json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return badRequest('The request body is empty; expected a JSON object', null, 'invalid_json');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'invalid_request_error', `The request body is larger than this server accepts`, 'request_too_large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, 'invalid_request_error', 'Send the body as application/json', 'unsupported_media_type');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return badRequest('The Content-Length header does not match the body', null, 'invalid_content_length');
+  }
+  // Other client errors fastify raises carry a 4xx status and a safe message.
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return new ApiError(err.statusCode, 'invalid_request_error', err.message, err.code ?? null);
+  }
+  return undefined;
+}
+
+export function sendApiError(reply: FastifyReply, error: ApiError): FastifyReply {
+  return reply.code(error.status).headers(error.headers).type('application/json').send(error.body());
+}
+
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const apiError = (err instanceof Error && fromFastifyError(err)) || toApiError(err);
+    if (apiError.status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: apiError.code, status: apiError.status }, apiError.message);
+    return sendApiError(reply, apiError);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendApiError(
+      reply,
+      new ApiError(404, 'not_found_error', `Unknown route: ${request.method} ${request.url.split('?')[0]}`, 'unknown_route'),
+    ),
+  );
+}

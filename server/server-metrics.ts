@@ -1,0 +1,66 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EngineStats } from '../runtime/engine/engine-api.ts';
+
+/**
+ * The server's Prometheus metrics, in a registry of its own (not prom-client's global one) so that
+ * two apps in one process, as in tests, do not share or clash over counters.
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'method' | 'route' | 'status'>;
+  readonly tokens: Counter<'kind'>;
+  readonly timeToFirstToken: Histogram;
+  readonly perTokenLatency: Histogram;
+  readonly requestDuration: Histogram<'route'>;
+
+  constructor(stats: () => EngineStats | undefined) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'flan_http_requests_total',
+      help: 'HTTP requests by route template and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'flan_tokens_total',
+      help: 'Model tokens processed: prompt (encoder input) and completion (generated)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.timeToFirstToken = new Histogram({
+      name: 'flan_time_to_first_token_seconds',
+      help: 'From accepting a generation to its first token',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.perTokenLatency = new Histogram({
+      name: 'flan_inter_token_latency_seconds',
+      help: 'Between consecutive tokens of one sample',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: 'flan_generation_duration_seconds',
+      help: 'Whole generation requests, accept to done',
+      labelNames: ['route'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    // Engine state is read when scraped, so the gauges are never stale and need no timer.
+    const engineGauge = (name: string, help: string, read: (s: EngineStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const s = stats();
+          this.set(s ? read(s) : 0);
+        },
+      });
+    engineGauge('flan_queue_depth', 'Requests waiting for a batch slot', (s) => s.queued);
+    engineGauge('flan_running_requests', 'Requests being decoded', (s) => s.running);
+    engineGauge('flan_batch_size', 'Sequences in the current decoder batch', (s) => s.batchSize);
+    engineGauge('flan_kv_cache_bytes', 'Bytes held by the batch KV cache', (s) => s.kvCacheBytes);
+    collectDefaultMetrics({ register: this.registry, prefix: 'flan_process_' });
+  }
+}
