@@ -1,0 +1,81 @@
+import type { Tokenizer } from '../../runtime/checkpoint/tokenizer.ts';
+import { SeededRandom } from '../../runtime/seeded-random.ts';
+import type { TrainBatch } from '../trainer/train-step.ts';
+import { packBatch, padBatch, tokenizeExample, type SequenceLimits, type SpecialIds, type TokenizedExample } from './collate.ts';
+import type { InstructionExample } from './instruction-example.ts';
+import { TaskMixture } from './mixture.ts';
+import { renderExample, type TemplateOptions } from './templates.ts';
+
+export interface BatchPlan extends SequenceLimits {
+  /** Rows per micro-batch. */
+  batchSize: number;
+  /** Micro-batches per optimizer step (gradient accumulation). */
+  microBatches: number;
+  packed: boolean;
+  /** Per-task cap of the examples-proportional mixture. */
+  taskCap?: number;
+  templates?: TemplateOptions;
+}
+
+/**
+ * The batches of every step, as a pure function of (seed, step): the mixture, the template choices
+ * and the packing all draw from a generator seeded by both. A job resumed at step k therefore sees
+ * exactly the batches an unbroken run saw, with nothing but the step to restore.
+ */
+export class StepBatches {
+  private readonly mixture: TaskMixture;
+
+  constructor(
+    examples: readonly InstructionExample[],
+    private readonly tokenizer: Tokenizer,
+    private readonly plan: BatchPlan,
+    private readonly ids: SpecialIds,
+    private readonly seed: number,
+  ) {
+    this.mixture = new TaskMixture(examples, plan.taskCap);
+  }
+
+  forStep(step: number): TrainBatch[] {
+    const rng = SeededRandom.fromSeed(stepSeed(this.seed, step));
+    return Array.from({ length: this.plan.microBatches }, () => this.microBatch(rng));
+  }
+
+  private draw(rng: SeededRandom): TokenizedExample {
+    const example = this.mixture.sample(rng);
+    const rendered = renderExample(example, this.mixture.byTask.get(example.task)!, this.plan.templates ?? {}, rng);
+    return tokenizeExample(this.tokenizer, rendered, this.plan);
+  }
+
+  private microBatch(rng: SeededRandom): TrainBatch {
+    if (!this.plan.packed) return padBatch(Array.from({ length: this.plan.batchSize }, () => this.draw(rng)), this.ids);
+    // Draw until an example fits nowhere; bounded, since every example fits an empty row.
+    const drawn: TokenizedExample[] = [];
+    for (;;) {
+      drawn.push(this.draw(rng));
+      const { batch, used } = packBatch(drawn, this.plan.batchSize, this.plan, this.ids);
+      if (used < drawn.length) return packBatch(drawn.slice(0, used), this.plan.batchSize, this.plan, this.ids).batch;
+      if (drawn.length >= this.plan.batchSize * this.plan.maxSourceLength) return batch;
+    }
+  }
+}
+
+/** Zero-shot, first-template batches of the held-out examples, in order, for evaluation. */
+export function heldOutBatches(
+  examples: readonly InstructionExample[],
+  tokenizer: Tokenizer,
+  limits: SequenceLimits,
+  ids: SpecialIds,
+  batchSize: number,
+  templates?: TemplateOptions,
+): TrainBatch[] {
+  const rng = SeededRandom.fromSeed(0);
+  const fixed: TemplateOptions = { ...templates, fewShotRate: 0, cotRate: templates?.cotRate ?? 1 };
+  const tokenized = examples.map((e) => tokenizeExample(tokenizer, renderExample(e, [], { ...fixed, templates: { [e.task]: [(templates?.templates?.[e.task] ?? ['{inputs}'])[0]] } }, rng), limits));
+  const batches: TrainBatch[] = [];
+  for (let i = 0; i < tokenized.length; i += batchSize) batches.push(padBatch(tokenized.slice(i, i + batchSize), ids));
+  return batches;
+}
+
+function stepSeed(seed: number, step: number): number {
+  return (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b)) | 0;
+}
