@@ -14,7 +14,7 @@ import type { Exemplar, QaTask } from './types.ts';
 export const MGSM_EXEMPLARS_FILE = 'exemplars.py';
 
 export interface MgsmTask extends QaTask {
-  /** The exemplars' own "Question:" / "Step-by-Step Answer:" headers in this language. */
+  /** The exemplars' own "Question: " / "Step-by-Step Answer: " headers in this language, spacing included. */
   questionPrefix: string;
   answerPrefix: string;
 }
@@ -47,8 +47,8 @@ export function loadMgsmTask(dir: string, lang: string): MgsmTask {
     name: lang,
     examples,
     exemplars: native?.exemplars ?? [],
-    questionPrefix: native?.questionPrefix ?? 'Question:',
-    answerPrefix: native?.answerPrefix ?? 'Step-by-Step Answer:',
+    questionPrefix: native?.questionPrefix ?? 'Question: ',
+    answerPrefix: native?.answerPrefix ?? 'Step-by-Step Answer: ',
   };
 }
 
@@ -58,8 +58,11 @@ export interface MgsmLanguageExemplars {
   answerPrefix: string;
 }
 
-/** The header before the first colon (ASCII or full-width, as the zh and ja exemplars use). */
-const HEADER = /^([^:：]*[:：])\s*/;
+/**
+ * The header up to the first colon and the spacing after it: ASCII colons take a space, the
+ * full-width ones of the zh and ja exemplars none, and prompts keep each language's own spacing.
+ */
+const HEADER = /^[^:：]*[:：]\s*/;
 
 export function readMgsmExemplars(source: string, file: string): Record<string, MgsmLanguageExemplars> {
   let table: PyValue;
@@ -71,15 +74,15 @@ export function readMgsmExemplars(source: string, file: string): Record<string, 
   const out: Record<string, MgsmLanguageExemplars> = {};
   for (const [lang, byIndex] of Object.entries(asDict(table, file))) {
     const entries = Object.entries(asDict(byIndex, file)).sort(([a], [b]) => Number(a) - Number(b));
-    let questionPrefix = 'Question:';
-    let answerPrefix = 'Step-by-Step Answer:';
+    let questionPrefix = 'Question: ';
+    let answerPrefix = 'Step-by-Step Answer: ';
     const exemplars = entries.map(([index, qa]) => {
       const { q, a } = asDict(qa, file);
       if (typeof q !== 'string' || typeof a !== 'string') throw new BenchmarkDataError(`${file}: ${lang}[${index}] lacks "q" or "a"`);
       const qHead = HEADER.exec(q);
       const aHead = HEADER.exec(a);
-      if (qHead) questionPrefix = qHead[1];
-      if (aHead) answerPrefix = aHead[1];
+      if (qHead) questionPrefix = qHead[0];
+      if (aHead) answerPrefix = aHead[0];
       const rationale = aHead ? a.slice(aHead[0].length) : a;
       const target = lastNumber(rationale);
       if (target === undefined) throw new BenchmarkDataError(`${file}: ${lang}[${index}] answer has no number`);

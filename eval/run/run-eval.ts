@@ -50,16 +50,23 @@ export async function runEval(options: EvalOptions, controls: RunControls = {}):
   const client = new OpenAiCompletionClient({ server: options.server, model: options.model, apiKey: options.apiKey });
   const plan = planEval(options, client);
   const progress = new ProgressTracker(plan.items.length, controls.onProgress);
-  const records = await mapBounded(
-    plan.items,
-    options.concurrency ?? DEFAULT_CONCURRENCY,
-    async (item) => {
-      const record = await item.run(controls.signal);
-      progress.tick(item.task);
-      return record;
-    },
-    controls.signal,
-  );
+  let records: ExampleRecord[];
+  try {
+    records = await mapBounded(
+      plan.items,
+      options.concurrency ?? DEFAULT_CONCURRENCY,
+      async (item) => {
+        const record = await item.run(controls.signal);
+        progress.tick(item.task);
+        return record;
+      },
+      controls.signal,
+    );
+  } catch (err) {
+    // The client reports an abort in its own error type; callers get the signal's reason, one way.
+    if (controls.signal?.aborted) throw controls.signal.reason;
+    throw err;
+  }
   const tasks: Record<string, TaskResult> = {};
   for (const name of plan.taskNames) {
     tasks[name] = plan.summarize(name, records.filter((_, i) => plan.items[i].task === name));

@@ -38,8 +38,8 @@ describe('MGSM with exemplars.py', () => {
     const en = loadMgsmTask(dir, 'en');
     expect(en.exemplars).toHaveLength(8);
     expect(en.exemplars.map((e) => e.target)).toEqual(['10', '24', '55', '12', '20', '6', '250', '9']);
-    expect(en.questionPrefix).toBe('Question:');
-    expect(en.answerPrefix).toBe('Step-by-Step Answer:');
+    expect(en.questionPrefix).toBe('Question: ');
+    expect(en.answerPrefix).toBe('Step-by-Step Answer: ');
     expect(en.exemplars[0].input).toBe('Ana has 4 pencils. She buys 3 boxes of pencils with 2 pencils in each box. How many pencils does she have now?');
     expect(en.exemplars[0].rationale).toMatch(/^Ana starts with 4 pencils\. .* The answer is 10\.$/);
   });
