@@ -1,0 +1,61 @@
+import type { Tokenizer } from '../../../runtime/checkpoint/tokenizer.ts';
+import type {
+  Engine,
+  EngineError,
+  EngineStats,
+  FinishReason,
+  GenerationEvent,
+  GenerationRequest,
+} from '../../../runtime/engine/engine-api.ts';
+
+export type Script = (request: GenerationRequest, engine: ScriptedEngine) => AsyncGenerator<GenerationEvent>;
+
+/**
+ * An Engine that plays a script instead of running a model, for what the real engine cannot be made
+ * to do on cue: refuse with queue_full, stall until the client leaves, or be closed mid-request. It
+ * records every request, so tests can check what the server asked for.
+ */
+export class ScriptedEngine implements Engine {
+  readonly requests: GenerationRequest[] = [];
+  readonly maxPromptTokens = 512;
+  /** Thrown synchronously by the next generate() call. */
+  refuseNext?: EngineError;
+  private closeRequested!: (graceMs: number) => void;
+  /** Resolves with the grace period once the server closes the engine. */
+  readonly closing = new Promise<number>((resolve) => (this.closeRequested = resolve));
+
+  constructor(
+    readonly modelId: string,
+    readonly tokenizer: Tokenizer,
+    private readonly script: Script,
+  ) {}
+
+  generate(request: GenerationRequest): AsyncIterable<GenerationEvent> {
+    const refusal = this.refuseNext;
+    this.refuseNext = undefined;
+    if (refusal) throw refusal;
+    this.requests.push(request);
+    return this.script(request, this);
+  }
+
+  stats(): EngineStats {
+    return { queued: 0, running: 0, batchSize: 0, kvCacheBytes: 0 };
+  }
+
+  async close(graceMs = 0): Promise<void> {
+    this.closeRequested(graceMs);
+  }
+}
+
+/** The events of one sample that says `pieces` and finishes with `finish`. */
+export function* sampleEvents(pieces: string[], finish: FinishReason, sample = 0, answer?: string): Generator<GenerationEvent> {
+  for (const [i, text] of pieces.entries()) yield { type: 'token', sample, tokenId: 100 + i, text };
+  yield { type: 'sample_done', sample, text: pieces.join(''), finishReason: finish, completionTokens: pieces.length, ...(answer ? { answer } : {}) };
+}
+
+export const aborted = (signal: AbortSignal | undefined) =>
+  new Promise<void>((resolve) => {
+    if (!signal) throw new Error('the server passed no AbortSignal');
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
