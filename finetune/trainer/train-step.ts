@@ -57,6 +57,7 @@ export class TrainStepSession {
       feeds[name] = int64Feed(rows);
     };
     if (this.packed) {
+      if (!batch.encoderSegmentIds) batch = asOneSegmentPerRow(batch);
       extra(trainInputs.encoderSegmentIds, batch.encoderSegmentIds);
       extra(trainInputs.encoderPositions, batch.encoderPositions);
       extra(trainInputs.decoderSegmentIds, batch.decoderSegmentIds);
@@ -77,4 +78,20 @@ export class TrainStepSession {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * A padded batch in the packed graph's terms: each row one segment, positions from 0. Every decoder
+ * position is in the segment, as Hugging Face gives the decoder no padding mask (causality suffices).
+ */
+function asOneSegmentPerRow(batch: TrainBatch): TrainBatch {
+  if (!batch.attentionMask) throw new Error('train step: a batch needs an attention mask or segment ids');
+  const positions = (rows: number[][]) => rows.map((row) => row.map((_, i) => i));
+  return {
+    ...batch,
+    encoderSegmentIds: batch.attentionMask,
+    encoderPositions: positions(batch.inputIds),
+    decoderSegmentIds: batch.decoderInputIds.map((row) => row.map(() => 1)),
+    decoderPositions: positions(batch.decoderInputIds),
+  };
 }

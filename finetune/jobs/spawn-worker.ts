@@ -1,0 +1,28 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { TrainingSpec } from './training-run.ts';
+import type { WorkerMessage, WorkerRequest } from './training-worker.ts';
+
+const WORKER = fileURLToPath(new URL('./training-worker.ts', import.meta.url));
+
+export interface TrainingWorker {
+  child: ChildProcess;
+  /** Resolves with the exit code and signal once the process is gone. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts a training child process (TypeScript through tsx, as the CLI runs) and sends it the job. */
+export function spawnTrainingWorker(spec: TrainingSpec, workDir: string, onMessage: (m: WorkerMessage) => void): TrainingWorker {
+  const child = fork(WORKER, [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  child.on('message', (m) => onMessage(m as WorkerMessage));
+  const request: WorkerRequest = { type: 'start', spec, workDir };
+  child.send(request);
+  return { child, exited };
+}

@@ -1,0 +1,118 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
+import { heldOutBatches, StepBatches, type BatchPlan } from '../data/step-batches.ts';
+import { splitHeldOut } from '../data/held-out.ts';
+import { parseInstructionJsonl } from '../data/instruction-example.ts';
+import { Trainer, type MethodConfig, type OptimizerConfig } from '../trainer/trainer.ts';
+import { writeModelDir } from './model-export.ts';
+
+/** Everything a finetuning job needs; plain JSON so it can cross into the worker and the registry. */
+export interface TrainingSpec {
+  baseModelDir: string;
+  /** JSONL instruction data (see finetune/data/instruction-example.ts). */
+  trainingFile: string;
+  method: MethodConfig;
+  optimizer: OptimizerConfig;
+  steps: number;
+  batch: BatchPlan;
+  maxGradNorm?: number;
+  seed: number;
+  /** Fraction of the examples kept out of training to measure held-out loss (default 0.1). */
+  heldOutFraction?: number;
+  /** Write a resumable checkpoint every this many steps (and after the last). */
+  checkpointEvery: number;
+  /** Measure held-out loss every this many steps (default: only at the end). */
+  evalEvery?: number;
+  threads?: number;
+}
+
+export type TrainingEvent =
+  | { type: 'started'; step: number; totalSteps: number; trainExamples: number; heldOutExamples: number; resumed: boolean }
+  | { type: 'step'; step: number; loss: number; lr: number; gradNorm: number; tokens: number; tokensPerSecond: number; etaSeconds: number }
+  | { type: 'eval'; step: number; heldOutLoss: number }
+  | { type: 'checkpoint'; step: number }
+  | { type: 'completed'; step: number; modelDir: string; heldOutLoss: number | null };
+
+export interface TrainingResult {
+  modelDir: string;
+  heldOutLoss: number | null;
+  steps: number;
+}
+
+/** Paths inside a job's working directory. */
+export const jobPaths = (workDir: string) => ({
+  checkpoint: join(workDir, 'trainer-state.safetensors'),
+  model: join(workDir, 'model'),
+});
+
+export class TrainingCancelled extends Error {
+  constructor() {
+    super('training was cancelled');
+    this.name = 'TrainingCancelled';
+  }
+}
+
+/**
+ * Runs (or resumes) a finetuning job in `workDir`: checks the data before anything trains, trains
+ * with checkpoints, evaluates on the held-out split and writes the finetuned model directory. A run
+ * killed at any point resumes from its last checkpoint to the same final weights, because batches
+ * are a function of (seed, step) and the trainer's arithmetic is deterministic at a fixed thread count.
+ */
+export async function runTraining(
+  spec: TrainingSpec,
+  workDir: string,
+  onEvent: (e: TrainingEvent) => void,
+  shouldStop: () => boolean = () => false,
+): Promise<TrainingResult> {
+  mkdirSync(workDir, { recursive: true });
+  const examples = parseInstructionJsonl(readFileSync(spec.trainingFile, 'utf8'), spec.trainingFile);
+  const base = loadModelDir(spec.baseModelDir, { requireTokenizer: true });
+  const tokenizer = base.tokenizer!;
+  const ids = { pad: base.config.padTokenId, eos: base.config.eosTokenId, decoderStart: base.generationConfig.decoderStartTokenId };
+  const { train, heldOut } = splitHeldOut(examples, examples.length >= 2 ? (spec.heldOutFraction ?? 0.1) : 0, spec.seed);
+  const batches = new StepBatches(train, tokenizer, spec.batch, ids, spec.seed);
+  const evalBatches = heldOutBatches(heldOut, tokenizer, spec.batch, ids, spec.batch.batchSize, spec.batch.templates);
+
+  const trainer = await Trainer.create(base.config, base.weights, {
+    method: spec.method,
+    optimizer: spec.optimizer,
+    seed: spec.seed,
+    packed: spec.batch.packed,
+    threads: spec.threads ?? 1,
+    ...(spec.maxGradNorm !== undefined ? { maxGradNorm: spec.maxGradNorm } : {}),
+  });
+  try {
+    const paths = jobPaths(workDir);
+    const resumed = existsSync(paths.checkpoint);
+    if (resumed) trainer.restoreCheckpoint(paths.checkpoint);
+    onEvent({ type: 'started', step: trainer.step, totalSteps: spec.steps, trainExamples: train.length, heldOutExamples: heldOut.length, resumed });
+    const evaluate = async () => (evalBatches.length ? (await trainer.evaluate(evalBatches)).loss : null);
+
+    const started = performance.now();
+    const firstStep = trainer.step;
+    while (trainer.step < spec.steps) {
+      if (shouldStop()) throw new TrainingCancelled();
+      const t0 = performance.now();
+      const m = await trainer.trainStep(batches.forStep(trainer.step));
+      const seconds = (performance.now() - t0) / 1000;
+      const perStep = (performance.now() - started) / 1000 / (trainer.step - firstStep);
+      onEvent({ type: 'step', step: m.step, loss: m.loss, lr: m.lr, gradNorm: m.gradNorm, tokens: m.tokens, tokensPerSecond: m.tokens / seconds, etaSeconds: perStep * (spec.steps - m.step) });
+      if (m.step % spec.checkpointEvery === 0 || m.step === spec.steps) {
+        trainer.saveCheckpoint(paths.checkpoint, { seed: String(spec.seed) });
+        onEvent({ type: 'checkpoint', step: m.step });
+      }
+      if (spec.evalEvery && m.step % spec.evalEvery === 0 && m.step < spec.steps) {
+        const loss = await evaluate();
+        if (loss !== null) onEvent({ type: 'eval', step: m.step, heldOutLoss: loss });
+      }
+    }
+    const heldOutLoss = await evaluate();
+    if (heldOutLoss !== null) onEvent({ type: 'eval', step: trainer.step, heldOutLoss });
+    writeModelDir(paths.model, base.config, trainer.servingWeights(), spec.baseModelDir);
+    onEvent({ type: 'completed', step: trainer.step, modelDir: paths.model, heldOutLoss });
+    return { modelDir: paths.model, heldOutLoss, steps: trainer.step };
+  } finally {
+    await trainer.release();
+  }
+}

@@ -1,0 +1,43 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomT5Weights } from '../../finetune/trainer/random-weights.ts';
+import { writeSafetensors } from '../../runtime/checkpoint/safetensors.ts';
+import { t5ConfigToJson } from '../../runtime/checkpoint/t5-config.ts';
+import { tinyConfig } from './tiny-model.ts';
+
+/**
+ * A complete tiny model directory: random weights and a byte-level tiktoken vocabulary (ids 0-2
+ * special, 3-258 the bytes), so jobs can run end to end with no shared fixtures.
+ */
+export function writeTinyModelDir(dir: string, seed = 1): string {
+  mkdirSync(dir, { recursive: true });
+  const config = tinyConfig({ vocab_size: 260 });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(t5ConfigToJson(config)));
+  const weights = randomT5Weights(config, seed, 0.1);
+  writeSafetensors(join(dir, 'model.safetensors'), [...weights].map(([name, w]) => ({ name, dtype: 'F32' as const, shape: w.shape, data: w.data })));
+  const ranks = Array.from({ length: 256 }, (_, b) => `${Buffer.from([b]).toString('base64')} ${b + 3}`);
+  writeFileSync(join(dir, 'tokenizer.tiktoken'), `${ranks.join('\n')}\n`);
+  writeFileSync(
+    join(dir, 'tokenizer_config.json'),
+    JSON.stringify({
+      pat_str: '\\S+|\\s+',
+      added_tokens_decoder: { 0: { content: '<pad>' }, 1: { content: '</s>' }, 2: { content: '<unk>' } },
+      pad_token: '<pad>',
+      eos_token: '</s>',
+      unk_token: '<unk>',
+    }),
+  );
+  return dir;
+}
+
+/** A handful of examples a tiny model can fit in a few steps. */
+export const tinyJsonl = [
+  { inputs: 'color of the sky', targets: 'blue', task: 'facts' },
+  { inputs: 'color of grass', targets: 'green', task: 'facts' },
+  { inputs: '2 + 2', targets: '4', rationale: 'two and two', task: 'math' },
+  { inputs: '3 + 1', targets: '4', task: 'math' },
+  { inputs: 'opposite of up', targets: 'down', task: 'words' },
+  { inputs: 'opposite of hot', targets: 'cold', task: 'words' },
+]
+  .map((e) => JSON.stringify(e))
+  .join('\n');
