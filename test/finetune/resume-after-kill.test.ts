@@ -47,10 +47,10 @@ describe('a training job killed mid-run', () => {
 
     const events: TrainingEvent[] = [];
     await runTraining(spec, broken, (e) => events.push(e));
-    const started = events.find((e) => e.type === 'started');
-    expect(started).toMatchObject({ resumed: true });
-    expect(started!.type === 'started' && started.step).toBeGreaterThanOrEqual(3);
-    expect(started!.type === 'started' && started.step).toBeLessThan(12);
+    const started = events.find((e): e is Extract<TrainingEvent, { type: 'started' }> => e.type === 'started')!;
+    expect(started.resumed).toBe(true);
+    expect(started.step).toBeGreaterThanOrEqual(3);
+    expect(started.step).toBeLessThan(12);
 
     const weights = (dir: string) => readFileSync(join(jobPaths(dir).model, 'model.safetensors'));
     expect(weights(broken).equals(weights(unbroken))).toBe(true);
