@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ModelLoadError } from '../runtime/checkpoint/model-load-error.ts';
+import { registerEval } from './commands/eval.ts';
 import { registerExport } from './commands/export.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerLogits } from './commands/logits.ts';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerLogits(program);
   registerGenerate(program);
   registerExport(program);
+  registerEval(program);
   return program;
 }
 
