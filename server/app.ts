@@ -42,6 +42,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const ctx = new ServerContext(options.registry, metrics, new KeyChecker(options.config), limits, lifecycle);
 
   installErrorHandlers(app);
+  // The API speaks JSON only; a text/plain body would otherwise reach the schema check as a string.
+  app.removeContentTypeParser('text/plain');
   app.addHook('onResponse', async (request, reply) => {
     metrics.requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode });
   });
