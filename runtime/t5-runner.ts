@@ -15,16 +15,17 @@ const EXTERNAL_DATA_BYTES = 1.5 * 2 ** 30;
 export interface DecoderStepFeeds {
   inputIds: ort.Tensor; // [B, T] int64
   encoderAttentionMask: ort.Tensor; // [B, S] int64
-  selfAttentionMask: ort.Tensor; // [B, P+T] int64
+  pastMask: ort.Tensor; // [B, C] int64: 1 where a cache slot holds a real key
+  pastPositions: ort.Tensor; // [B, C] int64
   queryPositions: ort.Tensor; // [B, T] int64
-  keyPositions: ort.Tensor; // [B, P+T] int64
-  past: ort.Tensor[]; // per layer: key, value ([B, H, P, dk])
+  past: ort.Tensor[]; // per layer: key, value ([B, H, C, dk])
   cross: ort.Tensor[]; // per layer: key, value ([B, H, S, dk])
 }
 
 export interface DecoderStepResult {
   logits: ort.Tensor; // [B, T, V]
-  present: ort.Tensor[]; // per layer: key, value ([B, H, P+T, dk])
+  /** The new tokens' keys and values, per layer key then value ([B, H, T, dk]), for the caller's cache. */
+  newKV: ort.Tensor[];
 }
 
 /**
@@ -61,9 +62,9 @@ export class T5Runner {
     const feeds: Record<string, ort.Tensor> = {
       input_ids: f.inputIds,
       encoder_attention_mask: f.encoderAttentionMask,
-      self_attention_mask: f.selfAttentionMask,
+      past_mask: f.pastMask,
+      past_positions: f.pastPositions,
       query_positions: f.queryPositions,
-      key_positions: f.keyPositions,
     };
     for (const i of this.layers()) {
       feeds[decoderNames.pastKey(i)] = f.past[2 * i];
@@ -72,11 +73,11 @@ export class T5Runner {
       feeds[decoderNames.crossValue(i)] = f.cross[2 * i + 1];
     }
     const out = await this.decoder.run(feeds);
-    const present = this.layers().flatMap((i) => [out[decoderNames.presentKey(i)], out[decoderNames.presentValue(i)]] as ort.Tensor[]);
-    return { logits: out.logits as ort.Tensor, present };
+    const newKV = this.layers().flatMap((i) => [out[decoderNames.newKey(i)], out[decoderNames.newValue(i)]] as ort.Tensor[]);
+    return { logits: out.logits as ort.Tensor, newKV };
   }
 
-  /** An empty past for `batch` rows: the first decoder step's cache. */
+  /** An empty cache for `batch` rows (teacher forcing starts from nothing). */
   emptyPast(batch: number): ort.Tensor[] {
     const shape = [batch, this.config.numHeads, 0, this.config.dKv];
     return this.layers().flatMap(() => [new ort.Tensor('float32', new Float32Array(0), shape), new ort.Tensor('float32', new Float32Array(0), shape)]);
@@ -90,14 +91,14 @@ export class T5Runner {
     const encoderMask = int64Feed(attentionMask);
     const encoderStates = await this.encode(int64Feed(inputIds), encoderMask);
     const cross = await this.crossKeyValues(encoderStates);
-    const positions = decoderInputIds.map((row) => row.map((_, t) => t));
+    const batch = decoderInputIds.length;
     const { logits } = await this.decodeStep({
       inputIds: int64Feed(decoderInputIds),
       encoderAttentionMask: encoderMask,
-      selfAttentionMask: int64Feed(decoderInputIds.map((row) => row.map(() => 1))),
-      queryPositions: int64Feed(positions),
-      keyPositions: int64Feed(positions),
-      past: this.emptyPast(decoderInputIds.length),
+      pastMask: new ort.Tensor('int64', new BigInt64Array(0), [batch, 0]),
+      pastPositions: new ort.Tensor('int64', new BigInt64Array(0), [batch, 0]),
+      queryPositions: int64Feed(decoderInputIds.map((row) => row.map((_, t) => t))),
+      past: this.emptyPast(batch),
       cross,
     });
     return { encoderStates, logits };

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -44,4 +44,14 @@ function fsyncDirectory(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+export function writeBytesAtomicSync(path: string, bytes: Uint8Array): void {
+  writeFileAtomicSync(path, (fd) => {
+    for (let offset = 0; offset < bytes.byteLength; ) offset += writeSync(fd, bytes, offset);
+  });
+}
+
+export function writeJsonAtomicSync(path: string, value: unknown): void {
+  writeBytesAtomicSync(path, new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
 }

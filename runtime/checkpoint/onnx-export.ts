@@ -1,10 +1,10 @@
-import { copyFileSync, existsSync, mkdirSync, writeSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initializerBytes, type Graph } from '../graph/ir.ts';
 import { serializeModel } from '../graph/onnx-serialize.ts';
 import { buildEncoderGraph } from '../graph/t5-graphs.ts';
 import { buildMergedDecoderGraph } from '../graph/t5-merged-decoder.ts';
-import { writeFileAtomicSync } from './atomic-write.ts';
+import { writeBytesAtomicSync as writeBytes, writeJsonAtomicSync as writeJson } from './atomic-write.ts';
 import { loadModelDir } from './model-dir.ts';
 import { ModelLoadError } from './model-load-error.ts';
 import { t5ConfigToJson } from './t5-config.ts';
@@ -68,14 +68,4 @@ export function exportOnnxModel(modelDir: string, outDir: string, opts: { tokeni
     files.push(join(outDir, 'tokenizer_config.json'));
   }
   return { files };
-}
-
-function writeBytes(path: string, bytes: Uint8Array): void {
-  writeFileAtomicSync(path, (fd) => {
-    for (let offset = 0; offset < bytes.byteLength; ) offset += writeSync(fd, bytes, offset);
-  });
-}
-
-function writeJson(path: string, value: unknown): void {
-  writeBytes(path, new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
 }

@@ -12,27 +12,37 @@ export interface CacheRow {
   joinSlot: number;
 }
 
+export interface SelfAttentionFeeds {
+  pastMask: ort.Tensor; // [B, C]
+  pastPositions: ort.Tensor; // [B, C]
+  queryPositions: ort.Tensor; // [B, 1]
+}
+
+const MIN_CAPACITY = 16;
+
 /**
- * The running batch's KV state as decoder feeds. Self-attention keys and values grow one slot per
- * step for every row at once; a row that joins mid-flight starts at the current slot, with the slots
- * before it masked out, so rows at different lengths share one tensor. When rows leave, the batch is
- * repacked and the leading slots that no remaining row uses are dropped.
+ * The running batch's KV cache, owned here rather than passed through the runtime: self-attention
+ * buffers [B, H, capacity, dk] that the decoder reads in place, into which each step's new keys and
+ * values are written at the shared slot `length`. A row that joins mid-flight starts at the current
+ * slot, with the slots before it masked out, so rows at different lengths share one buffer. Copies
+ * happen only when membership changes (repack) or the capacity doubles, never on a plain step.
  */
 export class BatchKVCache {
   rows: CacheRow[] = [];
-  past: ort.Tensor[];
-  pastLength = 0;
+  /** Slots in use: every row's keys live in [joinSlot, length). */
+  length = 0;
+  capacity = 0;
+  past: ort.Tensor[] = [];
   cross: ort.Tensor[] = [];
-  encoderMask: ort.Tensor;
-  private sourceLength = 0;
+  encoderMask: ort.Tensor = new ort.Tensor('int64', new BigInt64Array(0), [0, 0]);
+  private buffers: Float32Array[] = [];
 
   constructor(
     private readonly layers: number,
     private readonly heads: number,
     private readonly headDim: number,
   ) {
-    this.past = this.emptyTensors(0, 0);
-    this.encoderMask = new ort.Tensor('int64', new BigInt64Array(0), [0, 0]);
+    this.allocate(0, 0);
   }
 
   get size(): number {
@@ -41,72 +51,97 @@ export class BatchKVCache {
 
   /** Bytes held by the batch's self- and cross-attention caches. */
   bytes(): number {
-    return [...this.past, ...this.cross].reduce((sum, t) => sum + (t.data as Float32Array).byteLength, 0);
+    return [...this.buffers, ...this.cross.map((t) => t.data as Float32Array)].reduce((sum, d) => sum + d.byteLength, 0);
   }
 
   /**
-   * Keeps the rows at `keep` (old indices, in their new order) and appends `joining` rows. Copies the
-   * cache once; called only when membership changes, never on a plain step.
+   * Keeps the rows at `keep` (old indices, in their new order) and appends `joining` rows, dropping the
+   * leading slots no remaining row uses.
    */
   repack(keep: number[], joining: CrossKV[]): void {
     const kept = keep.map((i) => this.rows[i]);
-    const trim = kept.length ? Math.min(...kept.map((r) => r.joinSlot)) : this.pastLength;
-    const newLength = this.pastLength - trim;
-    const rows: CacheRow[] = [
+    const trim = kept.length ? Math.min(...kept.map((r) => r.joinSlot)) : this.length;
+    const newLength = this.length - trim;
+    const oldBuffers = this.buffers;
+    const oldCapacity = this.capacity;
+    this.rows = [
       ...kept.map((r) => ({ cross: r.cross, joinSlot: r.joinSlot - trim })),
       ...joining.map((cross) => ({ cross, joinSlot: newLength })),
     ];
-    this.past = this.past.map((old) => {
-      const data = new Float32Array(rows.length * this.heads * newLength * this.headDim);
-      const oldData = old.data as Float32Array;
-      const slot = this.headDim;
-      kept.forEach((_, newRow) => {
-        const oldRow = keep[newRow];
-        for (let h = 0; h < this.heads; h++) {
-          const from = ((oldRow * this.heads + h) * this.pastLength + trim) * slot;
-          const to = (newRow * this.heads + h) * newLength * slot;
-          data.set(oldData.subarray(from, from + newLength * slot), to);
-        }
-      });
-      return new ort.Tensor('float32', data, [rows.length, this.heads, newLength, this.headDim]);
-    });
-    this.rows = rows;
-    this.pastLength = newLength;
+    this.allocate(this.rows.length, capacityFor(newLength));
+    this.copyRows(oldBuffers, oldCapacity, keep, trim, newLength);
+    this.length = newLength;
     this.packCross();
   }
 
-  /** The decoder's present tensors become the next step's past. */
-  advance(present: ort.Tensor[]): void {
-    this.past = present;
-    this.pastLength += 1;
+  /** Writes the step's new keys and values ([B, H, 1, dk] per layer) at slot `length`. */
+  append(newKV: ort.Tensor[]): void {
+    if (this.length >= this.capacity) this.grow();
+    const { heads, headDim: dk, capacity } = this;
+    newKV.forEach((t, layer) => {
+      const src = t.data as Float32Array;
+      const dst = this.buffers[layer];
+      for (let bh = 0; bh < this.rows.length * heads; bh++) {
+        dst.set(src.subarray(bh * dk, (bh + 1) * dk), (bh * capacity + this.length) * dk);
+      }
+    });
+    this.length += 1;
   }
 
-  /** Validity [B, P+1] and positions [B, P+1] of every key slot for the coming step. */
-  selfAttentionFeeds(): { mask: ort.Tensor; keyPositions: ort.Tensor; queryPositions: ort.Tensor } {
-    const total = this.pastLength + 1;
-    const mask = new BigInt64Array(this.rows.length * total);
-    const keys = new BigInt64Array(this.rows.length * total);
+  /** Which slots each row may attend to, and their positions, for the coming step. */
+  selfAttentionFeeds(): SelfAttentionFeeds {
+    if (this.length >= this.capacity) this.grow();
+    const c = this.capacity;
+    const mask = new BigInt64Array(this.rows.length * c);
+    const positions = new BigInt64Array(this.rows.length * c);
     const queries = new BigInt64Array(this.rows.length);
     this.rows.forEach((row, b) => {
-      for (let s = row.joinSlot; s < total; s++) {
-        mask[b * total + s] = 1n;
-        keys[b * total + s] = BigInt(s - row.joinSlot);
+      for (let s = row.joinSlot; s < this.length; s++) {
+        mask[b * c + s] = 1n;
+        positions[b * c + s] = BigInt(s - row.joinSlot);
       }
-      queries[b] = BigInt(this.pastLength - row.joinSlot);
+      queries[b] = BigInt(this.length - row.joinSlot);
     });
-    const shape = [this.rows.length, total];
+    const shape = [this.rows.length, c];
     return {
-      mask: new ort.Tensor('int64', mask, shape),
-      keyPositions: new ort.Tensor('int64', keys, shape),
+      pastMask: new ort.Tensor('int64', mask, shape),
+      pastPositions: new ort.Tensor('int64', positions, shape),
       queryPositions: new ort.Tensor('int64', queries, [this.rows.length, 1]),
     };
+  }
+
+  private grow(): void {
+    const oldBuffers = this.buffers;
+    const oldCapacity = this.capacity;
+    this.allocate(this.rows.length, capacityFor(this.length + 1));
+    this.copyRows(oldBuffers, oldCapacity, this.rows.map((_, i) => i), 0, this.length);
+  }
+
+  private allocate(batch: number, capacity: number): void {
+    this.capacity = capacity;
+    const shape = [batch, this.heads, capacity, this.headDim];
+    this.buffers = Array.from({ length: 2 * this.layers }, () => new Float32Array(batch * this.heads * capacity * this.headDim));
+    this.past = this.buffers.map((data) => new ort.Tensor('float32', data, shape));
+  }
+
+  /** Copies `length` slots from `from` onwards of the old rows `keep` into rows 0.. of the new buffers. */
+  private copyRows(old: Float32Array[], oldCapacity: number, keep: number[], from: number, length: number): void {
+    const dk = this.headDim;
+    old.forEach((src, t) => {
+      const dst = this.buffers[t];
+      keep.forEach((oldRow, newRow) => {
+        for (let h = 0; h < this.heads; h++) {
+          const at = ((oldRow * this.heads + h) * oldCapacity + from) * dk;
+          dst.set(src.subarray(at, at + length * dk), (newRow * this.heads + h) * this.capacity * dk);
+        }
+      });
+    });
   }
 
   /** Pads every row's prompt keys/values to the longest prompt in the batch. */
   private packCross(): void {
     const batch = this.rows.length;
-    this.sourceLength = Math.max(0, ...this.rows.map((r) => r.cross.sourceLength));
-    const s = this.sourceLength;
+    const s = Math.max(0, ...this.rows.map((r) => r.cross.sourceLength));
     const mask = new BigInt64Array(batch * s);
     this.rows.forEach((row, b) => mask.fill(1n, b * s, b * s + row.cross.sourceLength));
     this.encoderMask = new ort.Tensor('int64', mask, [batch, s]);
@@ -122,11 +157,9 @@ export class BatchKVCache {
       return new ort.Tensor('float32', data, [batch, this.heads, s, this.headDim]);
     });
   }
+}
 
-  private emptyTensors(batch: number, length: number): ort.Tensor[] {
-    return Array.from(
-      { length: 2 * this.layers },
-      () => new ort.Tensor('float32', new Float32Array(0), [batch, this.heads, length, this.headDim]),
-    );
-  }
+/** Room for `needed` slots and as many again, so growth (a full copy) is rare. */
+function capacityFor(needed: number): number {
+  return Math.max(MIN_CAPACITY, 2 ** Math.ceil(Math.log2(Math.max(1, needed) * 2)));
 }

@@ -1,12 +1,13 @@
 import { LRUCache } from 'lru-cache';
 import type { Tokenizer } from '../checkpoint/tokenizer.ts';
-import { int64Feed, ort } from '../onnx-session.ts';
+import { int64Feed } from '../onnx-session.ts';
 import { SeededRandom } from '../seeded-random.ts';
 import type { T5Runner } from '../t5-runner.ts';
 import { BatchKVCache, type CrossKV } from './batch-kv-cache.ts';
 import { extractAnswer, voteAnswers } from './chain-of-thought.ts';
 import { EngineError, type EngineStats, type FinishReason, type GenerationEvent, type SamplingOptions } from './engine-api.ts';
 import type { EventChannel } from './event-channel.ts';
+import { sliceCrossRow } from './greedy-decode.ts';
 import { chooseToken, toTokenLogprob, type SequenceSampler } from './sampler.ts';
 import { TextStream } from './text-stream.ts';
 
@@ -210,7 +211,7 @@ export class DecodeScheduler {
       const mask = prompts.map((p) => p.map(() => 1).concat(new Array<number>(width - p.length).fill(0)));
       const states = await this.runner.encode(int64Feed(ids), int64Feed(mask));
       const cross = await this.runner.crossKeyValues(states);
-      [...missing.keys()].forEach((key, b) => this.encoderCache.set(key, sliceCross(cross, b, prompts[b].length)));
+      [...missing.keys()].forEach((key, b) => this.encoderCache.set(key, sliceCrossRow(cross, b, prompts[b].length)));
     }
     for (const r of requests) if (!result.has(r)) result.set(r, this.encoderCache.get(r.promptIds.join(','))!);
     return result;
@@ -230,18 +231,15 @@ export class DecodeScheduler {
 
   private async step(): Promise<void> {
     const batch = this.running;
-    const { mask, keyPositions, queryPositions } = this.cache.selfAttentionFeeds();
     const lastTokens = batch.map((s) => [s.ids.length ? s.ids[s.ids.length - 1] : this.tokens.decoderStart]);
-    const { logits, present } = await this.runner.decodeStep({
+    const { logits, newKV } = await this.runner.decodeStep({
       inputIds: int64Feed(lastTokens),
       encoderAttentionMask: this.cache.encoderMask,
-      selfAttentionMask: mask,
-      queryPositions,
-      keyPositions,
+      ...this.cache.selfAttentionFeeds(),
       past: this.cache.past,
       cross: this.cache.cross,
     });
-    this.cache.advance(present);
+    this.cache.append(newKV);
     const vocab = this.runner.config.vocabSize;
     const data = logits.data as Float32Array;
     batch.forEach((seq, b) => {
@@ -318,19 +316,4 @@ export class DecodeScheduler {
     this.running = [];
     this.cache.repack([], []);
   }
-}
-
-/** Row b of the batched cross K/V [B, H, S, dk], cut to its prompt's real length. */
-function sliceCross(cross: ort.Tensor[], b: number, length: number): CrossKV {
-  const tensors = cross.map((t) => {
-    const [, heads, source, dk] = t.dims as number[];
-    const data = t.data as Float32Array;
-    const out = new Float32Array(heads * length * dk);
-    for (let h = 0; h < heads; h++) {
-      const from = ((b * heads + h) * source) * dk;
-      out.set(data.subarray(from, from + length * dk), h * length * dk);
-    }
-    return out;
-  });
-  return { tensors, sourceLength: length };
 }

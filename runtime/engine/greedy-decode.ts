@@ -1,5 +1,7 @@
 import { int64Feed } from '../onnx-session.ts';
 import type { T5Runner } from '../t5-runner.ts';
+import { BatchKVCache } from './batch-kv-cache.ts';
+import { argmax } from './sampler.ts';
 
 export interface GreedyOptions {
   maxNewTokens: number;
@@ -9,7 +11,7 @@ export interface GreedyOptions {
 }
 
 /**
- * Greedy decoding of a padded batch with the KV cache, in lock-step: the reference the scheduler is
+ * Greedy decoding of a padded batch in lock-step with the KV cache: the reference the scheduler is
  * checked against, and what `flan-serve generate` runs. Returns, like Hugging Face's generate, each row
  * starting with the decoder start token and padded after its end-of-sequence token.
  */
@@ -19,43 +21,44 @@ export async function greedyDecode(
   attentionMask: number[][],
   options: GreedyOptions,
 ): Promise<number[][]> {
-  const batch = inputIds.length;
-  const encoderMask = int64Feed(attentionMask);
-  const cross = await runner.crossKeyValues(await runner.encode(int64Feed(inputIds), encoderMask));
+  const { numDecoderLayers, numHeads, dKv, vocabSize } = runner.config;
+  const states = await runner.encode(int64Feed(inputIds), int64Feed(attentionMask));
+  const cross = await runner.crossKeyValues(states);
+  const cache = new BatchKVCache(numDecoderLayers, numHeads, dKv);
+  // Each row's cross K/V, cut from the padded batch to its own prompt length.
+  cache.repack([], inputIds.map((_, b) => sliceCrossRow(cross, b, attentionMask[b].reduce((a, m) => a + m, 0))));
   const sequences = inputIds.map(() => [options.decoderStartTokenId]);
-  const finished = new Array<boolean>(batch).fill(false);
-  let past = runner.emptyPast(batch);
+  const finished = new Array<boolean>(inputIds.length).fill(false);
   for (let step = 0; step < options.maxNewTokens && !finished.every(Boolean); step++) {
-    const { logits, present } = await runner.decodeStep({
+    const { logits, newKV } = await runner.decodeStep({
       inputIds: int64Feed(sequences.map((s) => [s[s.length - 1]])),
-      encoderAttentionMask: encoderMask,
-      selfAttentionMask: int64Feed(sequences.map(() => new Array<number>(step + 1).fill(1))),
-      queryPositions: int64Feed(sequences.map(() => [step])),
-      keyPositions: int64Feed(sequences.map(() => Array.from({ length: step + 1 }, (_, i) => i))),
-      past,
-      cross,
+      encoderAttentionMask: cache.encoderMask,
+      ...cache.selfAttentionFeeds(),
+      past: cache.past,
+      cross: cache.cross,
     });
-    past = present;
-    const vocab = runner.config.vocabSize;
+    cache.append(newKV);
     const data = logits.data as Float32Array;
-    for (let b = 0; b < batch; b++) {
-      const next = finished[b] ? options.padTokenId : argmax(data, b * vocab, vocab);
-      sequences[b].push(next);
+    sequences.forEach((sequence, b) => {
+      const next = finished[b] ? options.padTokenId : argmax(data.subarray(b * vocabSize, (b + 1) * vocabSize));
+      sequence.push(next);
       if (next === options.eosTokenId) finished[b] = true;
-    }
+    });
   }
   return sequences;
 }
 
-export function argmax(data: Float32Array, offset: number, length: number): number {
-  let best = 0;
-  let bestValue = -Infinity;
-  for (let i = 0; i < length; i++) {
-    const v = data[offset + i];
-    if (v > bestValue) {
-      bestValue = v;
-      best = i;
+/** Row b of batched cross K/V tensors [B, H, S, dk], cut to its prompt's real length. */
+export function sliceCrossRow(cross: { dims: readonly number[]; data: unknown }[], b: number, length: number) {
+  const tensors = cross.map((t) => {
+    const [, heads, source, dk] = t.dims;
+    const data = t.data as Float32Array;
+    const out = new Float32Array(heads * length * dk);
+    for (let h = 0; h < heads; h++) {
+      const from = (b * heads + h) * source * dk;
+      out.set(data.subarray(from, from + length * dk), h * length * dk);
     }
-  }
-  return best;
+    return out;
+  });
+  return { tensors, sourceLength: length };
 }

@@ -77,30 +77,41 @@ export function topIndices(row: ArrayLike<number>, k: number): number[] {
   return top;
 }
 
+/** Reused across calls: one 32k-entry allocation per sampled token per sequence adds up. */
+let scratch = new Float64Array(0);
+
 function sample(logits: Float32Array, o: Options, rng: SeededRandom): number {
   const v = logits.length;
+  if (scratch.length < v) scratch = new Float64Array(v);
+  const probs = scratch;
+  // Top-k keeps only the k best logits; without it every token is a candidate.
+  const topK = o.topK > 0 && o.topK < v ? topIndices(logits, o.topK) : undefined;
+  const count = topK ? topK.length : v;
+  const at = (j: number) => (topK ? topK[j] : j);
   let max = -Infinity;
-  for (let i = 0; i < v; i++) if (logits[i] > max) max = logits[i];
-  // Probabilities after temperature; top-k keeps only the k best (by logit).
-  const probs = new Float64Array(v);
-  let keep: number[] | undefined;
-  if (o.topK > 0 && o.topK < v) keep = topIndices(logits, o.topK);
+  for (let j = 0; j < count; j++) max = Math.max(max, logits[at(j)]);
   let total = 0;
-  const indices = keep ?? Array.from({ length: v }, (_, i) => i);
-  for (const i of indices) {
+  for (let j = 0; j < count; j++) {
+    const i = at(j);
     probs[i] = Math.exp((logits[i] - max) / o.temperature);
     total += probs[i];
   }
-  let candidates = indices;
-  if (o.topP < 1) candidates = nucleus(probs, indices, total, o.topP);
-  let mass = 0;
-  for (const i of candidates) mass += probs[i];
-  let r = rng.next() * mass;
-  for (const i of candidates) {
-    r -= probs[i];
-    if (r < 0) return i;
+  if (o.topP < 1) {
+    const nucleusSet = nucleus(probs, count, at, total, o.topP);
+    let mass = 0;
+    for (const i of nucleusSet) mass += probs[i];
+    return draw(nucleusSet.length, (j) => nucleusSet[j], probs, mass, rng);
   }
-  return candidates[candidates.length - 1];
+  return draw(count, at, probs, total, rng);
+}
+
+function draw(count: number, at: (j: number) => number, probs: Float64Array, mass: number, rng: SeededRandom): number {
+  let r = rng.next() * mass;
+  for (let j = 0; j < count; j++) {
+    r -= probs[at(j)];
+    if (r < 0) return at(j);
+  }
+  return at(count - 1);
 }
 
 /**
@@ -108,12 +119,18 @@ function sample(logits: Float32Array, o: Options, rng: SeededRandom): number {
  * wasteful, so only tokens above a threshold are sorted; the threshold is lowered until the tokens above
  * it already reach p, which makes the result exact.
  */
-function nucleus(probs: Float64Array, indices: number[], total: number, p: number): number[] {
+function nucleus(probs: Float64Array, count: number, at: (j: number) => number, total: number, p: number): number[] {
   for (let threshold = 1e-3; ; threshold /= 16) {
-    const above = indices.filter((i) => probs[i] / total >= threshold);
+    const above: number[] = [];
     let mass = 0;
-    for (const i of above) mass += probs[i] / total;
-    if (mass >= p || above.length === indices.length || threshold < 1e-12) {
+    for (let j = 0; j < count; j++) {
+      const i = at(j);
+      if (probs[i] / total >= threshold) {
+        above.push(i);
+        mass += probs[i] / total;
+      }
+    }
+    if (mass >= p || above.length === count || threshold < 1e-12) {
       above.sort((a, b) => probs[b] - probs[a]);
       const chosen: number[] = [];
       let cumulative = 0;

@@ -1,7 +1,7 @@
 import type { T5Config } from '../checkpoint/t5-config.ts';
 import type { T5Weights } from '../checkpoint/t5-weights.ts';
 import { GraphBuilder } from './graph-builder.ts';
-import type { Graph, Tensor } from './ir.ts';
+import { attr, type Graph, type Tensor } from './ir.ts';
 import {
   crossKeyValues,
   decoderSelfBias,
@@ -16,14 +16,14 @@ import {
 /**
  * The three inference graphs a served T5 model runs: the encoder (once per prompt), the
  * cross-attention K/V projection (once per request), and one decoder step over a batch that carries a
- * self-attention KV cache (past in, present out). Weights are initializers.
+ * self-attention KV cache (the cache in, the new tokens' keys and values out). Weights are initializers.
  */
 
 export const decoderNames = {
   pastKey: (i: number) => `past.${i}.key`,
   pastValue: (i: number) => `past.${i}.value`,
-  presentKey: (i: number) => `present.${i}.key`,
-  presentValue: (i: number) => `present.${i}.value`,
+  newKey: (i: number) => `new.${i}.key`,
+  newValue: (i: number) => `new.${i}.value`,
   crossKey: (i: number) => `cross.${i}.key`,
   crossValue: (i: number) => `cross.${i}.value`,
 };
@@ -83,20 +83,22 @@ export function buildCrossKVGraph(cfg: T5Config, weights: T5Weights): Graph {
 
 /**
  * One decoder step for T new tokens per row (T = 1 while generating; T = the whole target when
- * teacher forcing with an empty past). Rows may sit at different positions: query_positions [B, T],
- * key_positions [B, P+T] and self_attention_mask [B, P+T] (1 = a real key) describe each row's cache.
+ * teacher forcing with an empty cache). The cache is the caller's: past.{i}.* [B, H, C, dk] with
+ * past_mask [B, C] (1 = a slot holding a real key) and past_positions [B, C]; rows may sit at
+ * different positions (query_positions [B, T]). Outputs the new tokens' keys and values, which the
+ * caller writes into its cache, rather than a grown copy of the whole cache.
  */
 export function buildDecoderStepGraph(cfg: T5Config, weights: T5Weights): Graph {
   const g = new GraphBuilder('t5_decoder_step');
   const p = initializerParams(g, weights);
   const ids = g.input('input_ids', 'int64', ['batch', 'new']);
   const encoderMask = g.input('encoder_attention_mask', 'int64', ['batch', 'source']);
-  const selfMask = g.input('self_attention_mask', 'int64', ['batch', 'total']);
+  const pastMask = g.input('past_mask', 'int64', ['batch', 'capacity']);
+  const pastPositions = g.input('past_positions', 'int64', ['batch', 'capacity']);
   const queryPositions = g.input('query_positions', 'int64', ['batch', 'new']);
-  const keyPositions = g.input('key_positions', 'int64', ['batch', 'total']);
   const past: KeyValue[] = [];
   const cross: KeyValue[] = [];
-  const pastShape = ['batch', cfg.numHeads, 'past', cfg.dKv];
+  const pastShape = ['batch', cfg.numHeads, 'capacity', cfg.dKv];
   const crossShape = ['batch', cfg.numHeads, 'source', cfg.dKv];
   for (let i = 0; i < cfg.numDecoderLayers; i++) {
     past.push({
@@ -108,14 +110,20 @@ export function buildDecoderStepGraph(cfg: T5Config, weights: T5Weights): Graph 
       value: g.input(decoderNames.crossValue(i), 'float32', crossShape),
     });
   }
-  const selfBias = decoderSelfBias(g, cfg, p, queryPositions, keyPositions, selfMask);
+  // Keys are the cache slots followed by the new tokens, which are always real.
+  const newValid = g.op('ConstantOfShape', [g.shape(queryPositions)], {
+    value: attr.tensor({ dtype: 'int64', shape: [1], data: new BigInt64Array([1n]) }),
+  });
+  const keyPositions = g.concat([pastPositions, queryPositions], 1);
+  const keyMask = g.concat([pastMask, newValid], 1);
+  const selfBias = decoderSelfBias(g, cfg, p, queryPositions, keyPositions, keyMask);
   const crossBias = paddingBias(g, encoderMask);
-  const { hidden, present } = t5Decoder(g, cfg, p, { inputIds: ids, selfBias, cross, crossBias, past });
+  const { hidden, present } = t5Decoder(g, cfg, p, { inputIds: ids, selfBias, cross, crossBias, past, keepPastApart: true });
   g.output(lmHead(g, cfg, p, hidden), 'logits', 'float32', ['batch', 'new', cfg.vocabSize]);
-  const presentShape = ['batch', cfg.numHeads, 'total', cfg.dKv];
+  const newShape = ['batch', cfg.numHeads, 'new', cfg.dKv];
   present.forEach(({ key, value }, i) => {
-    g.output(key, decoderNames.presentKey(i), 'float32', presentShape);
-    g.output(value, decoderNames.presentValue(i), 'float32', presentShape);
+    g.output(key, decoderNames.newKey(i), 'float32', newShape);
+    g.output(value, decoderNames.newValue(i), 'float32', newShape);
   });
   return g.build();
 }

@@ -205,6 +205,37 @@ export interface DecoderInputs {
   cross: KeyValue[]; // per layer, [B, H, S, dk]
   crossBias: string; // [B, 1, 1, S]
   past?: KeyValue[]; // per layer, [B, H, P, dk]
+  /**
+   * Attend to the past in place instead of concatenating it with the new keys: `present` then holds
+   * only the new tokens' keys and values, and the caller appends them to a cache it owns. This saves
+   * copying the whole cache into and out of the runtime on every step.
+   */
+  keepPastApart?: boolean;
+}
+
+/**
+ * Attention over a past that stays where it is plus the new keys: the two score blocks are joined
+ * (small: [B, H, T, P] and [B, H, T, T]) instead of the two key/value tensors (large).
+ */
+export function attendWithPast(
+  g: GraphBuilder,
+  cfg: T5Config,
+  q: string,
+  past: KeyValue,
+  k: string,
+  v: string,
+  bias: string,
+): string {
+  const pastScores = g.matmul(q, g.transpose(past.key, [0, 1, 3, 2]));
+  const newScores = g.matmul(q, g.transpose(k, [0, 1, 3, 2]));
+  const probs = g.softmax(g.add(g.concat([pastScores, newScores], 3), bias), -1);
+  const pastLength = g.dim(past.key, 2);
+  const end = g.constInt64([2 ** 62]);
+  const axis = g.constInt64([3]);
+  const pastProbs = g.op('Slice', [probs, g.constInt64([0]), pastLength, axis]);
+  const newProbs = g.op('Slice', [probs, pastLength, end, axis]);
+  const context = g.add(g.matmul(pastProbs, past.value), g.matmul(newProbs, v));
+  return g.reshape(g.transpose(context, [0, 2, 1, 3]), [0, 0, cfg.numHeads * cfg.dKv]);
 }
 
 /** The decoder stack; returns the final hidden states [B, T, D] and each layer's present keys/values. */
@@ -225,12 +256,18 @@ export function t5Decoder(
       let k = projectHeads(g, cfg, p, `${self}.k.weight`, x);
       let v = projectHeads(g, cfg, p, `${self}.v.weight`, x);
       const past = inputs.past?.[i];
-      if (past) {
-        k = g.concat([past.key, k], 2);
-        v = g.concat([past.value, v], 2);
+      let context: string;
+      if (past && inputs.keepPastApart) {
+        context = attendWithPast(g, cfg, q, past, k, v, inputs.selfBias);
+      } else {
+        if (past) {
+          k = g.concat([past.key, k], 2);
+          v = g.concat([past.value, v], 2);
+        }
+        context = attend(g, cfg, q, k, v, inputs.selfBias);
       }
       present.push({ key: k, value: v });
-      const selfAttn = linearLayer(g, p, attend(g, cfg, q, k, v, inputs.selfBias), `${self}.o.weight`);
+      const selfAttn = linearLayer(g, p, context, `${self}.o.weight`);
       const afterSelf = g.add(h, selfAttn);
 
       const cross = `${block}.layer.1.EncDecAttention`;

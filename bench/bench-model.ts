@@ -1,0 +1,53 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomT5Weights, writeT5ModelDir } from '../runtime/checkpoint/random-t5.ts';
+import { parseT5Config, type T5Config } from '../runtime/checkpoint/t5-config.ts';
+import { SeededRandom } from '../runtime/seeded-random.ts';
+
+/** The flan-t5-small shape: the model every speed figure of the issues is measured on. */
+export const FLAN_T5_SMALL = {
+  architectures: ['T5ForConditionalGeneration'],
+  model_type: 't5',
+  vocab_size: 32128,
+  d_model: 512,
+  d_kv: 64,
+  num_heads: 6,
+  d_ff: 1024,
+  num_layers: 8,
+  num_decoder_layers: 8,
+  relative_attention_num_buckets: 32,
+  relative_attention_max_distance: 128,
+  layer_norm_epsilon: 1e-6,
+  feed_forward_proj: 'gated-gelu',
+  tie_word_embeddings: false,
+  pad_token_id: 0,
+  eos_token_id: 1,
+  decoder_start_token_id: 0,
+};
+
+export const sharedTokenizer = fileURLToPath(new URL('../../shared/fixtures/t5-tokenizer/tokenizer.json', import.meta.url));
+
+/**
+ * Writes a flan-t5-small-shaped model with seeded random weights. With `neverEnd`, the end-of-sequence
+ * row of lm_head is zeroed so greedy decoding always runs to max_tokens: every system then generates
+ * exactly the same number of tokens.
+ */
+export function writeBenchModel(seed = 0, neverEnd = true): { dir: string; config: T5Config } {
+  const config = parseT5Config(FLAN_T5_SMALL, 'bench config');
+  const weights = randomT5Weights(config, seed);
+  if (neverEnd) {
+    const head = weights.get('lm_head.weight')!;
+    head.data.fill(0, config.eosTokenId * config.dModel, (config.eosTokenId + 1) * config.dModel);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'flan-bench-model-'));
+  writeT5ModelDir(dir, { config, weights, tokenizerFiles: [sharedTokenizer] });
+  return { dir, config };
+}
+
+export function seededPrompts(count: number, length: number, vocab: number, seed: number): number[][] {
+  // Ordinary token ids (clear of the special and sentinel ranges), ending in </s> like a tokenized prompt.
+  const random = SeededRandom.fromSeed(seed);
+  return Array.from({ length: count }, () => [...Array.from({ length: length - 1 }, () => 100 + random.int(vocab - 300)), 1]);
+}

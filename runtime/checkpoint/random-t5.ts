@@ -1,0 +1,56 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { SeededRandom } from '../seeded-random.ts';
+import { writeJsonAtomicSync } from './atomic-write.ts';
+import { writeSafetensors } from './safetensors.ts';
+import { t5ConfigToJson, type T5Config } from './t5-config.ts';
+import { expectedT5WeightShapes, type T5Weights } from './t5-weights.ts';
+
+/**
+ * Seeded random weights for a T5 config: norm weights 1 as in a real checkpoint, every other tensor
+ * normal with a fan-in scale so activations stay bounded through the layers. Benchmarks, tests and
+ * pretraining from scratch start here.
+ */
+export function randomT5Weights(config: T5Config, seed: number): T5Weights {
+  const random = SeededRandom.fromSeed(seed);
+  const weights: T5Weights = new Map();
+  for (const [name, shape] of expectedT5WeightShapes(config)) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const isNorm = name.endsWith('layer_norm.weight');
+    const scale = 1 / Math.sqrt(shape[shape.length - 1]);
+    for (let i = 0; i < data.length; i++) data[i] = isNorm ? 1 : random.normal() * scale;
+    weights.set(name, { shape, data });
+  }
+  return weights;
+}
+
+export interface ModelDirContents {
+  config: T5Config;
+  weights: T5Weights;
+  /** generation_config.json keys, written as given. */
+  generation?: Record<string, unknown>;
+  /** Tokenizer files copied in (tokenizer.json, or a tiktoken vocabulary and its config). */
+  tokenizerFiles?: string[];
+  dtype?: 'F32' | 'BF16' | 'F16';
+}
+
+/** Writes a model directory in the Hugging Face layout; each file atomically. */
+export function writeT5ModelDir(dir: string, contents: ModelDirContents): void {
+  mkdirSync(dir, { recursive: true });
+  const dtype = contents.dtype ?? 'F32';
+  writeSafetensors(
+    join(dir, 'model.safetensors'),
+    [...contents.weights].map(([name, w]) => ({ name, dtype, shape: w.shape, data: w.data })),
+    { format: 'pt' },
+  );
+  const json = (file: string, value: unknown) => writeJsonAtomicSync(join(dir, file), value);
+  json('config.json', t5ConfigToJson(contents.config));
+  const c = contents.config;
+  json('generation_config.json', {
+    decoder_start_token_id: c.decoderStartTokenId,
+    eos_token_id: c.eosTokenId,
+    pad_token_id: c.padTokenId,
+    ...contents.generation,
+  });
+  for (const file of contents.tokenizerFiles ?? []) copyFileSync(file, join(dir, basename(file)));
+}
