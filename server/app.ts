@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { KeyChecker } from './auth.ts';
 import { installErrorHandlers } from './error-handler.ts';
 import type { ModelRegistry } from './model-registry.ts';
+import { documentedRoutes } from './openapi-spec.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { chatWebsocketRoutes } from './routes/chat-ws.ts';
@@ -42,6 +43,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const ctx = new ServerContext(options.registry, metrics, new KeyChecker(options.config), limits, lifecycle);
 
   installErrorHandlers(app);
+  // A route missing from the spec would be served but neither validated by it nor documented.
+  const documented = new Set(documentedRoutes());
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD' && !documented.has(`${method} ${route.url}`)) {
+        throw new Error(`${method} ${route.url} is not described in openapi/openapi.yaml`);
+      }
+    }
+  });
   // The API speaks JSON only; a text/plain body would otherwise reach the schema check as a string.
   app.removeContentTypeParser('text/plain');
   app.addHook('onResponse', async (request, reply) => {

@@ -4,7 +4,7 @@ import { EngineError } from '../../runtime/engine/engine-api.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { aborted, sampleEvents, ScriptedEngine } from './helpers/scripted-engine.ts';
 import { expectMatchesSchema } from './helpers/spec-check.ts';
-import { get, post, startTestServer, t5Tokenizer, tinyEngine, TINY_MODEL, type TestServer } from './helpers/test-server.ts';
+import { get, json, post, startTestServer, t5Tokenizer, tinyEngine, TINY_MODEL, type TestServer } from './helpers/test-server.ts';
 import { nextMessage, openSocket } from './helpers/ws-client.ts';
 
 const KEY = 'sk-test-key';
@@ -60,13 +60,13 @@ describe.skipIf(!hasShared)('bad inputs get an OpenAI-shaped error and leave the
   const stillAnswers = async () => {
     const res = await post(`${server.url}/v1/completions`, { model, prompt: 'Are you there?', max_tokens: 2 }, KEY);
     expect(res.status).toBe(200);
-    expect((await res.json()).choices).toHaveLength(1);
+    expect((await json(res)).choices).toHaveLength(1);
   };
 
   it.each(table)('$name → $status $code', async (row) => {
     const key = row.key === null ? undefined : (row.key ?? KEY);
     const res = await post(`${server.url}${row.path ?? '/v1/completions'}`, row.body, key, row.headers);
-    const body = await res.json();
+    const body = await json(res);
     expect(res.status).toBe(row.status);
     expectMatchesSchema('Error', body);
     expect(body.error.type).toBe(row.type);
@@ -119,9 +119,9 @@ describe.skipIf(!hasShared)('refusals and failures the real engine cannot be mad
       const res = await post(`${server.url}/v1/completions`, { model, prompt: 'Hi' });
       expect(res.status).toBe(429);
       expect(res.headers.get('retry-after')).toBe('3');
-      expect((await res.json()).error).toMatchObject({ type: 'rate_limit_error', code: 'queue_full' });
+      expect((await json(res)).error).toMatchObject({ type: 'rate_limit_error', code: 'queue_full' });
       const after = await post(`${server.url}/v1/completions`, { model, prompt: 'Hi' });
-      expect((await after.json()).choices[0].text).toBe('ok');
+      expect((await json(after)).choices[0].text).toBe('ok');
     } finally {
       await server.close();
     }
@@ -132,7 +132,7 @@ describe.skipIf(!hasShared)('refusals and failures the real engine cannot be mad
     try {
       const res = await post(`${server.url}/v1/completions`, { model, prompt: 'Hi' });
       expect(res.status).toBe(503);
-      expect((await res.json()).error.code).toBe('model_not_ready');
+      expect((await json(res)).error.code).toBe('model_not_ready');
       expect((await get(`${server.url}/readyz`)).status).toBe(503);
       expect((await get(`${server.url}/healthz`)).status).toBe(200);
     } finally {

@@ -59,3 +59,7 @@ export function post(url: string, body: unknown, key?: string, headers: Record<s
 export function get(url: string, key?: string): Promise<Response> {
   return fetch(url, { headers: key ? { authorization: `Bearer ${key}` } : {} });
 }
+
+/** A response body as JSON; tests read its fields freely and check its shape with expectMatchesSchema. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const json = (res: Response): Promise<any> => res.json();
