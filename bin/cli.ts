@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ModelLoadError } from '../runtime/checkpoint/model-load-error.ts';
+import { ConfigError } from '../runtime/config-error.ts';
 import { registerEval } from './commands/eval.ts';
 import { registerExport } from './commands/export.ts';
 import { registerGenerate } from './commands/generate.ts';
@@ -26,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ModelLoadError || err instanceof UsageError) {
+    if (err instanceof ModelLoadError || err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`flan-serve: ${err.message}\n`);
       return 1;
     }

@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import ort from 'onnxruntime-node';
+import { ConfigError } from './config-error.ts';
 
 export type ExecutionDevice = 'cpu' | 'cuda';
 
@@ -13,11 +14,11 @@ export interface SessionConfig {
 export function sessionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SessionConfig {
   const device = (env.FLAN_DEVICE ?? 'cpu').toLowerCase();
   if (device !== 'cpu' && device !== 'cuda') {
-    throw new Error(`FLAN_DEVICE must be "cpu" or "cuda", not "${env.FLAN_DEVICE}"`);
+    throw new ConfigError(`FLAN_DEVICE must be "cpu" or "cuda", not "${env.FLAN_DEVICE}"`);
   }
   const threads = env.FLAN_THREADS === undefined || env.FLAN_THREADS === '' ? 0 : Number(env.FLAN_THREADS);
   if (!Number.isInteger(threads) || threads < 0 || threads > cpus().length * 4) {
-    throw new Error(`FLAN_THREADS must be a whole number from 0 to ${cpus().length * 4}, not "${env.FLAN_THREADS}"`);
+    throw new ConfigError(`FLAN_THREADS must be a whole number from 0 to ${cpus().length * 4}, not "${env.FLAN_THREADS}"`);
   }
   return { device, threads };
 }
@@ -32,7 +33,7 @@ export function cudaAvailable(): boolean {
  */
 export async function createSession(model: Uint8Array | string, config: SessionConfig): Promise<ort.InferenceSession> {
   if (config.device === 'cuda' && !cudaAvailable()) {
-    throw new Error(
+    throw new ConfigError(
       'the CUDA execution provider is not installed: install with ONNXRUNTIME_NODE_INSTALL=cuda12 on a machine with CUDA 12, or use FLAN_DEVICE=cpu',
     );
   }
