@@ -54,13 +54,14 @@ describe.skipIf(!hasShared)('the flan extension: chain of thought and self-consi
 
   it('sends the flan object in the last chunk of a stream, before [DONE]', async () => {
     const client = new OpenAI({ apiKey: 'unused', baseURL: `${server.url}/v1`, maxRetries: 0 });
-    const stream = await client.chat.completions.create({
+    // The extension object is not in OpenAI's types; the client sends unknown fields as given.
+    const params: OpenAI.ChatCompletionCreateParamsStreaming & { flan: object } = {
       model: TINY_MODEL,
       messages: [{ role: 'user', content: 'What is 2 + 2?' }],
       stream: true,
-      // @ts-expect-error -- the extension object is not part of OpenAI's types
       flan: { self_consistency: { samples: 3 }, chain_of_thought: { mode: 'zero-shot' } },
-    });
+    };
+    const stream = await client.chat.completions.create(params);
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk as typeof chunk & { flan?: unknown });
     expect(engine.requests.at(-1)).toMatchObject({ chainOfThought: { mode: 'zero-shot' }, selfConsistency: { samples: 3, temperature: 0.7 } });
