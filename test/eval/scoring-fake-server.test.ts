@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -115,6 +115,29 @@ describe('MMLU against a scripted endpoint', () => {
       const accuracy = examples.filter((e) => e.correct).length / examples.length;
       expect(examples).toHaveLength(400);
       expect(Math.abs(accuracy - 0.25)).toBeLessThan(4 * accuracyStdError(examples.map(() => 0.25)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('MMLU CoT with the chain-of-thought-hub prompts (mmlu-cot.json)', () => {
+  it('appends the question in the prompts\' own format and reads "The answer is (X)"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmlu-cot-'));
+    try {
+      cpSync(join(FIXTURES, 'mmlu'), dir, { recursive: true });
+      const cot = 'The following are multiple choice questions (with answers) about astronomy.\n\nQ: Which planet is red?\n(A) Mars (B) Venus (C) Earth (D) Moon\nA: Let\'s think step by step. Mars looks red. The answer is (A).\n';
+      writeFileSync(join(dir, 'mmlu-cot.json'), JSON.stringify({ astronomy: cot }));
+      const gold: Record<string, string> = { 'type-Ia': 'A', brightness: 'D', 'largest planet': 'C' };
+      server = await startFakeOpenAi(({ prompt }) => {
+        const last = prompt.slice(prompt.lastIndexOf('\n\nQ: '));
+        const letter = Object.entries(gold).find(([k]) => last.includes(k))![1];
+        return { texts: [` We compare the options one by one. The answer is (${letter}).`] };
+      });
+      const result = await runEval({ server: server.url, model: 'gold', suite: 'mmlu', dataDir: dir, tasks: ['astronomy'], mode: 'cot' });
+      expect(result.tasks.astronomy.metrics.accuracy).toBe(100);
+      const prompt = server.requests.find((r) => r.prompt.includes('largest planet'))!.prompt;
+      expect(prompt).toBe(`${cot.trimEnd()}\n\nQ: Which of these is the largest planet?\n(A) Earth (B) Mars (C) Jupiter (D) Venus\nA: Let's think step by step.`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
