@@ -35,15 +35,29 @@ export class ScriptedEngine implements Engine {
     this.refuseNext = undefined;
     if (refusal) throw refusal;
     this.requests.push(request);
-    return this.script(request, this);
+    return this.track(this.script(request, this));
+  }
+
+  private running = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  private async *track(events: AsyncGenerator<GenerationEvent>): AsyncGenerator<GenerationEvent> {
+    this.running++;
+    try {
+      yield* events;
+    } finally {
+      if (--this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
   }
 
   stats(): EngineStats {
     return { queued: 0, running: 0, batchSize: 0, kvCacheBytes: 0 };
   }
 
+  /** Like the real engine, resolves once every request in flight has ended (the scripts decide how). */
   async close(graceMs = 0): Promise<void> {
     this.closeRequested(graceMs);
+    if (this.running > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 }
 
