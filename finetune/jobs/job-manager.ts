@@ -1,0 +1,273 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parseInstructionJsonl } from '../data/instruction-example.ts';
+import { JobRegistry, type FinetuneJob, type JobEvent, type JobStatus, type ModelVersion } from './job-registry.ts';
+import { lossCurveSvg } from './loss-curve-svg.ts';
+import { spawnTrainingWorker, type TrainingWorker } from './spawn-worker.ts';
+import type { TrainingEvent, TrainingSpec } from './training-run.ts';
+import type { WorkerMessage } from './training-worker.ts';
+
+/**
+ * What the serving side implements so a finished job can be hot-swapped in: load the model directory
+ * and, if it loads, send new requests to it while in-flight ones finish on the old weights. It must
+ * throw (and keep the old version serving) when the directory fails to load.
+ */
+export interface ModelPublisher {
+  publish(version: PublishedModel): Promise<void>;
+}
+
+export interface PublishedModel {
+  /** The model id clients will name, e.g. "ft:flan-t5-small:support:ftjob-abc123". */
+  id: string;
+  jobId: string;
+  modelDir: string;
+  heldOutLoss: number | null;
+}
+
+export interface CreateJobRequest {
+  spec: TrainingSpec;
+  /** Hot-swap the finished model into serving (through the ModelPublisher). */
+  publish?: boolean;
+  suffix?: string;
+}
+
+export class JobRequestError extends Error {
+  constructor(
+    readonly code: 'invalid_training_file' | 'invalid_request' | 'job_not_found' | 'job_not_cancellable',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'JobRequestError';
+  }
+}
+
+export interface JobManagerOptions {
+  /** FLAN_DATA_DIR: the registry lives in <dataDir>/finetune/registry.sqlite, job work in .../jobs/. */
+  dataDir: string;
+  publisher?: ModelPublisher;
+  /** Jobs trained at once (default 1: a training process uses the threads it is given). */
+  maxConcurrent?: number;
+}
+
+type Listener = (event: JobEvent) => void;
+
+/**
+ * Background finetuning: a queue of jobs, each trained in its own child process, with states and
+ * events persisted in SQLite. Jobs that were running when the server stopped are queued again on the
+ * next start and resume from their last checkpoint. The HTTP routes (OpenAI's fine-tuning API) and
+ * the CLI are thin layers over this class.
+ */
+export class JobManager {
+  private readonly workers = new Map<string, TrainingWorker>();
+  private readonly cancelling = new Set<string>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private closed = false;
+
+  private constructor(
+    private readonly registry: JobRegistry,
+    private readonly jobsDir: string,
+    private readonly options: JobManagerOptions,
+  ) {}
+
+  static open(options: JobManagerOptions): JobManager {
+    const root = join(options.dataDir, 'finetune');
+    const jobsDir = join(root, 'jobs');
+    mkdirSync(jobsDir, { recursive: true });
+    const registry = new JobRegistry(join(root, 'registry.sqlite'));
+    const manager = new JobManager(registry, jobsDir, options);
+    for (const job of registry.jobs({ status: 'running', limit: 1_000_000 })) {
+      registry.setStatus(job.id, 'queued');
+      manager.emit(job.id, 'info', 'requeued', 'The server restarted; the job resumes from its last checkpoint.');
+    }
+    manager.schedule();
+    return manager;
+  }
+
+  /**
+   * Queues a job. The training file is read and checked here, so bad lines are reported (by line
+   * number) to the caller and nothing is queued.
+   */
+  create(request: CreateJobRequest): FinetuneJob {
+    const spec = { ...request.spec, baseModelDir: resolve(request.spec.baseModelDir), trainingFile: resolve(request.spec.trainingFile) };
+    if (!existsSync(spec.trainingFile)) throw new JobRequestError('invalid_training_file', `training file ${basename(spec.trainingFile)} not found`);
+    if (!existsSync(join(spec.baseModelDir, 'config.json'))) throw new JobRequestError('invalid_request', `base model ${spec.baseModelDir} has no config.json`);
+    if (!(Number.isInteger(spec.steps) && spec.steps > 0)) throw new JobRequestError('invalid_request', 'steps must be a positive integer');
+    try {
+      parseInstructionJsonl(readFileSync(spec.trainingFile, 'utf8'), basename(spec.trainingFile));
+    } catch (err) {
+      throw new JobRequestError('invalid_training_file', (err as Error).message);
+    }
+    const id = `ftjob-${randomBytes(12).toString('hex')}`;
+    const job = this.registry.insertJob({ id, spec, publish: request.publish ?? false, suffix: request.suffix ?? null });
+    this.emit(id, 'info', 'created', `Job created: ${spec.steps} steps of ${spec.method.kind} finetuning.`);
+    this.schedule();
+    return this.registry.job(id) ?? job;
+  }
+
+  get(id: string): FinetuneJob {
+    const job = this.registry.job(id);
+    if (!job) throw new JobRequestError('job_not_found', `no fine-tuning job ${id}`);
+    return job;
+  }
+
+  list(opts: { after?: string; limit?: number } = {}): FinetuneJob[] {
+    return this.registry.jobs(opts);
+  }
+
+  events(id: string, opts: { after?: number; limit?: number } = {}): JobEvent[] {
+    this.get(id);
+    return this.registry.events(id, opts);
+  }
+
+  /** Model versions the job produced (one per successful run). */
+  checkpoints(id: string): ModelVersion[] {
+    this.get(id);
+    return this.registry.modelVersions(id);
+  }
+
+  /** Live events of one job; returns the unsubscribe function. */
+  subscribe(id: string, listener: Listener): () => void {
+    let set = this.listeners.get(id);
+    if (!set) this.listeners.set(id, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  cancel(id: string): FinetuneJob {
+    const job = this.get(id);
+    if (job.status === 'queued') {
+      this.registry.setStatus(id, 'cancelled');
+      this.emit(id, 'info', 'cancelled', 'Job cancelled before it started.');
+    } else if (job.status === 'running') {
+      this.cancelling.add(id);
+      this.workers.get(id)?.child.kill('SIGTERM');
+    } else {
+      throw new JobRequestError('job_not_cancellable', `job ${id} has already ${job.status}`);
+    }
+    return this.get(id);
+  }
+
+  /** The job's training (and held-out) loss per step as an SVG image. */
+  lossCurve(id: string): string {
+    const events = this.events(id);
+    const point = (e: JobEvent, key: string) => ({ step: Number(e.data?.step), loss: Number(e.data?.[key]) });
+    return lossCurveSvg(
+      events.filter((e) => e.type === 'metrics').map((e) => point(e, 'loss')),
+      events.filter((e) => e.type === 'eval').map((e) => point(e, 'held_out_loss')),
+      `${id} loss`,
+    );
+  }
+
+  /** Resolves when no job is running or queued (for tests and graceful shutdown). */
+  async idle(): Promise<void> {
+    while (this.workers.size > 0 || this.registry.queued().length > 0) {
+      await Promise.all([...this.workers.values()].map((w) => w.exited));
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /**
+   * Stops the running workers without changing their jobs' state: they stay "running" in the registry
+   * and resume from their checkpoints when a manager opens it again (a server restart).
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    const exits = [...this.workers.values()].map((w) => {
+      w.child.kill('SIGKILL');
+      return w.exited;
+    });
+    await Promise.all(exits);
+    this.registry.close();
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    const max = this.options.maxConcurrent ?? 1;
+    for (const job of this.registry.queued()) {
+      if (this.workers.size >= max) break;
+      this.start(job);
+    }
+  }
+
+  private start(job: FinetuneJob): void {
+    const workDir = join(this.jobsDir, job.id);
+    let result: { modelDir: string; heldOutLoss: number | null } | undefined;
+    let failure: { message: string; code: string } | undefined;
+    this.registry.setStatus(job.id, 'running');
+    const worker = spawnTrainingWorker(job.spec, workDir, (m: WorkerMessage) => {
+      if (m.type === 'event') this.onTrainingEvent(job.id, m.event);
+      else if (m.type === 'done') result = m.result;
+      else failure = { message: m.message, code: m.code };
+    });
+    this.workers.set(job.id, worker);
+    void worker.exited.then(async ({ code, signal }) => {
+      this.workers.delete(job.id);
+      if (this.closed) return;
+      if (this.cancelling.delete(job.id)) {
+        this.registry.setStatus(job.id, 'cancelled');
+        this.emit(job.id, 'info', 'cancelled', 'Job cancelled.');
+      } else if (result) {
+        await this.succeed(job, result);
+      } else {
+        const error = failure ?? { code: 'training_error', message: `the training process exited (${signal ?? `code ${code}`})` };
+        this.registry.setStatus(job.id, 'failed', { error });
+        this.emit(job.id, 'error', 'failed', error.message);
+      }
+      this.schedule();
+    });
+  }
+
+  private async succeed(job: FinetuneJob, result: { modelDir: string; heldOutLoss: number | null }): Promise<void> {
+    const base = basename(job.spec.baseModelDir);
+    const id = `ft:${base}:${job.suffix ?? 'custom'}:${job.id}`;
+    // Each version keeps its own directory, so a later job never overwrites weights being served.
+    const modelDir = join(this.jobsDir, job.id, 'versions', id.replace(/[^A-Za-z0-9._-]/g, '_'));
+    mkdirSync(join(modelDir, '..'), { recursive: true });
+    renameSync(result.modelDir, modelDir);
+    this.registry.addModelVersion({ id, jobId: job.id, modelDir, heldOutLoss: result.heldOutLoss });
+    this.registry.setStatus(job.id, 'succeeded', { fineTunedModel: id });
+    this.emit(job.id, 'info', 'succeeded', `Job succeeded: model ${id}.`, { model: id, model_dir: modelDir, held_out_loss: result.heldOutLoss });
+    if (!job.publish || !this.options.publisher) return;
+    try {
+      await this.options.publisher.publish({ id, jobId: job.id, modelDir, heldOutLoss: result.heldOutLoss });
+      this.registry.markPublished(id);
+      this.emit(job.id, 'info', 'published', `Model ${id} is now serving.`, { model: id });
+    } catch (err) {
+      this.emit(job.id, 'error', 'publish_failed', `Model ${id} could not be loaded for serving; the previous version keeps serving: ${(err as Error).message}`, { model: id });
+    }
+  }
+
+  private onTrainingEvent(jobId: string, e: TrainingEvent): void {
+    switch (e.type) {
+      case 'started':
+        this.emit(jobId, 'info', 'started', e.resumed ? `Resumed at step ${e.step} of ${e.totalSteps}.` : `Training started: ${e.trainExamples} examples, ${e.heldOutExamples} held out.`, { step: e.step, total_steps: e.totalSteps });
+        break;
+      case 'step':
+        this.registry.setTrainedSteps(jobId, e.step);
+        this.emit(jobId, 'info', 'metrics', `Step ${e.step}: training loss=${e.loss.toFixed(4)}`, {
+          step: e.step,
+          loss: e.loss,
+          learning_rate: e.lr,
+          grad_norm: e.gradNorm,
+          tokens: e.tokens,
+          tokens_per_second: e.tokensPerSecond,
+          eta_seconds: e.etaSeconds,
+        });
+        break;
+      case 'eval':
+        this.emit(jobId, 'info', 'eval', `Step ${e.step}: held-out loss=${e.heldOutLoss.toFixed(4)}`, { step: e.step, held_out_loss: e.heldOutLoss });
+        break;
+      case 'checkpoint':
+      case 'completed':
+        break; // checkpoints are internal; completion is reported once the version is registered
+    }
+  }
+
+  private emit(jobId: string, level: JobEvent['level'], type: string, message: string, data: Record<string, unknown> | null = null): void {
+    const event = this.registry.addEvent({ jobId, level, type, message, data });
+    for (const l of this.listeners.get(jobId) ?? []) l(event);
+  }
+}
+
+export type { FinetuneJob, JobEvent, JobStatus, ModelVersion };

@@ -1,0 +1,217 @@
+import Database from 'better-sqlite3';
+import type { TrainingSpec } from './training-run.ts';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+export interface FinetuneJob {
+  id: string;
+  status: JobStatus;
+  /** Unix seconds. */
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  spec: TrainingSpec;
+  /** Hot-swap the result into serving when the job succeeds. */
+  publish: boolean;
+  /** Name part of the resulting model id. */
+  suffix: string | null;
+  /** Optimizer steps completed so far. */
+  trainedSteps: number;
+  /** The model version the job produced. */
+  fineTunedModel: string | null;
+  error: JobError | null;
+}
+
+export interface JobEvent {
+  /** Increasing over the whole registry; pages of events are read after one. */
+  seq: number;
+  jobId: string;
+  createdAt: number;
+  level: 'info' | 'warn' | 'error';
+  type: string;
+  message: string;
+  data: Record<string, unknown> | null;
+}
+
+export interface ModelVersion {
+  id: string;
+  jobId: string;
+  modelDir: string;
+  createdAt: number;
+  heldOutLoss: number | null;
+  published: boolean;
+}
+
+interface JobRow {
+  id: string;
+  status: JobStatus;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  spec: string;
+  publish: number;
+  suffix: string | null;
+  trained_steps: number;
+  fine_tuned_model: string | null;
+  error: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL, started_at INTEGER,
+  finished_at INTEGER, spec TEXT NOT NULL, publish INTEGER NOT NULL, suffix TEXT,
+  trained_steps INTEGER NOT NULL DEFAULT 0, fine_tuned_model TEXT, error TEXT);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+  level TEXT NOT NULL, type TEXT NOT NULL, message TEXT NOT NULL, data TEXT);
+CREATE INDEX IF NOT EXISTS events_by_job ON events (job_id, seq);
+CREATE TABLE IF NOT EXISTS model_versions (
+  id TEXT PRIMARY KEY, job_id TEXT NOT NULL, model_dir TEXT NOT NULL, created_at INTEGER NOT NULL,
+  held_out_loss REAL, published INTEGER NOT NULL DEFAULT 0);
+`;
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/**
+ * The finetuning registry in an embedded SQLite database (WAL journal, so each committed write
+ * survives a crash): jobs, their events and the model versions they produced. Synchronous, like
+ * better-sqlite3 itself; every call is a few microseconds.
+ */
+export class JobRegistry {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+  }
+
+  insertJob(job: Pick<FinetuneJob, 'id' | 'spec' | 'publish' | 'suffix'>): FinetuneJob {
+    this.db
+      .prepare('INSERT INTO jobs (id, status, created_at, spec, publish, suffix) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(job.id, 'queued', now(), JSON.stringify(job.spec), job.publish ? 1 : 0, job.suffix);
+    return this.job(job.id)!;
+  }
+
+  job(id: string): FinetuneJob | undefined {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    return row && toJob(row);
+  }
+
+  /** Newest first; `after` is the id of the last job of the previous page. */
+  jobs(opts: { after?: string; limit?: number; status?: JobStatus } = {}): FinetuneJob[] {
+    const limit = opts.limit ?? 20;
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (opts.status) {
+      where.push('status = ?');
+      args.push(opts.status);
+    }
+    if (opts.after) {
+      const anchor = this.db.prepare('SELECT rowid FROM jobs WHERE id = ?').get(opts.after) as { rowid: number } | undefined;
+      where.push('rowid < ?');
+      args.push(anchor?.rowid ?? 0);
+    }
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, limit) as JobRow[]).map(toJob);
+  }
+
+  /** Oldest queued first. */
+  queued(): FinetuneJob[] {
+    return (this.db.prepare("SELECT * FROM jobs WHERE status = 'queued' ORDER BY rowid").all() as JobRow[]).map(toJob);
+  }
+
+  setStatus(id: string, status: JobStatus, extra: { error?: JobError; fineTunedModel?: string } = {}): void {
+    const terminal = status === 'succeeded' || status === 'failed' || status === 'cancelled';
+    this.db
+      .prepare(
+        `UPDATE jobs SET status = ?, error = COALESCE(?, error), fine_tuned_model = COALESCE(?, fine_tuned_model),
+         started_at = CASE WHEN ? = 'running' AND started_at IS NULL THEN ? ELSE started_at END,
+         finished_at = CASE WHEN ? THEN ? ELSE finished_at END WHERE id = ?`,
+      )
+      .run(status, extra.error ? JSON.stringify(extra.error) : null, extra.fineTunedModel ?? null, status, now(), terminal ? 1 : 0, now(), id);
+  }
+
+  setTrainedSteps(id: string, steps: number): void {
+    this.db.prepare('UPDATE jobs SET trained_steps = ? WHERE id = ?').run(steps, id);
+  }
+
+  addEvent(e: Omit<JobEvent, 'seq' | 'createdAt'>): JobEvent {
+    const createdAt = now();
+    const info = this.db
+      .prepare('INSERT INTO events (job_id, created_at, level, type, message, data) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(e.jobId, createdAt, e.level, e.type, e.message, e.data ? JSON.stringify(e.data) : null);
+    return { ...e, seq: Number(info.lastInsertRowid), createdAt };
+  }
+
+  /** Oldest first, after sequence number `after`. */
+  events(jobId: string, opts: { after?: number; limit?: number; type?: string } = {}): JobEvent[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM events WHERE job_id = ? AND seq > ? ${opts.type ? 'AND type = ?' : ''} ORDER BY seq LIMIT ?`)
+      .all(...[jobId, opts.after ?? 0, ...(opts.type ? [opts.type] : []), opts.limit ?? 1_000_000]) as {
+      seq: number;
+      job_id: string;
+      created_at: number;
+      level: JobEvent['level'];
+      type: string;
+      message: string;
+      data: string | null;
+    }[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      jobId: r.job_id,
+      createdAt: r.created_at,
+      level: r.level,
+      type: r.type,
+      message: r.message,
+      data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : null,
+    }));
+  }
+
+  addModelVersion(v: Omit<ModelVersion, 'createdAt' | 'published'>): ModelVersion {
+    this.db
+      .prepare('INSERT INTO model_versions (id, job_id, model_dir, created_at, held_out_loss) VALUES (?, ?, ?, ?, ?)')
+      .run(v.id, v.jobId, v.modelDir, now(), v.heldOutLoss);
+    return this.modelVersions().find((m) => m.id === v.id)!;
+  }
+
+  markPublished(id: string): void {
+    this.db.prepare('UPDATE model_versions SET published = 1 WHERE id = ?').run(id);
+  }
+
+  /** Newest first. */
+  modelVersions(jobId?: string): ModelVersion[] {
+    const rows = (
+      jobId
+        ? this.db.prepare('SELECT * FROM model_versions WHERE job_id = ? ORDER BY rowid DESC').all(jobId)
+        : this.db.prepare('SELECT * FROM model_versions ORDER BY rowid DESC').all()
+    ) as { id: string; job_id: string; model_dir: string; created_at: number; held_out_loss: number | null; published: number }[];
+    return rows.map((r) => ({ id: r.id, jobId: r.job_id, modelDir: r.model_dir, createdAt: r.created_at, heldOutLoss: r.held_out_loss, published: r.published === 1 }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function toJob(r: JobRow): FinetuneJob {
+  return {
+    id: r.id,
+    status: r.status,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    spec: JSON.parse(r.spec) as TrainingSpec,
+    publish: r.publish === 1,
+    suffix: r.suffix,
+    trainedSteps: r.trained_steps,
+    fineTunedModel: r.fine_tuned_model,
+    error: r.error ? (JSON.parse(r.error) as JobError) : null,
+  };
+}
