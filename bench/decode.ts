@@ -22,6 +22,8 @@ const REQUESTS = 32;
 const PROMPT_TOKENS = 64;
 const NEW_TOKENS = 64;
 const SC_SAMPLES = 8;
+const ALONE_REQUESTS = 8;
+const ROUNDS = 2;
 
 const session = sessionConfigFromEnv();
 const { dir, config } = writeBenchModel();
@@ -40,29 +42,23 @@ async function runOurs(engine: T5Engine, request: GenerationRequest): Promise<nu
   return tokens;
 }
 
-async function measureOurs() {
+/** Round r's copy of the prompts: a changed first token, so no round is helped by the encoder cache. */
+const freshPrompts = (round: number) => prompts.map((p, i) => [100 + round * REQUESTS + i, ...p.slice(1)]);
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+async function ourSystem() {
   const engine = await createEngine({ modelDir: dir, session, limits: { maxBatchSequences: REQUESTS } });
   const greedy = (prompt: number[]): GenerationRequest => ({ prompt, sampling: { maxTokens: NEW_TOKENS } });
+  const system = {
+    engine,
+    alone: (p: number[]) => runOurs(engine, greedy(p)),
+    concurrent: async (batch: number[][]) => sum(await Promise.all(batch.map((p) => runOurs(engine, greedy(p))))),
+  };
   await runOurs(engine, { prompt: prompts[0], sampling: { maxTokens: 4 } }); // warm-up
-  log('ours: one at a time');
-  const sequential = await timed(async () => {
-    let tokens = 0;
-    for (const p of prompts) tokens += await runOurs(engine, greedy(p));
-    return tokens;
-  });
-  log('ours: 32 concurrent');
-  const concurrent = await timed(async () => (await Promise.all(prompts.map((p) => runOurs(engine, greedy(p))))).reduce((a, b) => a + b));
-  log('ours: self-consistency');
-  const sampling = { maxTokens: NEW_TOKENS, temperature: 0.7, seed: 3 };
-  // Fresh prompts (a token changed) so neither run is helped by the encoder cache.
-  const fresh = (i: number) => [i + 5, ...prompts[i].slice(1)];
-  const single = await timed(() => runOurs(engine, { prompt: fresh(0), sampling }));
-  const sc = await timed(() => runOurs(engine, { prompt: fresh(1), sampling: { ...sampling, n: SC_SAMPLES } }));
-  await engine.close();
-  return { sequential, concurrent, single, sc };
+  return system;
 }
 
-async function measureTransformersJs() {
+async function transformersJsSystem() {
   const out = join(mkdtempSync(join(tmpdir(), 'flan-bench-export-')), 'model');
   exportOnnxModel(dir, out);
   const tf = await import('@huggingface/transformers');
@@ -80,18 +76,58 @@ async function measureTransformersJs() {
     return batch.length * (ids.dims[1] - 1);
   };
   await generate([prompts[0]]); // warm-up
-  log('transformers.js: one at a time');
-  const sequential = await timed(async () => {
-    let tokens = 0;
-    for (const p of prompts) tokens += await generate([p]);
-    return tokens;
-  });
-  log('transformers.js: 32 concurrent generate() calls');
-  const concurrent = await timed(async () => (await Promise.all(prompts.map((p) => generate([p])))).reduce((a, b) => a + b));
-  log('transformers.js: one static batch of 32');
-  const staticBatch = await timed(() => generate(prompts));
-  await model.dispose();
-  return { sequential, concurrent, staticBatch };
+  return {
+    model,
+    alone: (p: number[]) => generate([p]),
+    // How a server built on transformers.js serves concurrent requests: one generate() call each.
+    concurrent: async (batch: number[][]) => sum(await Promise.all(batch.map((p) => generate([p])))),
+    staticBatch: (batch: number[][]) => generate(batch),
+  };
+}
+
+interface Tally {
+  seconds: number;
+  tokens: number;
+}
+const tally = (): Tally => ({ seconds: 0, tokens: 0 });
+async function add(t: Tally, body: () => Promise<number>): Promise<void> {
+  const { seconds, value } = await timed(body);
+  t.seconds += seconds;
+  t.tokens += value;
+}
+
+/**
+ * The systems run alternately, request by request and round by round, so a change in the machine's load
+ * (two cores, shared) falls on both sides of every ratio alike.
+ */
+async function measure() {
+  const ours = await ourSystem();
+  const theirs = await transformersJsSystem();
+  const alone = { ours: tally(), theirs: tally() };
+  log(`one request at a time, ${ALONE_REQUESTS} requests each, alternating`);
+  for (const p of freshPrompts(0).slice(0, ALONE_REQUESTS)) {
+    await add(alone.ours, () => ours.alone(p));
+    await add(alone.theirs, () => theirs.alone(p));
+  }
+  const concurrent = { ours: tally(), theirs: tally(), theirsStatic: tally() };
+  for (let round = 1; round <= ROUNDS; round++) {
+    log(`32 concurrent requests, round ${round} of ${ROUNDS}`);
+    const batch = freshPrompts(round);
+    await add(concurrent.ours, () => ours.concurrent(batch));
+    await add(concurrent.theirs, () => theirs.concurrent(batch));
+    await add(concurrent.theirsStatic, () => theirs.staticBatch(batch));
+  }
+  const sc = { single: tally(), k8: tally() };
+  const sampling = { maxTokens: NEW_TOKENS, temperature: 0.7, seed: 3 };
+  for (let round = 0; round < ROUNDS; round++) {
+    log(`self-consistency k=${SC_SAMPLES} against one sample, round ${round + 1} of ${ROUNDS}`);
+    const [a, b] = freshPrompts(ROUNDS + 1 + round);
+    await add(sc.single, () => runOurs(ours.engine, { prompt: a, sampling }));
+    await add(sc.k8, () => runOurs(ours.engine, { prompt: b, sampling: { ...sampling, n: SC_SAMPLES } }));
+  }
+  await ours.engine.close();
+  await theirs.model.dispose();
+  return { alone, concurrent, sc };
 }
 
 /** FLOPs of one decoder step for one row: every projection, attention over past and prompt, lm_head. */
@@ -129,40 +165,39 @@ async function measureStepGflops() {
   return { stepMs: (seconds / steps) * 1000, gflops: (decodeStepFlops(c, past, PROMPT_TOKENS) * REQUESTS * steps) / seconds / 1e9 };
 }
 
-const ours = await measureOurs();
-const theirs = await measureTransformersJs();
+const { alone, concurrent, sc } = await measure();
 log('decode step GFLOP/s and MatMul baseline');
 const step = await measureStepGflops();
 const matmul = await matmulGflops(1024, 1024, 1024, session);
 
-const rate = (r: { seconds: number; value: number }) => r.value / r.seconds;
-const perToken = (r: { seconds: number; value: number }) => (r.seconds / r.value) * 1000;
+const rate = (t: Tally) => t.tokens / t.seconds;
+const msPerToken = (t: Tally) => (t.seconds / t.tokens) * 1000;
 const round = (x: number, digits = 3) => Number(x.toPrecision(digits));
 const result = {
   bench: 'decode',
   model: 'flan-t5-small shape, seeded random weights (f32)',
-  workload: { requests: REQUESTS, promptTokens: PROMPT_TOKENS, newTokens: NEW_TOKENS, greedy: true },
+  workload: { requests: REQUESTS, promptTokens: PROMPT_TOKENS, newTokens: NEW_TOKENS, greedy: true, rounds: ROUNDS, aloneRequests: ALONE_REQUESTS },
   machine: { cpus: cpus().length, threads: session.threads || 'onnxruntime default', device: session.device },
   ours: {
-    oneAtATimeTokensPerSec: round(rate(ours.sequential)),
-    concurrent32TokensPerSec: round(rate(ours.concurrent)),
-    msPerTokenAlone: round(perToken(ours.sequential)),
-    selfConsistencyK8Seconds: round(ours.sc.seconds),
-    oneSampledCompletionSeconds: round(ours.single.seconds),
+    oneAtATimeTokensPerSec: round(rate(alone.ours)),
+    concurrent32TokensPerSec: round(rate(concurrent.ours)),
+    msPerTokenAlone: round(msPerToken(alone.ours)),
+    selfConsistencyK8Seconds: round(sc.k8.seconds / ROUNDS),
+    oneSampledCompletionSeconds: round(sc.single.seconds / ROUNDS),
   },
   transformersJs: {
-    oneAtATimeTokensPerSec: round(rate(theirs.sequential)),
-    concurrent32CallsTokensPerSec: round(rate(theirs.concurrent)),
-    staticBatch32TokensPerSec: round(rate(theirs.staticBatch)),
-    msPerTokenAlone: round(perToken(theirs.sequential)),
+    oneAtATimeTokensPerSec: round(rate(alone.theirs)),
+    concurrent32CallsTokensPerSec: round(rate(concurrent.theirs)),
+    staticBatch32TokensPerSec: round(rate(concurrent.theirsStatic)),
+    msPerTokenAlone: round(msPerToken(alone.theirs)),
   },
   decodeStep: { batch: REQUESTS, pastTokens: PROMPT_TOKENS, ms: round(step.stepMs), gflops: round(step.gflops), matmulGflops: round(matmul), fractionOfMatmul: round(step.gflops / matmul) },
   ratios: {
-    concurrentVsOneAtATime: round(rate(ours.concurrent) / rate(ours.sequential)),
-    concurrentVsTransformersJsCalls: round(rate(ours.concurrent) / rate(theirs.concurrent)),
-    concurrentVsTransformersJsStaticBatch: round(rate(ours.concurrent) / rate(theirs.staticBatch)),
-    msPerTokenAloneVsTransformersJs: round(perToken(ours.sequential) / perToken(theirs.sequential)),
-    selfConsistencyK8VsOneSample: round(ours.sc.seconds / ours.single.seconds),
+    concurrentVsOneAtATime: round(rate(concurrent.ours) / rate(alone.ours)),
+    concurrentVsTransformersJsCalls: round(rate(concurrent.ours) / rate(concurrent.theirs)),
+    concurrentVsTransformersJsStaticBatch: round(rate(concurrent.ours) / rate(concurrent.theirsStatic)),
+    msPerTokenAloneVsTransformersJs: round(msPerToken(alone.ours) / msPerToken(alone.theirs)),
+    selfConsistencyK8VsOneSample: round(sc.k8.seconds / sc.single.seconds),
   },
   goals: {
     concurrentVsOneAtATime: '>= 10',
