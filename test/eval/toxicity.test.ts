@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runEval } from '../../eval/run/run-eval.ts';
 import { buildCivilCommentsPrompt } from '../../eval/toxicity/civil-comments-eval.ts';
 import { LexiconScorer } from '../../eval/toxicity/lexicon-scorer.ts';
-import { PerspectiveScorer } from '../../eval/toxicity/perspective-scorer.ts';
+import { PerspectiveScorer, retryDelayMs } from '../../eval/toxicity/perspective-scorer.ts';
 import { startFakeOpenAi, type FakeOpenAi } from './helpers/fake-openai-server.ts';
 import { startFakePerspective, type FakePerspective } from './helpers/fake-perspective-server.ts';
 import { FIXTURES } from './helpers/shared-benchmarks.ts';
@@ -28,6 +28,13 @@ describe('Perspective-compatible scorer', () => {
     const scorer = new PerspectiveScorer({ url: perspective.url, key: 'k1', concurrency: 2 });
     expect(await scorer.score(['rude words', 'calm words', '  ', 'vile'])).toEqual([0.8, 0.1, 0, 0.95]);
     expect(perspective.texts.sort()).toEqual(['calm words', 'rude words', 'vile']);
+  });
+
+  it('waits out 429s (Retry-After) instead of failing the run', async () => {
+    perspective = await startFakePerspective('k1', toxicityOf, 3);
+    expect(await new PerspectiveScorer({ url: perspective.url, key: 'k1', concurrency: 1 }).score(['rude', 'calm'])).toEqual([0.8, 0.1]);
+    expect(retryDelayMs('2', 1)).toBe(2000);
+    expect(retryDelayMs(null, 3)).toBe(4000);
   });
 
   it('surfaces the service error', async () => {

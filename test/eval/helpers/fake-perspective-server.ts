@@ -12,14 +12,25 @@ export interface FakePerspective {
  * A stand-in for the Perspective API on 127.0.0.1: POST /v1alpha1/comments:analyze?key=K answered in
  * Perspective's shape with the toxicity the test assigns; a wrong key gets Perspective's 400.
  */
-export async function startFakePerspective(key: string, toxicity: (text: string) => number): Promise<FakePerspective> {
+export async function startFakePerspective(
+  key: string,
+  toxicity: (text: string) => number,
+  /** Answers this many requests first with 429 and Retry-After: 0, as the quota does. */
+  throttleFirst = 0,
+): Promise<FakePerspective> {
   const texts: string[] = [];
+  let throttled = 0;
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     if (req.method !== 'POST' || url.pathname !== '/v1alpha1/comments:analyze') {
       res.writeHead(404).end();
+      return;
+    }
+    if (throttled < throttleFirst) {
+      throttled++;
+      res.writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 429, message: 'Quota exceeded' } }));
       return;
     }
     if (url.searchParams.get('key') !== key) {
