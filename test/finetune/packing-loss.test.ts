@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { packBatch, padBatch, tokenizeExample } from '../../finetune/data/collate.ts';
-import { randomT5Weights } from '../../finetune/trainer/random-weights.ts';
+import { randomT5Weights } from '../../runtime/checkpoint/random-t5.ts';
 import type { TrainBatch } from '../../finetune/trainer/train-step.ts';
 import { Trainer } from '../../finetune/trainer/trainer.ts';
 import { charTokenizer } from './char-tokenizer.ts';
@@ -34,7 +34,7 @@ function perExample(batch: TrainBatch, tokenLosses: Float32Array, segments?: num
 describe('packing', () => {
   it('gives each example the same loss packed as alone in a padded row, and the same batch loss', async () => {
     const config = tinyConfig({ vocab_size: 64 });
-    const weights = randomT5Weights(config, 4, 0.2);
+    const weights = randomT5Weights(config, 4);
     const options = { method: { kind: 'full' as const }, optimizer: { kind: 'adafactor' as const, lr: 0 }, seed: 0 };
     const plain = await Trainer.create(config, weights, options);
     const packedTrainer = await Trainer.create(config, weights, { ...options, packed: true });

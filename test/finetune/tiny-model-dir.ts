@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomT5Weights } from '../../finetune/trainer/random-weights.ts';
+import { randomT5Weights } from '../../runtime/checkpoint/random-t5.ts';
 import { writeSafetensors } from '../../runtime/checkpoint/safetensors.ts';
 import { t5ConfigToJson } from '../../runtime/checkpoint/t5-config.ts';
 import { tinyConfig } from './tiny-model.ts';
@@ -13,7 +13,7 @@ export function writeTinyModelDir(dir: string, seed = 1): string {
   mkdirSync(dir, { recursive: true });
   const config = tinyConfig({ vocab_size: 260 });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(t5ConfigToJson(config)));
-  const weights = randomT5Weights(config, seed, 0.1);
+  const weights = randomT5Weights(config, seed);
   writeSafetensors(join(dir, 'model.safetensors'), [...weights].map(([name, w]) => ({ name, dtype: 'F32' as const, shape: w.shape, data: w.data })));
   const ranks = Array.from({ length: 256 }, (_, b) => `${Buffer.from([b]).toString('base64')} ${b + 3}`);
   writeFileSync(join(dir, 'tokenizer.tiktoken'), `${ranks.join('\n')}\n`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { randomT5Weights } from '../../finetune/trainer/random-weights.ts';
+import { randomT5Weights } from '../../runtime/checkpoint/random-t5.ts';
 import { Trainer, type TrainerOptions } from '../../finetune/trainer/trainer.ts';
 import { tinyBatch, tinyConfig } from './tiny-model.ts';
 
