@@ -5,6 +5,7 @@ import { registerEval } from './commands/eval.ts';
 import { registerExport } from './commands/export.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerLogits } from './commands/logits.ts';
+import { registerServe } from './commands/serve.ts';
 
 /** Errors a user can act on are printed as one line; anything else keeps its stack for a bug report. */
 export class UsageError extends Error {}
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerExport(program);
   registerEval(program);
+  registerServe(program);
   return program;
 }
 

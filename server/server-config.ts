@@ -1,3 +1,5 @@
+import { ConfigError } from '../runtime/config-error.ts';
+
 export interface ServerLimits {
   /** Largest request body in bytes (413 past it). */
   bodyBytes: number;
@@ -50,7 +52,7 @@ export function bindHost(config: ServerConfig): ResolvedHost {
 export function serverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const port = env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`PORT must be a port number from 0 to 65535, not "${env.PORT}"`);
+    throw new ConfigError(`PORT must be a port number from 0 to 65535, not "${env.PORT}"`);
   }
   const apiKeys = (env.FLAN_API_KEYS ?? '')
     .split(',')

@@ -1,0 +1,67 @@
+import { basename, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError } from '../../runtime/config-error.ts';
+import { createEngine } from '../../runtime/engine/t5-engine.ts';
+import { buildApp } from '../../server/app.ts';
+import { InMemoryModelRegistry } from '../../server/model-registry.ts';
+import { bindHost, isKeyless, serverConfigFromEnv } from '../../server/server-config.ts';
+
+interface ServeOptions {
+  model?: string;
+  modelId?: string;
+  host?: string;
+  port?: string;
+}
+
+const NO_MODEL =
+  'no model to serve: set FLAN_MODEL=<dir> or pass --model <dir>, a model directory in the Hugging Face layout ' +
+  '(config.json, model.safetensors, tokenizer.json, generation_config.json)';
+
+/**
+ * `flan-serve serve`: listens at once (so /healthz answers and /readyz says 503 while loading), then
+ * loads the model and makes it the active version. SIGINT/SIGTERM shut down gracefully; a second
+ * signal exits at once.
+ */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve a model over the OpenAI-style HTTP API and websocket chat')
+    .option('--model <dir>', 'model directory (default: $FLAN_MODEL)')
+    .option('--model-id <name>', 'the model name clients use (default: the directory name)')
+    .option('--host <host>', 'address to listen on (default: $HOST or 127.0.0.1)')
+    .option('--port <port>', 'port to listen on (default: $PORT or 8080)')
+    .action(async (opts: ServeOptions) => {
+      const modelDir = opts.model ?? process.env.FLAN_MODEL;
+      if (!modelDir) throw new ConfigError(NO_MODEL);
+      const config = serverConfigFromEnv({ ...process.env, ...(opts.host ? { HOST: opts.host } : {}), ...(opts.port ? { PORT: opts.port } : {}) });
+      const registry = new InMemoryModelRegistry();
+      const app = await buildApp({ registry, config, logger: { level: 'info' } });
+      const { host, overridden } = bindHost(config);
+      if (overridden) app.log.warn(`HOST=${overridden} ignored: with no FLAN_API_KEYS the API is open, so it listens on ${host} only`);
+      else if (isKeyless(config)) app.log.warn(`no FLAN_API_KEYS: the API is open and listens on loopback (${host}) only`);
+      await app.listen({ host, port: config.port });
+
+      const stopped = new Promise<void>((done) => {
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) process.exit(130);
+          stopping = true;
+          app.log.info(`${signal}: shutting down (in-flight requests get ${config.limits.shutdownGraceMs} ms)`);
+          void app.close().then(done);
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+
+      try {
+        const dir = resolve(modelDir);
+        const engine = await createEngine({ modelDir: dir, modelId: opts.modelId });
+        registry.add({ id: basename(dir), source: dir }, engine);
+        app.log.info({ model: engine.modelId, dir }, 'model ready');
+      } catch (err) {
+        await app.close();
+        throw err;
+      }
+      await stopped;
+    });
+}
