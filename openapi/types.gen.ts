@@ -383,7 +383,7 @@ export interface components {
             frequency_penalty?: number | null;
             stream?: boolean | null;
             stream_options?: components["schemas"]["StreamOptions"];
-            /** @description Accepted for compatibility and logged */
+            /** @description Accepted for compatibility; not used */
             user?: string;
             flan?: components["schemas"]["FlanOptions"];
         };
