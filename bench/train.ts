@@ -1,0 +1,92 @@
+import { cpus } from 'node:os';
+import { Trainer, type MethodConfig } from '../finetune/trainer/trainer.ts';
+import type { TrainBatch } from '../finetune/trainer/train-step.ts';
+import { randomT5Weights } from '../runtime/checkpoint/random-t5.ts';
+import { parseT5Config, type T5Config } from '../runtime/checkpoint/t5-config.ts';
+import { sessionConfigFromEnv } from '../runtime/onnx-session.ts';
+import { SeededRandom } from '../runtime/seeded-random.ts';
+import { FLAN_T5_SMALL } from './bench-model.ts';
+import { matmulGflops } from './matmul-baseline.ts';
+
+/**
+ * Finetuning throughput on the flan-t5-small shape with seeded random weights: tokens/s of full and
+ * LoRA train steps (graph run + gradient accumulation + clipping + Adafactor), at batch 8 x (128
+ * source + 32 target) tokens, and the fraction of a plain MatMul's GFLOP/s that the step reaches.
+ * Prints one JSON object. BENCH_TRAIN_STEPS sets the timed steps (default 3, after one warm-up).
+ */
+
+const BATCH = 8;
+const SOURCE = 128;
+const TARGET = 32;
+const steps = Number(process.env.BENCH_TRAIN_STEPS ?? 3);
+const threads = sessionConfigFromEnv().threads || cpus().length;
+
+function randomBatch(config: T5Config, seed: number): TrainBatch {
+  const rng = SeededRandom.fromSeed(seed);
+  const row = (n: number) => [...Array.from({ length: n - 1 }, () => 3 + rng.int(32000)), config.eosTokenId];
+  const labels = Array.from({ length: BATCH }, () => row(TARGET));
+  return {
+    inputIds: Array.from({ length: BATCH }, () => row(SOURCE)),
+    attentionMask: Array.from({ length: BATCH }, () => new Array<number>(SOURCE).fill(1)),
+    decoderInputIds: labels.map((l) => [config.decoderStartTokenId, ...l.slice(0, -1)]),
+    labels,
+  };
+}
+
+/** Multiply-add FLOPs of the matmuls in one forward pass (projections, attention, lm_head). */
+function forwardFlops(c: T5Config): { weights: number; activations: number } {
+  const inner = c.numHeads * c.dKv;
+  const attn = 4 * c.dModel * inner;
+  const ff = (c.isGated ? 3 : 2) * c.dModel * c.dFf;
+  const src = BATCH * SOURCE;
+  const tgt = BATCH * TARGET;
+  // x @ W products: every weight meets every token that passes it.
+  const weights =
+    2 * (c.numLayers * (attn + ff) * src + c.numDecoderLayers * ((attn + 2 * c.dModel * inner + ff) * tgt + 2 * c.dModel * inner * src) + c.dModel * c.vocabSize * tgt);
+  // q k^T and p v products.
+  const activations =
+    2 * 2 * BATCH * c.numHeads * c.dKv * (c.numLayers * SOURCE * SOURCE + c.numDecoderLayers * (TARGET * TARGET + TARGET * SOURCE));
+  return { weights, activations };
+}
+
+async function measure(config: T5Config, method: MethodConfig, flopsPerStep: number) {
+  const trainer = await Trainer.create(config, randomT5Weights(config, 0), {
+    method,
+    optimizer: { kind: 'adafactor', lr: 1e-3 },
+    maxGradNorm: 1,
+    seed: 0,
+    threads,
+  });
+  try {
+    await trainer.trainStep([randomBatch(config, 100)]);
+    const start = performance.now();
+    for (let i = 0; i < steps; i++) await trainer.trainStep([randomBatch(config, i)]);
+    const seconds = (performance.now() - start) / 1000 / steps;
+    return { seconds_per_step: seconds, tokens_per_second: (BATCH * (SOURCE + TARGET)) / seconds, gflops: flopsPerStep / seconds / 1e9 };
+  } finally {
+    await trainer.release();
+  }
+}
+
+const config = parseT5Config(FLAN_T5_SMALL, 'flan-t5-small');
+const { weights, activations } = forwardFlops(config);
+// Backward costs two products per forward product (input and weight gradients); LoRA skips the
+// frozen weights' gradients, so its step is about forward + input gradients.
+const fullFlops = 3 * (weights + activations);
+const loraFlops = 2 * weights + 3 * activations;
+const matmul = await matmulGflops(BATCH * SOURCE, config.dModel, config.dFf, { device: 'cpu', threads });
+const full = await measure(config, { kind: 'full' }, fullFlops);
+const lora = await measure(config, { kind: 'lora', lora: { rank: 8, alpha: 16, targets: ['q', 'v'] } }, loraFlops);
+console.log(
+  JSON.stringify({
+    benchmark: 'train',
+    model: 'flan-t5-small shape, seeded random weights',
+    batch: `${BATCH} x (${SOURCE} + ${TARGET}) tokens`,
+    optimizer: 'adafactor',
+    threads,
+    timed_steps: steps,
+    matmul_gflops: matmul,
+    full: { ...full, fraction_of_matmul: full.gflops / matmul },
+    lora: { ...lora, fraction_of_matmul: lora.gflops / matmul },
+  }),
+);
