@@ -42,7 +42,10 @@ export async function chatCompletionRoutes(app: FastifyInstance, opts: { ctx: Se
       const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: engine.modelId };
 
       if (!body.stream) {
-        const [result] = await collectAll(streams, withLogprobs);
+        const [result] = await collectAll(streams, withLogprobs).catch((err) => {
+          cancel();
+          throw err;
+        });
         const completion: ChatCompletion = {
           ...head,
           object: 'chat.completion',

@@ -44,7 +44,11 @@ export async function completionRoutes(app: FastifyInstance, opts: { ctx: Server
       const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion' as const, created: Math.floor(Date.now() / 1000), model: engine.modelId };
 
       if (!body.stream) {
-        const results = await collectAll(streams, withLogprobs);
+        // A failed prompt must not leave its siblings decoding for a response that will never be sent.
+        const results = await collectAll(streams, withLogprobs).catch((err) => {
+          cancel();
+          throw err;
+        });
         const completion: Completion = {
           ...head,
           choices: results.flatMap((r, p) =>
