@@ -31,6 +31,7 @@ export class Adafactor implements Optimizer {
   readonly kind = 'adafactor';
   private t = 0;
   private readonly slots = new Map<string, Slots>();
+  private scratch = new Float32Array(0);
   private readonly o: Required<Omit<AdafactorOptions, 'beta1'>> & { beta1: number | null };
 
   constructor(options: AdafactorOptions) {
@@ -61,57 +62,76 @@ export class Adafactor implements Optimizer {
       if (!p) throw new Error(`adafactor: no parameter ${name}`);
       const slots = this.slotsFor(name, p);
       const lr = this.o.scaleParameter ? Math.max(this.o.eps[1], rms(p.data)) * this.o.lr : this.o.lr;
-      const update = slots.row ? this.factoredUpdate(p, grad, slots, beta2t) : this.fullUpdate(grad, slots.full!, beta2t);
-      const scale = lr / Math.max(1, rms(update) / this.o.clipThreshold);
-      for (let i = 0; i < update.length; i++) update[i] *= scale;
-      let applied = update;
+      // One scratch buffer for the update, reused across parameters and steps: a fresh array per
+      // tensor would allocate the model's size again on every step.
+      if (this.scratch.length < grad.length) this.scratch = new Float32Array(grad.length);
+      const update = this.scratch.subarray(0, grad.length);
+      const squares = slots.row ? this.factoredUpdate(p, grad, slots, beta2t, update) : this.fullUpdate(grad, slots.full!, beta2t, update);
+      const scale = lr / Math.max(1, Math.sqrt(squares / update.length) / this.o.clipThreshold);
+      const decay = this.o.weightDecay * lr;
+      const x = p.data;
       if (slots.avg) {
         const b1 = this.o.beta1!;
-        for (let i = 0; i < update.length; i++) slots.avg[i] = b1 * slots.avg[i] + (1 - b1) * update[i];
-        applied = slots.avg;
-      }
-      const decay = this.o.weightDecay * lr;
-      for (let i = 0; i < p.data.length; i++) {
-        if (decay !== 0) p.data[i] -= decay * p.data[i];
-        p.data[i] -= applied[i];
+        const avg = slots.avg;
+        for (let i = 0; i < x.length; i++) {
+          avg[i] = b1 * avg[i] + (1 - b1) * update[i] * scale;
+          x[i] = x[i] - decay * x[i] - avg[i];
+        }
+      } else {
+        for (let i = 0; i < x.length; i++) x[i] = x[i] - decay * x[i] - update[i] * scale;
       }
     }
   }
 
-  private factoredUpdate(p: Param, grad: Float32Array, slots: Slots, beta2t: number): Float32Array {
+  /** Writes the unscaled update into `out` and returns its sum of squares. */
+  private factoredUpdate(p: Param, grad: Float32Array, slots: Slots, beta2t: number, out: Float32Array): number {
     const cols = p.shape[p.shape.length - 1];
     const rows = grad.length / cols;
     const row = slots.row!;
     const col = slots.col!;
+    const eps = this.o.eps[0];
     const colSums = new Float64Array(cols);
     for (let r = 0; r < rows; r++) {
       let sum = 0;
+      const offset = r * cols;
       for (let c = 0; c < cols; c++) {
-        const u = grad[r * cols + c] ** 2 + this.o.eps[0];
+        const u = grad[offset + c] * grad[offset + c] + eps;
         sum += u;
         colSums[c] += u;
       }
       row[r] = beta2t * row[r] + (1 - beta2t) * (sum / cols);
     }
-    for (let c = 0; c < cols; c++) col[c] = beta2t * col[c] + (1 - beta2t) * (colSums[c] / rows);
+    const colFactor = new Float64Array(cols);
+    for (let c = 0; c < cols; c++) {
+      col[c] = beta2t * col[c] + (1 - beta2t) * (colSums[c] / rows);
+      colFactor[c] = 1 / Math.sqrt(col[c]);
+    }
     let rowMean = 0;
     for (let r = 0; r < rows; r++) rowMean += row[r];
     rowMean /= rows;
-    const update = new Float32Array(grad.length);
+    let squares = 0;
     for (let r = 0; r < rows; r++) {
+      // HF: rsqrt(row / mean(row)) * rsqrt(col): the factored estimate of 1 / sqrt(E[g^2]).
       const rFactor = 1 / Math.sqrt(row[r] / rowMean);
-      for (let c = 0; c < cols; c++) update[r * cols + c] = rFactor * (1 / Math.sqrt(col[c])) * grad[r * cols + c];
+      const offset = r * cols;
+      for (let c = 0; c < cols; c++) {
+        const u = rFactor * colFactor[c] * grad[offset + c];
+        out[offset + c] = u;
+        squares += u * u;
+      }
     }
-    return update;
+    return squares;
   }
 
-  private fullUpdate(grad: Float32Array, v: Float32Array, beta2t: number): Float32Array {
-    const update = new Float32Array(grad.length);
+  private fullUpdate(grad: Float32Array, v: Float32Array, beta2t: number, out: Float32Array): number {
+    let squares = 0;
     for (let i = 0; i < grad.length; i++) {
-      v[i] = beta2t * v[i] + (1 - beta2t) * (grad[i] ** 2 + this.o.eps[0]);
-      update[i] = grad[i] / Math.sqrt(v[i]);
+      v[i] = beta2t * v[i] + (1 - beta2t) * (grad[i] * grad[i] + this.o.eps[0]);
+      const u = grad[i] / Math.sqrt(v[i]);
+      out[i] = u;
+      squares += u * u;
     }
-    return update;
+    return squares;
   }
 
   private slotsFor(name: string, p: Param): Slots {

@@ -72,36 +72,39 @@ export class Trainer {
 
   async trainStep(microBatches: readonly TrainBatch[]): Promise<StepMetrics> {
     if (microBatches.length === 0) throw new Error('trainStep needs at least one batch');
-    const sums = new Map<string, Float64Array>();
+    // The first micro-batch's gradient arrays (fresh from onnxruntime) become the accumulators, so a
+    // step allocates no model-sized buffers of its own.
+    let grads: Map<string, Float32Array> | undefined;
     let lossSum = 0;
     let tokens = 0;
     for (const batch of microBatches) {
       const result = await this.session.run(this.feedWeights(), batch);
       lossSum += result.loss;
       tokens += countTokens(batch);
+      if (!grads) {
+        grads = result.grads;
+        continue;
+      }
       for (const [name, g] of result.grads) {
-        let acc = sums.get(name);
-        if (!acc) sums.set(name, (acc = new Float64Array(g.length)));
+        const acc = grads.get(name)!;
         for (let i = 0; i < g.length; i++) acc[i] += g[i];
       }
     }
-    const grads = new Map<string, Float32Array>();
+    const mean = 1 / microBatches.length;
     let squares = 0;
-    for (const [name, acc] of sums) {
-      const g = new Float32Array(acc.length);
-      for (let i = 0; i < acc.length; i++) {
-        g[i] = acc[i] / microBatches.length;
+    for (const g of grads!.values()) {
+      for (let i = 0; i < g.length; i++) {
+        if (mean !== 1) g[i] *= mean;
         squares += g[i] * g[i];
       }
-      grads.set(name, g);
     }
     const gradNorm = Math.sqrt(squares);
     const max = this.options.maxGradNorm;
     if (max !== undefined && gradNorm > max) {
       const coef = max / (gradNorm + 1e-6);
-      for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i] *= coef;
+      for (const g of grads!.values()) for (let i = 0; i < g.length; i++) g[i] *= coef;
     }
-    this.optimizer.step(this.trainable, grads);
+    this.optimizer.step(this.trainable, grads!);
     return { step: this.step, loss: lossSum / microBatches.length, gradNorm, lr: this.optimizer.learningRate(), tokens };
   }
 
