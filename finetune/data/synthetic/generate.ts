@@ -1,0 +1,111 @@
+import { SeededRandom } from '../../../runtime/seeded-random.ts';
+import { FAMILIES, isHeldOut } from './families.ts';
+import type { TaskFamily } from './problem.ts';
+import { renderProblem, renderRandomly, type SyntheticExample } from './render.ts';
+
+/** The eval split's seed; training draws from other seeds and drops any question the split asks. */
+export const EVAL_SEED = 20221020;
+
+export interface MixtureOptions {
+  seed: number;
+  perFamily: number;
+  /** Fraction of examples rendered few-shot (default 0.3). */
+  fewShotRate?: number;
+  /** Drop every rationale: the paper's "no CoT data" ablation (default false). */
+  withoutRationales?: boolean;
+  /** Only these families (default: every held-in family). Held-out families are refused. */
+  families?: readonly string[];
+  /** Questions never to train on, per family: the eval split's (default: generated from EVAL_SEED). */
+  excluded?: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/** The instruction-tuning mixture: held-in families only, deterministic in (options). */
+export function generateMixture(options: MixtureOptions): SyntheticExample[] {
+  const families = selectFamilies(options.families);
+  const held = families.find((f) => isHeldOut(f.name));
+  if (held) throw new Error(`${held.name} is a held-out family and never enters training`);
+  const excluded = options.excluded ?? evalQuestions(DEFAULT_EVAL_PER_FAMILY);
+  const rng = SeededRandom.fromSeed(options.seed);
+  const examples: SyntheticExample[] = [];
+  for (const family of families) {
+    const skip = excluded.get(family.name) ?? new Set<string>();
+    for (let made = 0, tries = 0; made < options.perFamily && tries < options.perFamily * 20; tries++) {
+      const problem = family.make(rng);
+      if (skip.has(problem.question)) continue;
+      const example = renderRandomly(family, problem, rng, options.fewShotRate ?? 0.3);
+      if (options.withoutRationales) delete example.rationale;
+      examples.push(example);
+      made++;
+    }
+  }
+  return rng.shuffle(examples);
+}
+
+export const DEFAULT_EVAL_PER_FAMILY = 100;
+
+export interface EvalItem {
+  task: string;
+  heldOut: boolean;
+  /** Zero-shot prompt under the family's first template. */
+  prompt: string;
+  answer: string;
+  /** Whether the family was trained with CoT rationales (it makes CoT evaluation meaningful). */
+  hasRationale: boolean;
+  /** Chance of a uniform guess. */
+  randomBaseline: number;
+}
+
+/** The fixed eval split of every family (held-in and held-out), `perFamily` questions each, distinct. */
+export function generateEvalSet(perFamily = DEFAULT_EVAL_PER_FAMILY, families?: readonly string[]): EvalItem[] {
+  const items: EvalItem[] = [];
+  for (const family of selectFamilies(families, true)) {
+    for (const problem of evalProblems(family, perFamily)) {
+      const rendered = renderProblem(family, problem, family.templates[0]);
+      items.push({
+        task: family.name,
+        heldOut: isHeldOut(family.name),
+        prompt: rendered.inputs,
+        answer: problem.answer,
+        hasRationale: problem.rationale !== undefined,
+        randomBaseline: family.labels ? 1 / family.labels.length : (family.randomBaseline ?? 0),
+      });
+    }
+  }
+  return items;
+}
+
+/** Each family's eval questions, which training must not contain. */
+export function evalQuestions(perFamily: number): Map<string, Set<string>> {
+  return new Map(FAMILIES.map((f) => [f.name, new Set(evalProblems(f, perFamily).map((p) => p.question))]));
+}
+
+/** Per family its own stream, so adding a family never changes another family's questions. */
+function evalProblems(family: TaskFamily, count: number) {
+  const rng = SeededRandom.fromSeed(EVAL_SEED ^ hashName(family.name));
+  const seen = new Set<string>();
+  const problems = [];
+  for (let tries = 0; problems.length < count && tries < count * 50; tries++) {
+    const p = family.make(rng);
+    if (seen.has(p.question)) continue;
+    seen.add(p.question);
+    problems.push(p);
+  }
+  return problems;
+}
+
+function selectFamilies(names: readonly string[] | undefined, includeHeldOut = false): TaskFamily[] {
+  if (names) {
+    return names.map((n) => {
+      const f = FAMILIES.find((family) => family.name === n);
+      if (!f) throw new Error(`no synthetic task family "${n}"`);
+      return f;
+    });
+  }
+  return FAMILIES.filter((f) => includeHeldOut || !isHeldOut(f.name));
+}
+
+function hashName(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
