@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseInstructionJsonl } from '../data/instruction-example.ts';
 import { JobRegistry, type FinetuneJob, type JobEvent, type JobStatus, type ModelVersion } from './job-registry.ts';
 import { lossCurveSvg } from './loss-curve-svg.ts';
 import { spawnTrainingWorker, type TrainingWorker } from './spawn-worker.ts';
-import type { TrainingEvent, TrainingSpec } from './training-run.ts';
+import { jobPaths, type TrainingEvent, type TrainingSpec } from './training-run.ts';
 import type { WorkerMessage } from './training-worker.ts';
 
 /**
@@ -34,7 +34,7 @@ export interface CreateJobRequest {
 
 export class JobRequestError extends Error {
   constructor(
-    readonly code: 'invalid_training_file' | 'invalid_request' | 'job_not_found' | 'job_not_cancellable',
+    readonly code: 'invalid_training_file' | 'invalid_request' | 'job_not_found' | 'job_not_cancellable' | 'job_not_running',
     message: string,
   ) {
     super(message);
@@ -62,6 +62,8 @@ export class JobManager {
   private readonly workers = new Map<string, TrainingWorker>();
   private readonly cancelling = new Set<string>();
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** Per job, the version registrations and publishes in flight, kept in order. */
+  private readonly versionChains = new Map<string, Promise<void>>();
   private closed = false;
 
   private constructor(
@@ -148,6 +150,29 @@ export class JobManager {
     return this.get(id);
   }
 
+  /**
+   * Appends instruction examples (JSONL) to a continual job; it starts training on them at its next
+   * publish boundary. Lines are checked first, so bad ones are rejected with their numbers.
+   */
+  addExamples(id: string, jsonl: string): { added: number } {
+    const job = this.get(id);
+    if (!job.spec.continual) throw new JobRequestError('invalid_request', `job ${id} is not a continual job`);
+    if (job.status !== 'queued' && job.status !== 'running') throw new JobRequestError('job_not_running', `job ${id} has already ${job.status}`);
+    let examples;
+    try {
+      examples = parseInstructionJsonl(jsonl, 'examples');
+    } catch (err) {
+      throw new JobRequestError('invalid_training_file', (err as Error).message);
+    }
+    const workDir = join(this.jobsDir, id);
+    mkdirSync(workDir, { recursive: true });
+    // One line per example and a newline after each: the worker counts only complete lines.
+    const lines = jsonl.split('\n').filter((l) => l.trim() !== '');
+    appendFileSync(jobPaths(workDir).addedExamples, `${lines.join('\n')}\n`, { flush: true });
+    this.emit(id, 'info', 'examples_received', `${examples.length} examples received; training uses them from the next publish boundary.`, { count: examples.length });
+    return { added: examples.length };
+  }
+
   /** The job's training (and held-out) loss per step as an SVG image. */
   lossCurve(id: string): string {
     const events = this.events(id);
@@ -219,8 +244,15 @@ export class JobManager {
   }
 
   private async succeed(job: FinetuneJob, result: { modelDir: string; heldOutLoss: number | null }): Promise<void> {
+    await this.versionChains.get(job.id);
     const base = basename(job.spec.baseModelDir);
     const id = `ft:${base}:${job.suffix ?? 'custom'}:${job.id}`;
+    const best = Math.min(...this.registry.modelVersions(job.id).map((v) => v.heldOutLoss ?? Number.POSITIVE_INFINITY));
+    if (job.spec.continual && result.heldOutLoss !== null && result.heldOutLoss > best) {
+      this.registry.setStatus(job.id, 'succeeded', { fineTunedModel: this.registry.modelVersions(job.id)[0]?.id });
+      this.emit(job.id, 'info', 'succeeded', `Job succeeded; the final weights (held-out loss ${result.heldOutLoss.toFixed(4)}) were not better than version ${this.registry.modelVersions(job.id)[0]?.id} and were not promoted.`);
+      return;
+    }
     // Each version keeps its own directory, so a later job never overwrites weights being served.
     const modelDir = join(this.jobsDir, job.id, 'versions', id.replace(/[^A-Za-z0-9._-]/g, '_'));
     mkdirSync(join(modelDir, '..'), { recursive: true });
@@ -228,13 +260,25 @@ export class JobManager {
     this.registry.addModelVersion({ id, jobId: job.id, modelDir, heldOutLoss: result.heldOutLoss });
     this.registry.setStatus(job.id, 'succeeded', { fineTunedModel: id });
     this.emit(job.id, 'info', 'succeeded', `Job succeeded: model ${id}.`, { model: id, model_dir: modelDir, held_out_loss: result.heldOutLoss });
+    await this.publish(job, { id, jobId: job.id, modelDir, heldOutLoss: result.heldOutLoss });
+  }
+
+  /** A continual job's intermediate version: registered, and hot-swapped in when the job asked. */
+  private async registerStepVersion(job: FinetuneJob, step: number, modelDir: string, heldOutLoss: number | null): Promise<void> {
+    const id = `ft:${basename(job.spec.baseModelDir)}:${job.suffix ?? 'custom'}:${job.id}:step-${step}`;
+    this.registry.addModelVersion({ id, jobId: job.id, modelDir, heldOutLoss });
+    this.emit(job.id, 'info', 'version', `Step ${step}: version ${id} (held-out loss ${heldOutLoss?.toFixed(4) ?? 'n/a'}).`, { step, model: id, held_out_loss: heldOutLoss });
+    await this.publish(job, { id, jobId: job.id, modelDir, heldOutLoss });
+  }
+
+  private async publish(job: FinetuneJob, version: PublishedModel): Promise<void> {
     if (!job.publish || !this.options.publisher) return;
     try {
-      await this.options.publisher.publish({ id, jobId: job.id, modelDir, heldOutLoss: result.heldOutLoss });
-      this.registry.markPublished(id);
-      this.emit(job.id, 'info', 'published', `Model ${id} is now serving.`, { model: id });
+      await this.options.publisher.publish(version);
+      this.registry.markPublished(version.id);
+      this.emit(job.id, 'info', 'published', `Model ${version.id} is now serving.`, { model: version.id });
     } catch (err) {
-      this.emit(job.id, 'error', 'publish_failed', `Model ${id} could not be loaded for serving; the previous version keeps serving: ${(err as Error).message}`, { model: id });
+      this.emit(job.id, 'error', 'publish_failed', `Model ${version.id} could not be loaded for serving; the previous version keeps serving: ${(err as Error).message}`, { model: version.id });
     }
   }
 
@@ -258,6 +302,18 @@ export class JobManager {
       case 'eval':
         this.emit(jobId, 'info', 'eval', `Step ${e.step}: held-out loss=${e.heldOutLoss.toFixed(4)}`, { step: e.step, held_out_loss: e.heldOutLoss });
         break;
+      case 'examples':
+        this.emit(jobId, 'info', 'examples_added', `Step ${e.step}: training now includes ${e.added} added examples (${e.trainExamples} in all).`, { step: e.step, added: e.added });
+        break;
+      case 'version_rejected':
+        this.emit(jobId, 'info', 'version_rejected', `Step ${e.step}: held-out loss ${e.heldOutLoss.toFixed(4)} is worse than ${e.bestHeldOutLoss.toFixed(4)}; not published.`, { step: e.step, held_out_loss: e.heldOutLoss });
+        break;
+      case 'version': {
+        const job = this.get(jobId);
+        const chain = (this.versionChains.get(jobId) ?? Promise.resolve()).then(() => this.registerStepVersion(job, e.step, e.modelDir, e.heldOutLoss));
+        this.versionChains.set(jobId, chain);
+        break;
+      }
       case 'checkpoint':
       case 'completed':
         break; // checkpoints are internal; completion is reported once the version is registered

@@ -25,6 +25,12 @@ export interface TrainingSpec {
   /** Measure held-out loss every this many steps (default: only at the end). */
   evalEvery?: number;
   threads?: number;
+  /**
+   * Continual mode: more examples may be appended while the job runs (JobManager.addExamples), and
+   * every `publishEvery` steps the model is measured on the held-out split and offered as a new
+   * version if that loss did not get worse than the best version so far.
+   */
+  continual?: { publishEvery: number };
 }
 
 export type TrainingEvent =
@@ -32,6 +38,9 @@ export type TrainingEvent =
   | { type: 'step'; step: number; loss: number; lr: number; gradNorm: number; tokens: number; tokensPerSecond: number; etaSeconds: number }
   | { type: 'eval'; step: number; heldOutLoss: number }
   | { type: 'checkpoint'; step: number }
+  | { type: 'examples'; step: number; added: number; trainExamples: number }
+  | { type: 'version'; step: number; modelDir: string; heldOutLoss: number | null }
+  | { type: 'version_rejected'; step: number; heldOutLoss: number; bestHeldOutLoss: number }
   | { type: 'completed'; step: number; modelDir: string; heldOutLoss: number | null };
 
 export interface TrainingResult {
@@ -44,6 +53,10 @@ export interface TrainingResult {
 export const jobPaths = (workDir: string) => ({
   checkpoint: join(workDir, 'trainer-state.safetensors'),
   model: join(workDir, 'model'),
+  /** Examples appended to a continual job while it runs, JSONL. */
+  addedExamples: join(workDir, 'added.jsonl'),
+  /** Versions a continual job offers while it runs. */
+  version: (step: number) => join(workDir, 'versions', `step-${step}`),
 });
 
 export class TrainingCancelled extends Error {
@@ -71,8 +84,10 @@ export async function runTraining(
   const tokenizer = base.tokenizer!;
   const ids = { pad: base.config.padTokenId, eos: base.config.eosTokenId, decoderStart: base.generationConfig.decoderStartTokenId };
   const { train, heldOut } = splitHeldOut(examples, examples.length >= 2 ? (spec.heldOutFraction ?? 0.1) : 0, spec.seed);
-  const batches = new StepBatches(train, tokenizer, spec.batch, ids, spec.seed);
   const evalBatches = heldOutBatches(heldOut, tokenizer, spec.batch, ids, spec.batch.batchSize, spec.batch.templates);
+  const paths = jobPaths(workDir);
+  // Appended examples all train; the held-out split stays fixed so versions compare on one yardstick.
+  const withAdded = (lines: number) => new StepBatches([...train, ...readAdded(paths.addedExamples, lines)], tokenizer, spec.batch, ids, spec.seed);
 
   const trainer = await Trainer.create(base.config, base.weights, {
     method: spec.method,
@@ -83,10 +98,14 @@ export async function runTraining(
     ...(spec.maxGradNorm !== undefined ? { maxGradNorm: spec.maxGradNorm } : {}),
   });
   try {
-    const paths = jobPaths(workDir);
     const resumed = existsSync(paths.checkpoint);
-    if (resumed) trainer.restoreCheckpoint(paths.checkpoint);
-    onEvent({ type: 'started', step: trainer.step, totalSteps: spec.steps, trainExamples: train.length, heldOutExamples: heldOut.length, resumed });
+    const meta = resumed ? trainer.restoreCheckpoint(paths.checkpoint) : {};
+    // The data a step saw is part of the state: a resumed continual job reads exactly the appended
+    // lines it had read, so its batches match the run it continues.
+    let addedLines = Number(meta.addedLines ?? 0);
+    let best = meta.bestHeldOutLoss === undefined ? Number.POSITIVE_INFINITY : Number(meta.bestHeldOutLoss);
+    let batches = withAdded(addedLines);
+    onEvent({ type: 'started', step: trainer.step, totalSteps: spec.steps, trainExamples: train.length + addedLines, heldOutExamples: heldOut.length, resumed });
     const evaluate = async () => (evalBatches.length ? (await trainer.evaluate(evalBatches)).loss : null);
 
     const started = performance.now();
@@ -98,13 +117,29 @@ export async function runTraining(
       const seconds = (performance.now() - t0) / 1000;
       const perStep = (performance.now() - started) / 1000 / (trainer.step - firstStep);
       onEvent({ type: 'step', step: m.step, loss: m.loss, lr: m.lr, gradNorm: m.gradNorm, tokens: m.tokens, tokensPerSecond: m.tokens / seconds, etaSeconds: perStep * (spec.steps - m.step) });
-      if (m.step % spec.checkpointEvery === 0 || m.step === spec.steps) {
-        trainer.saveCheckpoint(paths.checkpoint, { seed: String(spec.seed) });
-        onEvent({ type: 'checkpoint', step: m.step });
-      }
-      if (spec.evalEvery && m.step % spec.evalEvery === 0 && m.step < spec.steps) {
+      const boundary = spec.continual !== undefined && m.step % spec.continual.publishEvery === 0 && m.step < spec.steps;
+      if (boundary) {
+        const loss = await evaluate();
+        if (loss !== null && loss > best) {
+          onEvent({ type: 'version_rejected', step: m.step, heldOutLoss: loss, bestHeldOutLoss: best });
+        } else {
+          if (loss !== null) best = loss;
+          writeModelDir(paths.version(m.step), base.config, trainer.servingWeights(), spec.baseModelDir);
+          onEvent({ type: 'version', step: m.step, modelDir: paths.version(m.step), heldOutLoss: loss });
+        }
+        const lines = countLines(paths.addedExamples);
+        if (lines > addedLines) {
+          batches = withAdded(lines);
+          onEvent({ type: 'examples', step: m.step, added: lines - addedLines, trainExamples: train.length + lines });
+          addedLines = lines;
+        }
+      } else if (spec.evalEvery && m.step % spec.evalEvery === 0 && m.step < spec.steps) {
         const loss = await evaluate();
         if (loss !== null) onEvent({ type: 'eval', step: m.step, heldOutLoss: loss });
+      }
+      if (boundary || m.step % spec.checkpointEvery === 0 || m.step === spec.steps) {
+        trainer.saveCheckpoint(paths.checkpoint, { seed: String(spec.seed), addedLines: String(addedLines), bestHeldOutLoss: String(best) });
+        onEvent({ type: 'checkpoint', step: m.step });
       }
     }
     const heldOutLoss = await evaluate();
@@ -115,4 +150,16 @@ export async function runTraining(
   } finally {
     await trainer.release();
   }
+}
+
+/** Complete lines of the appended-examples file (a line is only counted once its newline is written). */
+function countLines(file: string): number {
+  if (!existsSync(file)) return 0;
+  return readFileSync(file, 'utf8').split('\n').length - 1;
+}
+
+function readAdded(file: string, lines: number) {
+  if (lines === 0) return [];
+  const text = readFileSync(file, 'utf8').split('\n').slice(0, lines).join('\n');
+  return parseInstructionJsonl(text, file);
 }
