@@ -64,6 +64,8 @@ export class JobManager {
   private readonly listeners = new Map<string, Set<Listener>>();
   /** Per job, the version registrations and publishes in flight, kept in order. */
   private readonly versionChains = new Map<string, Promise<void>>();
+  /** Jobs whose worker exited and whose outcome (registration, publish) is being recorded. */
+  private readonly finishing = new Set<Promise<void>>();
   private closed = false;
 
   private constructor(
@@ -186,8 +188,9 @@ export class JobManager {
 
   /** Resolves when no job is running or queued (for tests and graceful shutdown). */
   async idle(): Promise<void> {
-    while (this.workers.size > 0 || this.registry.queued().length > 0) {
+    while (this.workers.size > 0 || this.finishing.size > 0 || this.registry.queued().length > 0) {
       await Promise.all([...this.workers.values()].map((w) => w.exited));
+      await Promise.all(this.finishing);
       await new Promise((r) => setImmediate(r));
     }
   }
@@ -226,19 +229,30 @@ export class JobManager {
       else failure = { message: m.message, code: m.code };
     });
     this.workers.set(job.id, worker);
-    void worker.exited.then(async ({ code, signal }) => {
+    const finished = worker.exited.then(async ({ code, signal }) => {
+      if (this.closed) {
+        this.workers.delete(job.id);
+        return;
+      }
+      this.finishing.add(finished);
       this.workers.delete(job.id);
-      if (this.closed) return;
       if (this.cancelling.delete(job.id)) {
         this.registry.setStatus(job.id, 'cancelled');
         this.emit(job.id, 'info', 'cancelled', 'Job cancelled.');
       } else if (result) {
-        await this.succeed(job, result);
+        try {
+          await this.succeed(job, result);
+        } catch (err) {
+          const error = { code: 'registration_failed', message: `the trained model could not be registered: ${(err as Error).message}` };
+          this.registry.setStatus(job.id, 'failed', { error });
+          this.emit(job.id, 'error', 'failed', error.message);
+        }
       } else {
         const error = failure ?? { code: 'training_error', message: `the training process exited (${signal ?? `code ${code}`})` };
         this.registry.setStatus(job.id, 'failed', { error });
         this.emit(job.id, 'error', 'failed', error.message);
       }
+      this.finishing.delete(finished);
       this.schedule();
     });
   }
