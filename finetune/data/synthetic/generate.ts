@@ -28,7 +28,7 @@ export function generateMixture(options: MixtureOptions): SyntheticExample[] {
   const rng = SeededRandom.fromSeed(options.seed);
   const examples: SyntheticExample[] = [];
   for (const family of families) {
-    const skip = excluded.get(family.name) ?? new Set<string>();
+    const skip = trainingExclusions(family, excluded.get(family.name), options.seed);
     for (let made = 0, tries = 0; made < options.perFamily && tries < options.perFamily * 20; tries++) {
       const problem = family.make(rng);
       if (skip.has(problem.question)) continue;
@@ -40,6 +40,22 @@ export function generateMixture(options: MixtureOptions): SyntheticExample[] {
   }
   return rng.shuffle(examples);
 }
+
+/**
+ * The eval questions a family's training must skip. A closed family (weekday sums, the plural of a
+ * few dozen nouns, single-digit tables) has fewer distinct questions than its eval split, so skipping
+ * them would leave it no training data at all: when most draws are eval questions the family trains
+ * on its whole space, and its held-in score measures what was learned, as for a lookup task.
+ */
+function trainingExclusions(family: TaskFamily, evalSet: ReadonlySet<string> | undefined, seed: number): ReadonlySet<string> {
+  if (!evalSet) return new Set();
+  const rng = SeededRandom.fromSeed(seed ^ 0x3c6ef372);
+  let hits = 0;
+  for (let i = 0; i < PROBE_DRAWS; i++) if (evalSet.has(family.make(rng).question)) hits++;
+  return hits > PROBE_DRAWS / 2 ? new Set() : evalSet;
+}
+
+const PROBE_DRAWS = 200;
 
 export const DEFAULT_EVAL_PER_FAMILY = 100;
 

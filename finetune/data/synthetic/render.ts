@@ -27,10 +27,21 @@ export function renderProblem(family: TaskFamily, problem: Problem, template: st
   return { inputs, targets: problem.answer, ...(withRationale ? { rationale: problem.rationale } : {}), task: family.name };
 }
 
-/** A random template and, at `fewShotRate`, one to three exemplars. */
+/**
+ * Few-shot prompts stop growing at this many characters (about 250 tokens of the learned vocabulary):
+ * a longer one would be truncated by the trainer from the end, cutting off the very question asked.
+ */
+export const MAX_FEW_SHOT_CHARS = 600;
+
+/** A random template and, at `fewShotRate`, one to three exemplars (fewer where they would not fit). */
 export function renderRandomly(family: TaskFamily, problem: Problem, rng: SeededRandom, fewShotRate: number): SyntheticExample {
   const template = family.templates[rng.int(family.templates.length)];
   const shots = rng.next() < fewShotRate ? 1 + rng.int(3) : 0;
   const exemplars = Array.from({ length: shots }, () => family.make(rng));
-  return renderProblem(family, problem, template, exemplars);
+  let rendered = renderProblem(family, problem, template, exemplars);
+  while (exemplars.length > 0 && rendered.inputs.length > MAX_FEW_SHOT_CHARS) {
+    exemplars.pop();
+    rendered = renderProblem(family, problem, template, exemplars);
+  }
+  return rendered;
 }

@@ -1,0 +1,49 @@
+/**
+ * Reproduces models/flan-mini: instruction finetuning of models/flan-mini-base on the synthetic
+ * mixture (held-in families, zero- and few-shot, half of the rationale examples as CoT), with
+ * Adafactor at a constant 1e-3 as the paper. Resumes from its checkpoint when re-run.
+ *
+ *   npx tsx models/build/finetune-mini.ts [--steps N]
+ *   npx tsx models/build/finetune-mini.ts --no-cot --out data/flan-mini-build/no-cot-model   (ablation)
+ */
+import { parseArgs } from 'node:util';
+import { BASE_MODEL_DIR, buildPaths, MINI_MODEL_DIR } from './build-paths.ts';
+import { prepareBuild } from './prepare-data.ts';
+import { buildModel, identityTemplates } from './train-model.ts';
+
+export const FINETUNE_STEPS = 1500;
+
+const { values } = parseArgs({
+  options: {
+    steps: { type: 'string', default: String(FINETUNE_STEPS) },
+    'no-cot': { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+const noCot = values['no-cot'];
+prepareBuild();
+await buildModel({
+  runDir: buildPaths.finetuneRun(noCot ? 'finetune-no-cot' : 'finetune'),
+  outDir: values.out ?? (noCot ? buildPaths.finetuneRun('no-cot-model') : MINI_MODEL_DIR),
+  spec: {
+    baseModelDir: BASE_MODEL_DIR,
+    trainingFile: noCot ? buildPaths.mixtureNoCot : buildPaths.mixture,
+    method: { kind: 'full' },
+    optimizer: { kind: 'adafactor', lr: 1e-3 },
+    maxGradNorm: 1,
+    steps: Number(values.steps),
+    batch: {
+      batchSize: 16,
+      microBatches: 1,
+      maxSourceLength: 256,
+      maxTargetLength: 128,
+      packed: true,
+      templates: { templates: identityTemplates(), fewShotRate: 0, cotRate: 0.5 },
+    },
+    seed: 11,
+    heldOutFraction: 0.002,
+    checkpointEvery: 50,
+    evalEvery: 250,
+    threads: 1,
+  },
+});
