@@ -1,7 +1,7 @@
 import { GraphBuilder } from './graph-builder.ts';
 import { attr, type Graph, type Node } from './ir.ts';
 import { gradientRules, nonDifferentiableOps, type GradientContext } from './op-gradients.ts';
-import { inferRanks } from './value-ranks.ts';
+import { inferShapes, type SymShape } from './value-shapes.ts';
 
 /**
  * Reverse-mode differentiation over the IR. The backward pass is emitted as more nodes in the same
@@ -21,7 +21,7 @@ const FLOAT_TYPES = new Set([1, 10, 11, 16]); // float, float16, double, bfloat1
  * constants are skipped. A parameter the loss does not depend on gets a zero gradient.
  */
 export function appendGradients(g: GraphBuilder, loss: string, params: readonly string[]): Map<string, string> {
-  const ranks = inferRanks(g);
+  const shapes = inferShapes(g);
   const forward = [...g.nodes];
   const active = activeValues(forward, params);
   const onPath = valuesReachingLoss(forward, loss);
@@ -33,11 +33,12 @@ export function appendGradients(g: GraphBuilder, loss: string, params: readonly 
       const prior = grads.get(value);
       grads.set(value, prior === undefined ? grad : g.add(prior, grad));
     };
-    const rankOf = (value: string) => {
-      const r = ranks.get(value);
-      if (r === undefined) throw new Error(`autodiff: the rank of ${value} is not known statically`);
-      return r;
+    const shapeOf = (value: string) => {
+      const s = shapes.get(value);
+      if (s === undefined) throw new Error(`autodiff: the rank of ${value} is not known statically`);
+      return s;
     };
+    const rankOf = (value: string) => shapeOf(value).length;
     for (let n = forward.length - 1; n >= 0; n--) {
       const node = forward[n];
       if (!node.outputs.some((o) => grads.has(o) && onPath.has(o))) continue;
@@ -59,7 +60,8 @@ export function appendGradients(g: GraphBuilder, loss: string, params: readonly 
           const t = g.initializers.get(v);
           return t && t.data instanceof Float32Array && t.data.length === 1 ? t.data[0] : undefined;
         },
-        unbroadcast: (grad, like) => unbroadcast(g, grad, rankOf(node.outputs[0]), like, rankOf(like)),
+        shape: shapeOf,
+        unbroadcast: (grad, like, gradShape) => unbroadcast(g, grad, gradShape ?? shapeOf(node.outputs[0]), like, shapeOf(like)),
       };
       rule(ctx).forEach((grad, i) => {
         if (grad !== undefined && needs[i]) accumulate(node.inputs[i], grad);
@@ -118,15 +120,30 @@ function valuesReachingLoss(nodes: readonly Node[], loss: string): Set<string> {
 }
 
 /**
- * Sums `grad` (the gradient of a broadcast result of rank `gradRank`) over the axes along which
- * `like` was broadcast, then lays it out in like's shape. Which axes those are is read at run time
- * from the two shapes, since sizes are dynamic; when none are, ReduceSum passes the gradient through.
+ * Sums `grad` (the gradient of a broadcast result of shape `out`) over the axes along which `like`
+ * was broadcast, then lays it out in like's shape. Where the symbolic shapes settle it (a dimension
+ * provably equal to the result's, or provably 1), the axes are constants and a same-shape operand
+ * costs nothing; otherwise they are read at run time from the two shapes.
  */
-function unbroadcast(g: GraphBuilder, grad: string, gradRank: number, like: string, likeRank: number): string {
-  const likeShape = g.shape(like);
-  const padded = gradRank > likeRank ? g.concat([g.constInt64(new Array<number>(gradRank - likeRank).fill(1)), likeShape], 0) : likeShape;
-  const differs = g.op('Not', [g.op('Equal', [padded, g.shape(grad)])]);
-  const axes = g.reshape(g.op('NonZero', [differs]), [-1]);
-  const summed = g.op('ReduceSum', [grad, axes], { keepdims: attr.int(1), noop_with_empty_axes: attr.int(1) });
-  return gradRank === likeRank ? summed : g.reshapeTo(summed, likeShape);
+function unbroadcast(g: GraphBuilder, grad: string, out: SymShape, like: string, likeShape: SymShape): string {
+  const extra = out.length - likeShape.length;
+  const padded: SymShape = [...new Array<number>(extra).fill(1), ...likeShape];
+  const axes: number[] = [];
+  let settled = true;
+  padded.forEach((d, i) => {
+    if (d === 1) {
+      if (out[i] !== 1) axes.push(i);
+    } else if (d === null || d !== out[i]) settled = false;
+  });
+  if (settled) {
+    if (axes.length === 0) return extra === 0 ? grad : g.reshapeTo(grad, g.shape(like));
+    const summed = g.op('ReduceSum', [grad, g.constInt64(axes)], { keepdims: attr.int(1) });
+    return extra === 0 ? summed : g.reshapeTo(summed, g.shape(like));
+  }
+  const likeShapeValue = g.shape(like);
+  const paddedValue = extra > 0 ? g.concat([g.constInt64(new Array<number>(extra).fill(1)), likeShapeValue], 0) : likeShapeValue;
+  const differs = g.op('Not', [g.op('Equal', [paddedValue, g.shape(grad)])]);
+  const dynamicAxes = g.reshape(g.op('NonZero', [differs]), [-1]);
+  const summed = g.op('ReduceSum', [grad, dynamicAxes], { keepdims: attr.int(1), noop_with_empty_axes: attr.int(1) });
+  return extra === 0 ? summed : g.reshapeTo(summed, likeShapeValue);
 }

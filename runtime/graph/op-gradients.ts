@@ -1,5 +1,6 @@
 import type { GraphBuilder } from './graph-builder.ts';
 import { attr, type Node } from './ir.ts';
+import type { SymShape } from './value-shapes.ts';
 
 /**
  * Each differentiable op's backward rule, next to a one-line statement of its forward, in the style
@@ -16,12 +17,17 @@ export interface GradientContext {
   dy: (string | undefined)[];
   needs(input: number): boolean;
   rank(value: string): number;
+  /** The symbolic shape of a forward value (see value-shapes.ts). */
+  shape(value: string): SymShape;
   /** The integer values of a constant input (an initializer), e.g. Unsqueeze's axes. */
   constInts(value: string): number[] | undefined;
   /** The value of a constant scalar float input (Pow's exponent). */
   constFloat(value: string): number | undefined;
-  /** Sums a gradient of the broadcast result down to the shape of `like` (an input of the node). */
-  unbroadcast(grad: string, like: string): string;
+  /**
+   * Sums a gradient of the broadcast result down to the shape of `like` (an input of the node).
+   * `gradShape` is the gradient's symbolic shape when it is not the node output's.
+   */
+  unbroadcast(grad: string, like: string, gradShape?: SymShape): string;
 }
 
 export type GradientRule = (ctx: GradientContext) => (string | undefined)[];
@@ -166,15 +172,18 @@ export const gradientRules: Record<string, GradientRule> = {
     const ra = ctx.rank(a);
     const rb = ctx.rank(b);
     if (ra < 2 || rb < 2) throw new Error(`MatMul ${ctx.node.name}: vector operands are not differentiated`);
-    const da = () => ctx.unbroadcast(g.matmul(dy, swapLastTwo(ctx, b)), a);
+    // dA and dB carry the result's (broadcast) batch dimensions and the operand's own last two.
+    const batch = ctx.shape(ctx.node.outputs[0]).slice(0, -2);
+    const da = () => ctx.unbroadcast(g.matmul(dy, swapLastTwo(ctx, b)), a, [...batch, ...ctx.shape(a).slice(-2)]);
     const db = () => {
       if (rb === 2 && ra > 2) {
         // x @ W over a batch: fold the batch into rows so dW is one [K, M] @ [M, N] product, not a
         // batched product summed afterwards.
-        const rows = (v: string) => g.reshapeTo(v, g.concat([g.constInt64([-1]), g.dim(v, -1)], 0));
-        return g.matmul(g.transpose(rows(a), [1, 0]), rows(dy));
+        const rows = (v: string, width: SymShape[number]) =>
+          typeof width === 'number' ? g.reshape(v, [-1, width]) : g.reshapeTo(v, g.concat([g.constInt64([-1]), g.dim(v, -1)], 0));
+        return g.matmul(g.transpose(rows(a, ctx.shape(a).at(-1)!), [1, 0]), rows(dy, ctx.shape(ctx.node.outputs[0]).at(-1)!));
       }
-      return ctx.unbroadcast(g.matmul(swapLastTwo(ctx, a), dy), b);
+      return ctx.unbroadcast(g.matmul(swapLastTwo(ctx, a), dy), b, [...batch, ...ctx.shape(b).slice(-2)]);
     };
     return each(ctx, da, db);
   },
@@ -184,7 +193,13 @@ export const gradientRules: Record<string, GradientRule> = {
     const dy = need(ctx.dy[0], ctx.node);
     const x = ctx.node.inputs[0];
     const y = ctx.node.outputs[0];
-    const count = g.cast(g.div(g.op('Size', [x]), g.op('Size', [y])), 'float32');
+    // The number of elements averaged: a constant when the reduced dimensions are known.
+    const xs = ctx.shape(x);
+    const axes = (reduceAxes(ctx) ?? xs.map((_, i) => i)).map((a) => (a < 0 ? a + xs.length : a));
+    const reduced = axes.map((a) => xs[a]);
+    const count = reduced.every((d) => typeof d === 'number')
+      ? g.constFloat((reduced as number[]).reduce((p, d) => p * d, 1))
+      : g.cast(g.div(g.op('Size', [x]), g.op('Size', [y])), 'float32');
     return each(ctx, () => g.div(expandReduced(ctx, dy, x, reduceAxes(ctx)), count));
   },
   // y = sum of x over axes

@@ -22,6 +22,12 @@ interface Case {
 
 const cases: Case[] = [
   { name: 'Add, both sides broadcast', inputs: [f('a', [2, 3, 1]), f('b', [3, 4])], out: [2, 3, 4], body: (g, a, b) => g.add(a, b) },
+  {
+    name: 'Add and Mul with symbolic dims (broadcast axes found at run time)',
+    inputs: [f('a', [2, 3, 4], { declared: ['x', 'y', 4] }), f('b', [3, 1], { declared: ['z', 'w'] })],
+    out: [2, 3, 4],
+    body: (g, a, b) => g.mul(g.add(a, b), b),
+  },
   { name: 'Sub, rank-extended operand', inputs: [f('a', [2, 3, 4]), f('b', [1, 4])], out: [2, 3, 4], body: (g, a, b) => g.sub(a, b) },
   { name: 'Mul, both sides broadcast', inputs: [f('a', [2, 1, 4]), f('b', [3, 1])], out: [2, 3, 4], body: (g, a, b) => g.mul(a, b) },
   { name: 'Div', inputs: [f('a', [2, 3]), f('b', [3], { range: [0.5, 2] })], out: [2, 3], body: (g, a, b) => g.div(a, b) },

@@ -20,6 +20,8 @@ export interface CheckInput {
   int64?: boolean;
   /** Float inputs are parameters unless marked constant. */
   constant?: boolean;
+  /** The shape as declared in the graph, when it should be symbolic rather than `shape`. */
+  declared?: (number | string)[];
 }
 
 export interface GradientCheck {
@@ -36,7 +38,7 @@ export async function checkGradients(
 ): Promise<GradientCheck> {
   const rng = SeededRandom.fromSeed(seed);
   const g = new GraphBuilder('check');
-  const values = inputs.map((x) => g.input(x.name, x.int64 ? 'int64' : 'float32', x.shape));
+  const values = inputs.map((x) => g.input(x.name, x.int64 ? 'int64' : 'float32', x.declared ?? x.shape));
   const y = body(g, ...values);
   const count = outputShape.reduce((a, b) => a * b, 1);
   const weights = g.initializer('loss_weights', float32Tensor(outputShape, Array.from({ length: count }, () => rng.next() * 2 - 1)));
