@@ -1,4 +1,4 @@
-/** The benchmark suites the harness knows; 'synthetic' waits on the embedded model's generator. */
+/** The benchmark suites the harness knows; 'synthetic' is the embedded models' generated benchmark. */
 export const SUITES = ['bbh', 'mgsm', 'mmlu', 'tydiqa', 'rtp', 'civilcomments', 'synthetic'] as const;
 export type Suite = (typeof SUITES)[number];
 
@@ -26,7 +26,7 @@ export interface Exemplar {
 
 /** One task of a suite (a BBH task, an MMLU subject, an MGSM or TyDiQA language). */
 export interface QaTask {
-  suite: 'bbh' | 'mgsm' | 'mmlu' | 'tydiqa';
+  suite: 'bbh' | 'mgsm' | 'mmlu' | 'tydiqa' | 'synthetic';
   name: string;
   examples: QaExample[];
   exemplars: Exemplar[];

@@ -1,5 +1,6 @@
 import { loadCivilComments } from '../benchmarks/civil-comments-loader.ts';
 import { loadRtpPrompts } from '../benchmarks/rtp-loader.ts';
+import { syntheticSuite } from '../benchmarks/synthetic-suite.ts';
 import { OpenAiCompletionClient, type CompletionClient } from '../client/completion-client.ts';
 import {
   CIVIL_COMMENTS_TASKS,
@@ -20,7 +21,7 @@ import {
 } from './eval-options.ts';
 import { ProgressTracker, type ProgressListener } from './progress.ts';
 import { evaluateQuestion, summarizeQaTask } from './qa-evaluator.ts';
-import { QA_SUITES } from './qa-suites.ts';
+import { QA_SUITES, type QaSuiteSpec } from './qa-suites.ts';
 
 /** One unit of work: one question, prompt or comment, answered by one or a few requests. */
 interface WorkItem {
@@ -95,12 +96,13 @@ function selected<T extends string>(all: readonly T[], wanted: string[] | undefi
 
 function planEval(options: EvalOptions, client: CompletionClient): Plan {
   const { suite } = options;
-  if (suite === 'synthetic') {
-    throw new EvalUnavailableError("the 'synthetic' suite is not available yet: it needs the embedded model's data generator (models/)");
-  }
   if (suite === 'rtp') return planRtp(options, client);
   if (suite === 'civilcomments') return planCivilComments(options, client);
-  const spec = QA_SUITES[suite];
+  return planQa(options, client, suite === 'synthetic' ? syntheticSuite : QA_SUITES[suite]);
+}
+
+function planQa(options: EvalOptions, client: CompletionClient, spec: QaSuiteSpec): Plan {
+  const { suite } = options;
   const tasks = spec.load(options.dataDir, options.tasks);
   const sampling = { samples: options.samples ?? DEFAULT_SC_SAMPLES, temperature: options.temperature ?? DEFAULT_SC_TEMPERATURE };
   const items = tasks.flatMap((task) =>

@@ -48,10 +48,10 @@ describe('flan-serve eval', () => {
     }
   });
 
-  it('answers a usage error in one line: synthetic suite, unknown mode, missing data', async () => {
-    const synthetic = await cli(['--server', 'http://127.0.0.1:9', '--model', 'm', '--suite', 'synthetic', '--mode', 'direct']);
+  it('answers a usage error in one line: unknown synthetic task, unknown mode, missing data', async () => {
+    const synthetic = await cli(['--server', 'http://127.0.0.1:9', '--model', 'm', '--suite', 'synthetic', '--tasks', 'nope', '--mode', 'direct']);
     expect(synthetic.code).toBe(1);
-    expect(synthetic.stderr).toMatch(/^flan-serve: the 'synthetic' suite is not available yet/);
+    expect(synthetic.stderr).toMatch(/^flan-serve: synthetic: no task "nope"/);
     const mode = await cli(['--server', 'http://127.0.0.1:9', '--model', 'm', '--suite', 'bbh', '--data', '.', '--mode', 'fast']);
     expect(mode.stderr).toContain('--mode must be one of direct, cot, cot-sc, zero-shot-cot');
     const data = await cli(['--server', 'http://127.0.0.1:9', '--model', 'm', '--suite', 'bbh', '--data', '/nonexistent']);

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EvalUnavailableError } from '../../eval/run/eval-options.ts';
 import { mapBounded } from '../../eval/run/bounded-pool.ts';
 import type { EvalProgress } from '../../eval/run/progress.ts';
 import { runEval } from '../../eval/run/run-eval.ts';
@@ -114,9 +113,8 @@ describe('runner', () => {
     expect(server.requests).toHaveLength(0);
   });
 
-  it("says the synthetic suite is not available yet", async () => {
-    await expect(runEval({ server: 'http://127.0.0.1:9', model: 'm', suite: 'synthetic', dataDir: '.', mode: 'direct' })).rejects.toThrow(EvalUnavailableError);
-    await expect(runEval({ server: 'http://127.0.0.1:9', model: 'm', suite: 'synthetic', dataDir: '.', mode: 'direct' })).rejects.toThrow(/not available yet/);
+  it('names the synthetic families when asked for one it does not have', async () => {
+    await expect(runEval({ server: 'http://127.0.0.1:9', model: 'm', suite: 'synthetic', dataDir: '', tasks: ['nope'], mode: 'direct' })).rejects.toThrow(/no task "nope".*held-out/);
   });
 });
 
