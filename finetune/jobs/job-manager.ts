@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { sessionConfigFromEnv } from '../../runtime/onnx-session.ts';
 import { parseInstructionJsonl } from '../data/instruction-example.ts';
 import { JobRegistry, type FinetuneJob, type JobEvent, type JobStatus, type ModelVersion } from './job-registry.ts';
 import { lossCurveSvg } from './loss-curve-svg.ts';
@@ -93,7 +95,13 @@ export class JobManager {
    * number) to the caller and nothing is queued.
    */
   create(request: CreateJobRequest): FinetuneJob {
-    const spec = { ...request.spec, baseModelDir: resolve(request.spec.baseModelDir), trainingFile: resolve(request.spec.trainingFile) };
+    const spec: TrainingSpec = {
+      ...request.spec,
+      baseModelDir: resolve(request.spec.baseModelDir),
+      trainingFile: resolve(request.spec.trainingFile),
+      // Fixed when the job is created and stored with it: a resumed run must reduce in the same order.
+      threads: request.spec.threads ?? (sessionConfigFromEnv().threads || cpus().length),
+    };
     if (!existsSync(spec.trainingFile)) throw new JobRequestError('invalid_training_file', `training file ${basename(spec.trainingFile)} not found`);
     if (!existsSync(join(spec.baseModelDir, 'config.json'))) throw new JobRequestError('invalid_request', `base model ${spec.baseModelDir} has no config.json`);
     if (!(Number.isInteger(spec.steps) && spec.steps > 0)) throw new JobRequestError('invalid_request', 'steps must be a positive integer');

@@ -24,6 +24,23 @@ describe('Adafactor', () => {
     expect(p.data[0]).toBeCloseTo(-0.5, 5);
   });
 
+  it('decays the second moment with beta2_t = 1 - t^-0.8 (two steps on a vector, by hand)', () => {
+    const p = param([2], [1, 1]);
+    const opt = new Adafactor({ lr: 0.1, eps: [0, 1e-3] });
+    const g1 = [0.5, -2];
+    const g2 = [1, 1];
+    opt.step(new Map([['b', p]]), new Map([['b', Float32Array.from(g1)]]));
+    opt.step(new Map([['b', p]]), new Map([['b', Float32Array.from(g2)]]));
+    // Step 1: beta2 = 0, v = g1^2, update = sign(g1) (RMS 1, unclipped).
+    // Step 2: beta2 = 1 - 2^-0.8, v = beta2 v + (1 - beta2) g2^2, update = g2 / sqrt(v), clipped to RMS 1.
+    const beta2 = 1 - 2 ** -0.8;
+    const v = g1.map((g, i) => beta2 * g * g + (1 - beta2) * g2[i] ** 2);
+    const u = g2.map((g, i) => g / Math.sqrt(v[i]));
+    const rmsU = Math.sqrt((u[0] ** 2 + u[1] ** 2) / 2);
+    const expected = [1 - 0.1 * Math.sign(g1[0]), 1 - 0.1 * Math.sign(g1[1])].map((x, i) => x - (0.1 * u[i]) / Math.max(1, rmsU));
+    p.data.forEach((x, i) => expect(x).toBeCloseTo(expected[i], 6));
+  });
+
   it('resumes from saved state to the same weights, bit for bit', () => {
     checkResume(() => new Adafactor({ lr: 0.01, beta1: 0.9 }));
   });
