@@ -11,7 +11,9 @@ import { BASE_MODEL_DIR, buildPaths, MINI_MODEL_DIR } from './build-paths.ts';
 import { prepareBuild } from './prepare-data.ts';
 import { buildModel, identityTemplates } from './train-model.ts';
 
-export const FINETUNE_STEPS = 1500;
+const FINETUNE_STEPS = 1500;
+/** The no-CoT ablation is shorter; the CoT run keeps its models at these steps to compare fairly. */
+const ABLATION_STEPS = [300, 500, 600, 800];
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +27,7 @@ prepareBuild();
 await buildModel({
   runDir: buildPaths.finetuneRun(noCot ? 'finetune-no-cot' : 'finetune'),
   outDir: values.out ?? (noCot ? buildPaths.finetuneRun('no-cot-model') : MINI_MODEL_DIR),
+  snapshotSteps: ABLATION_STEPS,
   spec: {
     baseModelDir: BASE_MODEL_DIR,
     trainingFile: noCot ? buildPaths.mixtureNoCot : buildPaths.mixture,

@@ -13,6 +13,8 @@ export interface ModelBuild {
   /** The served model directory this run (re)writes, in BF16, after every checkpoint. */
   outDir: string;
   spec: TrainingSpec;
+  /** Steps whose model is also kept as `<runDir>/step-<N>`: ablations compare at equal steps. */
+  snapshotSteps?: readonly number[];
 }
 
 /**
@@ -41,13 +43,15 @@ export async function buildModel(build: ModelBuild): Promise<void> {
   const started = Date.now();
   const exportCheckpoint = () => {
     const saved = readTrainerCheckpoint(jobPaths(build.runDir).checkpoint);
-    writeT5ModelDir(build.outDir, {
+    const contents = {
       config: base.config,
       weights: new Map([...saved.params].map(([name, p]) => [name, { shape: p.shape, data: p.data }])),
       tokenizerFiles,
-      dtype: 'BF16',
+      dtype: 'BF16' as const,
       generation: { max_new_tokens: 128 },
-    });
+    };
+    writeT5ModelDir(build.outDir, contents);
+    if (build.snapshotSteps?.includes(saved.step)) writeT5ModelDir(join(build.runDir, `step-${saved.step}`), contents);
     return saved.step;
   };
   let lossWindow: number[] = [];

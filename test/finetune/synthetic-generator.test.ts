@@ -40,7 +40,7 @@ describe('synthetic task generator', () => {
     expect(() => generateMixture({ seed: 1, perFamily: 1, families: ['max_of_list'] })).toThrow(/held-out/);
     // Phrasings that only held-out families use never appear in the text the base model reads.
     const text = generatePlainText(1, 2000).join('\n');
-    for (const marker of ['largest', 'bigger', 'first word', 'Customer feedback', 'Quanti', 'adesso']) expect(text).not.toContain(marker);
+    for (const marker of ['the largest', 'maximum', 'bigger', 'first word', 'Customer feedback', 'Quanti', 'adesso']) expect(text).not.toContain(marker);
   });
 
   it('never trains on an eval question of a family with room for both', () => {
