@@ -3,6 +3,7 @@ import { ModelLoadError } from '../runtime/checkpoint/model-load-error.ts';
 import { ConfigError } from '../runtime/config-error.ts';
 import { registerEval } from './commands/eval.ts';
 import { registerExport } from './commands/export.ts';
+import { registerFinetune } from './commands/finetune.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerLogits } from './commands/logits.ts';
 import { registerServe } from './commands/serve.ts';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerExport(program);
   registerEval(program);
   registerServe(program);
+  registerFinetune(program);
   return program;
 }
 

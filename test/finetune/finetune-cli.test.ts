@@ -1,0 +1,37 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tinyJsonl, writeTinyModelDir } from './tiny-model-dir.ts';
+
+const cli = fileURLToPath(new URL('../../bin/flan-serve.js', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'flan-ft-cli-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const model = writeTinyModelDir(join(root, 'base'));
+const run = (args: string[]) => spawnSync(process.execPath, [cli, 'finetune', ...args], { encoding: 'utf8', env: { ...process.env, FLAN_THREADS: '1' } });
+
+describe('flan-serve finetune', () => {
+  it('trains, prints one JSON event per line, and writes the model directory', () => {
+    const data = join(root, 'train.jsonl');
+    writeFileSync(data, tinyJsonl);
+    const out = join(root, 'out');
+    const r = run(['--model', model, '--data', data, '--out', out, '--steps', '3', '--batch-size', '2', '--max-source-length', '32', '--max-target-length', '8', '--method', 'lora', '--json', '--no-progress']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number });
+    expect(events.filter((e) => e.type === 'step').map((e) => e.step)).toEqual([1, 2, 3]);
+    expect(events.at(-1)!.type).toBe('completed');
+    expect(existsSync(join(out, 'model', 'model.safetensors'))).toBe(true);
+  });
+
+  it('fails before training on bad lines, naming them', () => {
+    const data = join(root, 'bad.jsonl');
+    writeFileSync(data, `${tinyJsonl}\n{"inputs": "no target"}`);
+    const r = run(['--model', model, '--data', data, '--out', join(root, 'bad-out'), '--steps', '3']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/1 bad line\(s\)\n {2}line 7: "targets" must be a non-empty string/);
+    expect(existsSync(join(root, 'bad-out', 'trainer-state.safetensors'))).toBe(false);
+  });
+});
