@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Measures one model through the server, as any client would: starts `flan-serve serve` on the model,
+# runs `flan-serve eval --suite synthetic` in each mode, and leaves one JSON file per run in OUT_DIR
+# (the eval's --json line). models/build/summarize-eval.ts turns a set of these into the cards' tables.
+#
+#   models/build/evaluate.sh MODEL_DIR OUT_DIR [PORT] [LIMIT]
+set -euo pipefail
+model=$1 out=$2 port=${3:-8091} limit=${4:-100}
+mkdir -p "$out"
+FLAN_THREADS=1 node bin/flan-serve.js serve --model "$model" --port "$port" >"$out/server.log" 2>&1 &
+server=$!
+trap 'kill $server' EXIT
+until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 1; done
+id=$(basename "$model")
+run() {
+  local name=$1
+  shift
+  node bin/flan-serve.js eval --server "http://127.0.0.1:$port" --model "$id" --suite synthetic --json --no-progress \
+    --concurrency 8 "$@" | tail -1 >"$out/$name.json"
+  echo "$(date -u +%H:%M:%S) $id $name done"
+}
+run direct --mode direct --limit "$limit"
+run cot --mode cot --tasks cot --limit "$limit"
+# Self-consistency against greedy CoT on the same arithmetic questions (fewer: k=8 samples each).
+sc_limit=$((limit < 40 ? limit : 40))
+run cot-arithmetic --mode cot --tasks arithmetic --limit "$sc_limit"
+run cot-sc-arithmetic --mode cot-sc --tasks arithmetic --samples 8 --temperature 0.7 --limit "$sc_limit"
