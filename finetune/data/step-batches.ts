@@ -48,14 +48,19 @@ export class StepBatches {
 
   private microBatch(rng: SeededRandom): TrainBatch {
     if (!this.plan.packed) return padBatch(Array.from({ length: this.plan.batchSize }, () => this.draw(rng)), this.ids);
-    // Draw until an example fits nowhere; bounded, since every example fits an empty row.
+    // Draw until an example fits in no row (the same first-fit packBatch does, on lengths only);
+    // bounded, since each placed example takes at least one token of a row.
+    const fill = Array.from({ length: this.plan.batchSize }, () => ({ source: 0, target: 0 }));
     const drawn: TokenizedExample[] = [];
     for (;;) {
-      drawn.push(this.draw(rng));
-      const { batch, used } = packBatch(drawn, this.plan.batchSize, this.plan, this.ids);
-      if (used < drawn.length) return packBatch(drawn.slice(0, used), this.plan.batchSize, this.plan, this.ids).batch;
-      if (drawn.length >= this.plan.batchSize * this.plan.maxSourceLength) return batch;
+      const e = this.draw(rng);
+      const row = fill.find((r) => r.source + e.source.length <= this.plan.maxSourceLength && r.target + e.target.length <= this.plan.maxTargetLength);
+      if (!row) break;
+      row.source += e.source.length;
+      row.target += e.target.length;
+      drawn.push(e);
     }
+    return packBatch(drawn, this.plan.batchSize, this.plan, this.ids).batch;
   }
 }
 
