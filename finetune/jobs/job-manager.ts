@@ -138,6 +138,11 @@ export class JobManager {
     return this.registry.modelVersions(id);
   }
 
+  /** Every model version any job produced, newest first: what a serving registry lists and activates. */
+  modelVersions(): ModelVersion[] {
+    return this.registry.modelVersions();
+  }
+
   /** Live events of one job; returns the unsubscribe function. */
   subscribe(id: string, listener: Listener): () => void {
     let set = this.listeners.get(id);
