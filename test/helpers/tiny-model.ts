@@ -1,10 +1,8 @@
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSafetensors, type TensorToWrite } from '../../runtime/checkpoint/safetensors.ts';
-import { parseT5Config, t5ConfigToJson } from '../../runtime/checkpoint/t5-config.ts';
-import { expectedT5WeightShapes } from '../../runtime/checkpoint/t5-weights.ts';
-import { SeededRandom } from '../../runtime/seeded-random.ts';
+import { randomT5Weights, writeT5ModelDir } from '../../runtime/checkpoint/random-t5.ts';
+import { parseT5Config } from '../../runtime/checkpoint/t5-config.ts';
 import { tokenizerDir } from './shared-fixtures.ts';
 
 export interface TinyModelOptions {
@@ -51,24 +49,11 @@ export function makeTinyModelDir(opts: TinyModelOptions = {}): string {
     'tiny-model config',
   );
   const dir = mkdtempSync(join(tmpdir(), 'flan-tiny-model-'));
-  const random = SeededRandom.fromSeed(seed);
-  const tensors: TensorToWrite[] = [];
-  for (const [name, shape] of expectedT5WeightShapes(config)) {
-    const count = shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(count);
-    // Norm weights start at 1 as in a real checkpoint; others get a fan-in scale so activations stay
-    // bounded through the layers and the logits are not dominated by a single token.
-    const isNorm = name.endsWith('layer_norm.weight');
-    const scale = 1 / Math.sqrt(shape[shape.length - 1]);
-    for (let i = 0; i < count; i++) data[i] = isNorm ? 1 : random.normal() * scale;
-    tensors.push({ name, dtype: 'F32', shape, data });
-  }
-  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(t5ConfigToJson(config), null, 2)}\n`);
-  writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  writeFileSync(
-    join(dir, 'generation_config.json'),
-    `${JSON.stringify({ decoder_start_token_id: 0, eos_token_id: 1, pad_token_id: 0, max_new_tokens: maxNewTokens }, null, 2)}\n`,
-  );
-  copyFileSync(join(tokenizerDir, 'tokenizer.json'), join(dir, 'tokenizer.json'));
+  writeT5ModelDir(dir, {
+    config,
+    weights: randomT5Weights(config, seed),
+    generation: { max_new_tokens: maxNewTokens },
+    tokenizerFiles: [join(tokenizerDir, 'tokenizer.json')],
+  });
   return dir;
 }
