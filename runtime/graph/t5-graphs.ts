@@ -41,6 +41,12 @@ export function initializerParams(g: GraphBuilder, weights: T5Weights): T5Params
       if (!g.initializers.has(key)) g.initializer(key, transposed(get(name)));
       return key;
     },
+    fusedLinear(names) {
+      const key = `${names.join('+')}.T`;
+      const parts = names.map(get);
+      if (!g.initializers.has(key)) g.initializer(key, transposedConcat(parts));
+      return { weight: key, sizes: parts.map((w) => w.shape[0]) };
+    },
     tensor(name) {
       if (!g.initializers.has(name)) {
         const w = get(name);
@@ -52,12 +58,23 @@ export function initializerParams(g: GraphBuilder, weights: T5Weights): T5Params
 }
 
 function transposed(w: { shape: number[]; data: Float32Array }): Tensor {
-  const [rows, cols] = w.shape;
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) out[c * rows + r] = w.data[r * cols + c];
+  return transposedConcat([w]);
+}
+
+/** HF weights [out_i, in] stacked along out, transposed to [in, sum(out_i)]. */
+function transposedConcat(ws: { shape: number[]; data: Float32Array }[]): Tensor {
+  const cols = ws[0].shape[1];
+  const total = ws.reduce((n, w) => n + w.shape[0], 0);
+  const out = new Float32Array(cols * total);
+  let offset = 0;
+  for (const w of ws) {
+    const rows = w.shape[0];
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) out[c * total + offset + r] = w.data[r * cols + c];
+    }
+    offset += rows;
   }
-  return { dtype: 'float32', shape: [cols, rows], data: out };
+  return { dtype: 'float32', shape: [cols, total], data: out };
 }
 
 export function buildEncoderGraph(cfg: T5Config, weights: T5Weights): Graph {

@@ -1,5 +1,6 @@
 import type { T5Config } from '../checkpoint/t5-config.ts';
 import type { GraphBuilder } from './graph-builder.ts';
+import { attr } from './ir.ts';
 
 /**
  * The T5 building blocks, written once over the graph builder, in Hugging Face's semantics:
@@ -19,11 +20,24 @@ export interface T5Params {
    * LoRA's low-rank path beside a frozen weight; without it a layer is `x @ linear(name)`.
    */
   project?(x: string, name: string): string;
+  /**
+   * Optional: the [in, out1 + out2 + ...] concatenation of several linear layers' weights. Inference
+   * uses it to run layers that share an input (q/k/v, the two gated halves) as one larger MatMul, which
+   * keeps the CPU's GEMM busier than several thin ones.
+   */
+  fusedLinear?(names: string[]): { weight: string; sizes: number[] };
 }
 
 /** x through the linear layer `name`, by the params' own projection when they define one. */
 export function linearLayer(g: GraphBuilder, p: T5Params, x: string, name: string): string {
   return p.project ? p.project(x, name) : g.matmul(x, p.linear(name));
+}
+
+/** x through several linear layers at once: one MatMul and a Split where the params can fuse them. */
+export function linearLayers(g: GraphBuilder, p: T5Params, x: string, names: string[]): string[] {
+  if (!p.fusedLinear || p.project) return names.map((name) => linearLayer(g, p, x, name));
+  const { weight, sizes } = p.fusedLinear(names);
+  return g.opMulti('Split', [g.matmul(x, weight), g.constInt64(sizes)], names.length, { axis: attr.int(-1) });
 }
 
 /** Large negative instead of -inf: masked scores vanish in softmax while sums of masks stay finite. */
@@ -54,12 +68,13 @@ export function activation(g: GraphBuilder, cfg: T5Config, x: string): string {
 }
 
 export function feedForward(g: GraphBuilder, cfg: T5Config, p: T5Params, prefix: string, x: string): string {
-  const hidden = cfg.isGated
-    ? g.mul(
-        activation(g, cfg, linearLayer(g, p, x, `${prefix}.wi_0.weight`)),
-        linearLayer(g, p, x, `${prefix}.wi_1.weight`),
-      )
-    : activation(g, cfg, linearLayer(g, p, x, `${prefix}.wi.weight`));
+  let hidden: string;
+  if (cfg.isGated) {
+    const [gate, linear] = linearLayers(g, p, x, [`${prefix}.wi_0.weight`, `${prefix}.wi_1.weight`]);
+    hidden = g.mul(activation(g, cfg, gate), linear);
+  } else {
+    hidden = activation(g, cfg, linearLayer(g, p, x, `${prefix}.wi.weight`));
+  }
   return linearLayer(g, p, hidden, `${prefix}.wo.weight`);
 }
 
@@ -71,6 +86,11 @@ export function splitHeads(g: GraphBuilder, cfg: T5Config, x: string): string {
 /** Projects x with one of q/k/v and splits heads. */
 export function projectHeads(g: GraphBuilder, cfg: T5Config, p: T5Params, weight: string, x: string): string {
   return splitHeads(g, cfg, linearLayer(g, p, x, weight));
+}
+
+/** Projects x with several of q/k/v (fused where the params allow) and splits heads. */
+export function projectManyHeads(g: GraphBuilder, cfg: T5Config, p: T5Params, weights: string[], x: string): string[] {
+  return linearLayers(g, p, x, weights).map((y) => splitHeads(g, cfg, y));
 }
 
 /**
@@ -144,9 +164,7 @@ export function t5Encoder(g: GraphBuilder, cfg: T5Config, p: T5Params, inputIds:
     h = g.scope(block, () => {
       const attnPrefix = `${block}.layer.0.SelfAttention`;
       const x = rmsNorm(g, cfg, h, p.tensor(`${block}.layer.0.layer_norm.weight`));
-      const q = projectHeads(g, cfg, p, `${attnPrefix}.q.weight`, x);
-      const k = projectHeads(g, cfg, p, `${attnPrefix}.k.weight`, x);
-      const v = projectHeads(g, cfg, p, `${attnPrefix}.v.weight`, x);
+      const [q, k, v] = projectManyHeads(g, cfg, p, ['q', 'k', 'v'].map((w) => `${attnPrefix}.${w}.weight`), x);
       const attn = linearLayer(g, p, attend(g, cfg, q, k, v, bias), `${attnPrefix}.o.weight`);
       const afterAttn = g.add(h, attn);
       const y = rmsNorm(g, cfg, afterAttn, p.tensor(`${block}.layer.1.layer_norm.weight`));
@@ -166,10 +184,8 @@ export function crossKeyValues(g: GraphBuilder, cfg: T5Config, p: T5Params, enco
   return Array.from({ length: cfg.numDecoderLayers }, (_, i) =>
     g.scope(`decoder.block.${i}.cross_kv`, () => {
       const prefix = `decoder.block.${i}.layer.1.EncDecAttention`;
-      return {
-        key: projectHeads(g, cfg, p, `${prefix}.k.weight`, encoderStates),
-        value: projectHeads(g, cfg, p, `${prefix}.v.weight`, encoderStates),
-      };
+      const [key, value] = projectManyHeads(g, cfg, p, [`${prefix}.k.weight`, `${prefix}.v.weight`], encoderStates);
+      return { key, value };
     }),
   );
 }
@@ -252,9 +268,9 @@ export function t5Decoder(
     h = g.scope(block, () => {
       const self = `${block}.layer.0.SelfAttention`;
       const x = rmsNorm(g, cfg, h, p.tensor(`${block}.layer.0.layer_norm.weight`));
-      const q = projectHeads(g, cfg, p, `${self}.q.weight`, x);
-      let k = projectHeads(g, cfg, p, `${self}.k.weight`, x);
-      let v = projectHeads(g, cfg, p, `${self}.v.weight`, x);
+      const [q, newKey, newValue] = projectManyHeads(g, cfg, p, ['q', 'k', 'v'].map((w) => `${self}.${w}.weight`), x);
+      let k = newKey;
+      let v = newValue;
       const past = inputs.past?.[i];
       let context: string;
       if (past && inputs.keepPastApart) {
