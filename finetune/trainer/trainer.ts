@@ -2,11 +2,12 @@ import type { T5Config } from '../../runtime/checkpoint/t5-config.ts';
 import type { T5Weights } from '../../runtime/checkpoint/t5-weights.ts';
 import type { LoraSpec } from '../../runtime/graph/t5-train-graph.ts';
 import { SeededRandom } from '../../runtime/seeded-random.ts';
-import { Adafactor, type AdafactorOptions } from './adafactor.ts';
-import { AdamW, type AdamWOptions } from './adamw.ts';
+import type { AdafactorOptions } from './adafactor.ts';
+import type { AdamWOptions } from './adamw.ts';
 import { readTrainerCheckpoint, writeTrainerCheckpoint } from './checkpoint.ts';
 import { initLoraParams, mergeLora } from './lora.ts';
-import type { Optimizer, Param } from './optimizer.ts';
+import { OnnxOptimizer } from './onnx-optimizer.ts';
+import type { Param } from './optimizer.ts';
 import { finetuneSessionConfig } from './session-config.ts';
 import { TrainStepSession, type TrainBatch } from './train-step.ts';
 
@@ -47,7 +48,7 @@ export class Trainer {
     private readonly base: T5Weights,
     /** The tensors the optimizer updates: every weight (full) or the LoRA factors. */
     readonly trainable: Map<string, Param>,
-    private readonly optimizer: Optimizer,
+    private readonly optimizer: OnnxOptimizer,
     private readonly session: TrainStepSession,
     private evalSession: TrainStepSession | undefined,
   ) {}
@@ -63,7 +64,8 @@ export class Trainer {
       { ...(options.method.kind === 'lora' ? { lora: options.method.lora } : {}), packed: options.packed ?? false },
       finetuneSessionConfig(options.threads ?? 1),
     );
-    return new Trainer(config, options, base, trainable, makeOptimizer(options.optimizer), session, undefined);
+    const optimizer = new OnnxOptimizer(options.optimizer, finetuneSessionConfig(options.threads ?? 1));
+    return new Trainer(config, options, base, trainable, optimizer, session, undefined);
   }
 
   get step(): number {
@@ -72,8 +74,8 @@ export class Trainer {
 
   async trainStep(microBatches: readonly TrainBatch[]): Promise<StepMetrics> {
     if (microBatches.length === 0) throw new Error('trainStep needs at least one batch');
-    // The first micro-batch's gradient arrays (fresh from onnxruntime) become the accumulators, so a
-    // step allocates no model-sized buffers of its own.
+    // The first micro-batch's gradient arrays (fresh from onnxruntime) become the accumulators of the
+    // sum, so a step allocates no model-sized buffers of its own; the optimizer graph takes the mean.
     let grads: Map<string, Float32Array> | undefined;
     let lossSum = 0;
     let tokens = 0;
@@ -90,21 +92,10 @@ export class Trainer {
         for (let i = 0; i < g.length; i++) acc[i] += g[i];
       }
     }
-    const mean = 1 / microBatches.length;
-    let squares = 0;
-    for (const g of grads!.values()) {
-      for (let i = 0; i < g.length; i++) {
-        if (mean !== 1) g[i] *= mean;
-        squares += g[i] * g[i];
-      }
-    }
-    const gradNorm = Math.sqrt(squares);
-    const max = this.options.maxGradNorm;
-    if (max !== undefined && gradNorm > max) {
-      const coef = max / (gradNorm + 1e-6);
-      for (const g of grads!.values()) for (let i = 0; i < g.length; i++) g[i] *= coef;
-    }
-    this.optimizer.step(this.trainable, grads!);
+    const gradNorm = await this.optimizer.step(this.trainable, grads!, {
+      gradScale: 1 / microBatches.length,
+      ...(this.options.maxGradNorm !== undefined ? { maxGradNorm: this.options.maxGradNorm } : {}),
+    });
     return { step: this.step, loss: lossSum / microBatches.length, gradNorm, lr: this.optimizer.learningRate(), tokens };
   }
 
@@ -164,6 +155,7 @@ export class Trainer {
   async release(): Promise<void> {
     await this.session.release();
     await this.evalSession?.release();
+    await this.optimizer.release();
   }
 
   private feedWeights(): Map<string, Float32Array> {
@@ -172,15 +164,6 @@ export class Trainer {
     for (const [name, p] of this.trainable) feeds.set(name, p.data);
     return feeds;
   }
-}
-
-function makeOptimizer(config: OptimizerConfig): Optimizer {
-  if (config.kind === 'adafactor') {
-    const { kind: _kind, ...options } = config;
-    return new Adafactor(options);
-  }
-  const { kind: _kind, ...options } = config;
-  return new AdamW(options);
 }
 
 function countTokens(batch: TrainBatch): number {

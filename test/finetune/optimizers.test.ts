@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Adafactor } from '../../finetune/trainer/adafactor.ts';
 import { AdamW } from '../../finetune/trainer/adamw.ts';
+import { OnnxOptimizer, type UpdateRule } from '../../finetune/trainer/onnx-optimizer.ts';
 import type { Optimizer, Param } from '../../finetune/trainer/optimizer.ts';
+import { SeededRandom } from '../../runtime/seeded-random.ts';
 
 const param = (shape: number[], values: number[]): Param => ({ shape, data: Float32Array.from(values) });
 
@@ -79,3 +81,42 @@ function checkResume(make: () => Optimizer): void {
   c.step(resumed, grads[2]);
   for (const name of ['m', 'b']) expect(Array.from(resumed.get(name)!.data)).toEqual(Array.from(unbroken.get(name)!.data));
 }
+
+describe('OnnxOptimizer (the update the trainer runs) matches the plain-loop references', () => {
+  const rules: UpdateRule[] = [
+    { kind: 'adafactor', lr: 0.01 },
+    { kind: 'adafactor', lr: 0.01, beta1: 0.9, weightDecay: 0.1, scaleParameter: true, clipThreshold: 0.5 },
+    { kind: 'adamw', lr: 0.01, weightDecay: 0.05 },
+  ];
+  it.each(rules)('%o over three steps, with global-norm clipping', async (rule) => {
+    const rng = SeededRandom.fromSeed(11);
+    const random = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    const fresh = () => new Map([['w', param([5, 7], Array.from(random(35)))], ['b', param([7], Array.from(random(7)))]]);
+    const reference = fresh();
+    const graph = new Map([...reference].map(([n, p]) => [n, { shape: p.shape, data: Float32Array.from(p.data) }]));
+    const js: Optimizer = rule.kind === 'adafactor' ? new Adafactor(rule) : new AdamW(rule);
+    const onnx = new OnnxOptimizer(rule, { device: 'cpu', threads: 1 });
+    const maxNorms = [100, 0.5, 2];
+    for (const maxGradNorm of maxNorms) {
+      const grads = new Map([['w', random(35)], ['b', random(7)]]);
+      let squares = 0;
+      for (const g of grads.values()) for (const x of g) squares += x * x;
+      const norm = Math.sqrt(squares);
+      const coef = Math.min(1, maxGradNorm / (norm + 1e-6));
+      js.step(reference, new Map([...grads].map(([n, g]) => [n, g.map((x) => x * coef)])));
+      expect(await onnx.step(graph, grads, { maxGradNorm })).toBeCloseTo(norm, 4);
+    }
+    for (const name of ['w', 'b']) {
+      const a = graph.get(name)!.data;
+      const b = reference.get(name)!.data;
+      a.forEach((x, i) => expect(Math.abs(x - b[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(b[i]))));
+    }
+    const jsState = new Map(js.state().map((t) => [t.name, t.data]));
+    for (const t of onnx.state()) {
+      const ref = jsState.get(t.name)!;
+      t.data.forEach((x, i) => expect(Math.abs(x - ref[i])).toBeLessThan(1e-5 * Math.max(1e-3, Math.abs(ref[i]))));
+    }
+    expect(onnx.state().map((t) => t.name).sort()).toEqual([...jsState.keys()].sort());
+    await onnx.release();
+  });
+});
