@@ -261,6 +261,248 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Uploaded files, newest first */
+        get: operations["listFiles"];
+        put?: never;
+        /**
+         * Upload a JSONL file of instruction examples
+         * @description `multipart/form-data` with `file` (JSONL, at most 64 MiB) and `purpose` (`fine-tune`). Every line
+         *     is checked as finetuning data before anything is stored: one example a line as
+         *     `{"inputs", "targets", "rationale"?, "task"?}`, OpenAI's chat shape `{"messages": [...]}` or
+         *     `{"prompt", "completion"}`. Bad lines answer 400 (`code: invalid_file`) naming each line number.
+         *     The file is stored under `FLAN_DATA_DIR/files` atomically: it is listed only once complete.
+         */
+        post: operations["createFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/files/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One uploaded file */
+        get: operations["retrieveFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/fine_tuning/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Jobs, newest first */
+        get: operations["listFineTuningJobs"];
+        put?: never;
+        /**
+         * Start finetuning a served model on an uploaded file
+         * @description The job runs in a background process; follow it with the events route. `model` is the served
+         *     model's name, a version id from `/admin/models`, or a finetuned model (to continue from it).
+         *     `hyperparameters` are OpenAI's; the `flan` object holds this server's own options. Steps are
+         *     `flan.steps`, or `n_epochs` passes over the training examples at `batch_size` rows a step. The
+         *     learning rate is `flan.learning_rate`, or the optimizer's default (Adafactor 1e-3, AdamW 1e-4)
+         *     times `learning_rate_multiplier`. On success the model is registered as a version
+         *     (`fine_tuned_model`, listed by `/admin/models`) and, with `flan.hot_swap`, served to new requests
+         *     at once while requests in flight finish on the old weights. Requests naming the server's base
+         *     model always reach the active version.
+         */
+        post: operations["createFineTuningJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/fine_tuning/jobs/{fine_tuning_job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One job */
+        get: operations["retrieveFineTuningJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/fine_tuning/jobs/{fine_tuning_job_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The job's events, oldest first
+         * @description Chronological, unlike OpenAI's newest-first list, so that a client follows a running job by
+         *     asking again with `after` set to the last event's id. `metrics` events carry `step`, `loss`,
+         *     `learning_rate`, `grad_norm`, `tokens`, `tokens_per_second` and `eta_seconds` in `data`;
+         *     `event` names what happened (created, started, metrics, eval, version, succeeded, published,
+         *     publish_failed, failed, cancelled, ...).
+         */
+        get: operations["listFineTuningEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The model versions the job produced, newest first
+         * @description One at the end of a job; a continual job adds one every `publish_every` steps that did not worsen held-out loss.
+         */
+        get: operations["listFineTuningCheckpoints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/fine_tuning/jobs/{fine_tuning_job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a queued or running job */
+        post: operations["cancelFineTuningJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/fine_tuning/jobs/{fine_tuning_job_id}/loss_curve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The job's training (and held-out) loss per step as an SVG image */
+        get: operations["getFineTuningLossCurve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/evals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Eval runs, newest first */
+        get: operations["listEvalRuns"];
+        put?: never;
+        /**
+         * Evaluate the served model on a benchmark suite in the background
+         * @description The run is a client of this same server: eval/'s harness sends `/v1/completions` requests to the
+         *     server's own address with the caller's key, at most `concurrency` at once, so other traffic is
+         *     not starved. Runs execute one at a time in the order created. The result, with the model
+         *     version that was active when the run started, is kept in `FLAN_DATA_DIR/server.sqlite` and
+         *     survives restarts; a run interrupted by a restart is marked failed.
+         */
+        post: operations["createEvalRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/evals/{eval_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One run with its progress and, once finished, its metrics per task */
+        get: operations["retrieveEvalRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/evals/{eval_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A finished run's report as an HTML page with SVG bar charts */
+        get: operations["getEvalReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/evals/{eval_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a queued or running eval (requests in flight are aborted) */
+        post: operations["cancelEvalRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -303,7 +545,7 @@ export interface components {
             model: string;
             /** @description Unix seconds */
             created: number;
-            /** @description Where the weights came from (a directory */
+            /** @description Where the weights came from (a directory, a finetune job) */
             source: string;
             active: boolean;
         };
@@ -561,6 +803,277 @@ export interface components {
             error: components["schemas"]["Error"]["error"];
         };
         WsServerMessage: components["schemas"]["WsReady"] | components["schemas"]["WsDelta"] | components["schemas"]["WsDone"] | components["schemas"]["WsError"];
+        FileUpload: {
+            /** @description JSONL instruction examples */
+            file: string;
+            /** @enum {string} */
+            purpose: "fine-tune";
+        };
+        FileObject: {
+            /** @description "file-" and 24 hex digits */
+            id: string;
+            /** @constant */
+            object: "file";
+            bytes: number;
+            /** @description Unix seconds */
+            created_at: number;
+            filename: string;
+            /** @constant */
+            purpose: "fine-tune";
+            /** @constant */
+            status: "processed";
+            /** @description Instruction examples in the file (this server's addition) */
+            examples?: number;
+        };
+        FileList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["FileObject"][];
+            has_more: boolean;
+        };
+        FineTuningHyperparameters: {
+            /** @description Passes over the training examples (auto 3); ignored when `flan.steps` is given */
+            n_epochs?: "auto" | number;
+            /** @description Rows per optimizer step (auto 8, at most the number of examples) */
+            batch_size?: "auto" | number;
+            /** @description Times the optimizer's default learning rate (auto 1) */
+            learning_rate_multiplier?: "auto" | number;
+        };
+        /** @description This server's options beyond OpenAI's */
+        FlanFineTuningOptions: {
+            /**
+             * @default full
+             * @enum {string}
+             */
+            method: "full" | "lora";
+            /** @description LoRA settings when `method` is lora */
+            lora?: {
+                /** @default 8 */
+                rank: number;
+                /** @default 16 */
+                alpha: number;
+                /**
+                 * @description Attention projections to adapt
+                 * @default [
+                 *       "q",
+                 *       "v"
+                 *     ]
+                 */
+                targets: ("q" | "k" | "v" | "o" | "wi" | "wi_0" | "wi_1" | "wo")[];
+            };
+            /**
+             * @default adafactor
+             * @enum {string}
+             */
+            optimizer: "adafactor" | "adamw";
+            /** @description An absolute rate; overrides learning_rate_multiplier */
+            learning_rate?: number;
+            /** @description Optimizer steps; overrides n_epochs */
+            steps?: number;
+            /** @default 512 */
+            max_source_length: number;
+            /** @default 128 */
+            max_target_length: number;
+            /**
+             * @description Pack several examples per row, masked so none attends to another
+             * @default true
+             */
+            pack: boolean;
+            /**
+             * @description Examples kept out of training to measure held-out loss
+             * @default 0.1
+             */
+            held_out_fraction: number;
+            /** @description Steps between resumable checkpoints (default 50) */
+            checkpoint_every?: number;
+            /**
+             * @description Serve the finetuned model to new requests as soon as the job succeeds
+             * @default false
+             */
+            hot_swap: boolean;
+            /** @description Publish a version every `publish_every` steps when held-out loss did not get worse */
+            continual?: {
+                publish_every: number;
+            };
+        };
+        FineTuningJobRequest: {
+            model: string;
+            /** @description An id from POST /v1/files */
+            training_file: string;
+            /** @description Not supported yet (400 when set); the job holds out `flan.held_out_fraction` of the training file instead */
+            validation_file?: string | null;
+            /** @description Part of the finetuned model's name */
+            suffix?: string | null;
+            seed?: number | null;
+            hyperparameters?: components["schemas"]["FineTuningHyperparameters"];
+            flan?: components["schemas"]["FlanFineTuningOptions"];
+        };
+        FineTuningJob: {
+            id: string;
+            /** @constant */
+            object: "fine_tuning.job";
+            created_at: number;
+            finished_at: number | null;
+            model: string;
+            fine_tuned_model: string | null;
+            organization_id: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            hyperparameters: {
+                n_epochs: number | "auto";
+                batch_size: number;
+                learning_rate_multiplier: number;
+            };
+            training_file: string;
+            validation_file: null;
+            result_files: string[];
+            trained_tokens: number | null;
+            error: {
+                code: string;
+                message: string;
+                param: string | null;
+            } | null;
+            seed: number;
+            /** @description Unix seconds, while running */
+            estimated_finish: number | null;
+            flan: {
+                /** @enum {string} */
+                method: "full" | "lora";
+                /** @enum {string} */
+                optimizer: "adafactor" | "adamw";
+                learning_rate: number;
+                steps: number;
+                trained_steps: number;
+                hot_swap: boolean;
+                /** @description publish_every of a continual job */
+                continual: number | null;
+                /** @description Path of the loss-curve SVG */
+                loss_curve: string;
+            };
+        };
+        FineTuningJobList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["FineTuningJob"][];
+            has_more: boolean;
+        };
+        FineTuningEvent: {
+            id: string;
+            /** @constant */
+            object: "fine_tuning.job.event";
+            created_at: number;
+            /** @enum {string} */
+            level: "info" | "warn" | "error";
+            message: string;
+            /** @enum {string} */
+            type: "message" | "metrics";
+            /** @description What happened (this server's addition) */
+            event: string;
+            data: {
+                [key: string]: unknown;
+            } | null;
+        };
+        FineTuningEventList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["FineTuningEvent"][];
+            has_more: boolean;
+        };
+        FineTuningCheckpoint: {
+            id: string;
+            /** @constant */
+            object: "fine_tuning.job.checkpoint";
+            created_at: number;
+            /** @description The model version id (activate it through /admin/models) */
+            fine_tuned_model_checkpoint: string;
+            fine_tuning_job_id: string;
+            step_number: number;
+            metrics: {
+                step?: number;
+                valid_loss?: number;
+            };
+            /** @description Whether it was hot-swapped into serving */
+            published: boolean;
+        };
+        FineTuningCheckpointList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["FineTuningCheckpoint"][];
+            has_more: boolean;
+        };
+        EvalRunRequest: {
+            /** @enum {string} */
+            suite: "bbh" | "mgsm" | "mmlu" | "tydiqa" | "civilcomments" | "synthetic";
+            /**
+             * @default direct
+             * @enum {string}
+             */
+            mode: "direct" | "cot" | "cot-sc" | "zero-shot-cot";
+            /** @description Task names within the suite (BBH tasks, MMLU subjects, languages, synthetic families or groups); all when absent */
+            tasks?: string[];
+            /** @description The benchmark's directory on the server, in its public layout (not needed for synthetic) */
+            data_dir?: string;
+            /** @description The first N examples of each task */
+            limit?: number;
+            /**
+             * @description Requests in flight at once
+             * @default 2
+             */
+            concurrency: number;
+            /** @description The model to ask (default the served model's name) */
+            model?: string;
+            /** @description Samples per question for cot-sc */
+            samples?: number;
+            /** @description Sampling temperature for cot-sc */
+            temperature?: number;
+        };
+        EvalRun: {
+            id: string;
+            /** @constant */
+            object: "eval.run";
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            created_at: number;
+            started_at: number | null;
+            finished_at: number | null;
+            suite: string;
+            mode: string;
+            tasks: string[] | null;
+            data_dir: string | null;
+            limit: number | null;
+            concurrency: number;
+            model: string;
+            /** @description The registry version that was active when the run started */
+            model_version: string | null;
+            progress: {
+                done: number;
+                total: number;
+                eta_seconds?: number;
+                task?: string;
+            } | null;
+            /** @description Macro average over tasks */
+            summary: {
+                [key: string]: number;
+            } | null;
+            /** @description Metrics per task */
+            results: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            } | null;
+            error: {
+                code: string;
+                message: string;
+            } | null;
+            /** @description Path of the HTML report once the run succeeded */
+            report: string | null;
+        };
+        EvalRunList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["EvalRun"][];
+            has_more: boolean;
+        };
     };
     responses: {
         /** @description Malformed JSON, a schema violation, or a prompt longer than the model accepts */
@@ -637,7 +1150,12 @@ export interface components {
             };
         };
     };
-    parameters: never;
+    parameters: {
+        /** @description The id of the last item of the previous page */
+        After: string;
+        /** @description Items per page, 1 to 100 (default 20) */
+        Limit: number;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -941,6 +1459,414 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listFiles: {
+        parameters: {
+            query?: {
+                /** @description The id of the last item of the previous page */
+                after?: components["parameters"]["After"];
+                /** @description Items per page, 1 to 100 (default 20) */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of files */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["FileUpload"];
+            };
+        };
+        responses: {
+            /** @description The stored file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileObject"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+        };
+    };
+    retrieveFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileObject"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listFineTuningJobs: {
+        parameters: {
+            query?: {
+                /** @description The id of the last item of the previous page */
+                after?: components["parameters"]["After"];
+                /** @description Items per page, 1 to 100 (default 20) */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of jobs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FineTuningJobList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createFineTuningJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FineTuningJobRequest"];
+            };
+        };
+        responses: {
+            /** @description The queued job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FineTuningJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    retrieveFineTuningJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                fine_tuning_job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FineTuningJob"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listFineTuningEvents: {
+        parameters: {
+            query?: {
+                /** @description The id of the last item of the previous page */
+                after?: components["parameters"]["After"];
+                /** @description Items per page, 1 to 100 (default 20) */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                fine_tuning_job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FineTuningEventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listFineTuningCheckpoints: {
+        parameters: {
+            query?: {
+                /** @description The id of the last item of the previous page */
+                after?: components["parameters"]["After"];
+                /** @description Items per page, 1 to 100 (default 20) */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                fine_tuning_job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of checkpoints */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FineTuningCheckpointList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    cancelFineTuningJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                fine_tuning_job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job (a running one reaches `cancelled` once its process has stopped) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FineTuningJob"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    getFineTuningLossCurve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                fine_tuning_job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description SVG */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listEvalRuns: {
+        parameters: {
+            query?: {
+                /** @description The id of the last item of the previous page */
+                after?: components["parameters"]["After"];
+                /** @description Items per page, 1 to 100 (default 20) */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvalRunList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createEvalRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvalRunRequest"];
+            };
+        };
+        responses: {
+            /** @description The queued run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvalRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["NotReady"];
+        };
+    };
+    retrieveEvalRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvalRun"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getEvalReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    cancelEvalRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run (a running one reaches `cancelled` once its requests have stopped) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvalRun"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
         };
     };

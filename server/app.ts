@@ -2,12 +2,16 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { KeyChecker } from './auth.ts';
 import { installErrorHandlers } from './error-handler.ts';
+import type { Lab } from './lab.ts';
 import type { ModelRegistry } from './model-registry.ts';
 import { documentedRoutes } from './openapi-spec.ts';
+import { adminEvalRoutes } from './routes/admin-evals.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { chatWebsocketRoutes } from './routes/chat-ws.ts';
 import { completionRoutes } from './routes/completions.ts';
+import { fileRoutes } from './routes/files.ts';
+import { fineTuningRoutes } from './routes/fine-tuning.ts';
 import { modelRoutes } from './routes/models.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { DEFAULT_LIMITS, type ServerConfig } from './server-config.ts';
@@ -19,6 +23,11 @@ export interface AppOptions {
   config: Pick<ServerConfig, 'apiKeys' | 'adminKey'> & { limits?: Partial<ServerConfig['limits']> };
   /** fastify's pino options; false (the default) for silence, as tests want. */
   logger?: FastifyServerOptions['logger'];
+  /**
+   * Files, fine-tuning jobs and eval runs (their routes exist only with it); its `models` should be
+   * `registry`. Closed with the app.
+   */
+  lab?: Lab;
 }
 
 /**
@@ -80,6 +89,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   for (const routes of [opsRoutes, modelRoutes, completionRoutes, chatCompletionRoutes, chatWebsocketRoutes, adminRoutes]) {
     await app.register(routes, { ctx });
+  }
+  const { lab } = options;
+  if (lab) {
+    await app.register(fileRoutes, { ctx, files: lab.files });
+    await app.register(fineTuningRoutes, { ctx, services: lab.fineTuning() });
+    await app.register(adminEvalRoutes, { ctx, evals: lab.evals });
+    app.addHook('onClose', async () => lab.close());
   }
   return app;
 }

@@ -41,6 +41,11 @@ export interface ModelRegistry {
   activate(versionId: string): Promise<ModelVersionInfo>;
   /** Re-activates the version that was active before the current one; RegistryError('no_previous_version'). */
   rollback(): Promise<ModelVersionInfo>;
+  /**
+   * Other names that reach the active engine besides its own modelId: a registry that hot-swaps
+   * finetuned versions keeps answering to the base model's name, so clients naming it never fail.
+   */
+  aliases?(): readonly string[];
   /** Stops all engines: in-flight requests get graceMs to finish, then are cancelled. */
   close(graceMs: number): Promise<void>;
 }

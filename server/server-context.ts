@@ -26,12 +26,12 @@ export class ServerContext {
     return async (request: FastifyRequest, _reply: FastifyReply) => this.keys.check(request, scope);
   }
 
-  /** The engine serving `model` now: 503 while none is ready or shutting down, 404 for another name. */
+  /** The engine serving `model` (its id or a registry alias) now: 503 while none is ready or shutting down, 404 for another name. */
   engineFor(model: string): Engine {
     if (this.lifecycle.closing) throw shuttingDown();
     const engine = this.registry.active();
     if (!engine) throw notReady();
-    if (model !== engine.modelId) throw modelNotFound(model);
+    if (model !== engine.modelId && !this.registry.aliases?.().includes(model)) throw modelNotFound(model);
     return engine;
   }
 }

@@ -1,0 +1,228 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI, { toFile } from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasShared } from '../helpers/shared-fixtures.ts';
+import { makeTinyModelDir } from '../helpers/tiny-model.ts';
+import { expectMatchesSchema } from './helpers/spec-check.ts';
+import { ADMIN, BASE_MODEL, BASE_VERSION, startLabServer, USER, waitFor, type LabServer } from './helpers/lab-server.ts';
+import { get, json, post } from './helpers/test-server.ts';
+
+const examples = [
+  { inputs: 'color of the sky', targets: 'blue', task: 'facts' },
+  { inputs: 'color of grass', targets: 'green', task: 'facts' },
+  { messages: [{ role: 'user', content: '2 + 2' }, { role: 'assistant', content: '4' }] },
+  { prompt: 'opposite of up', completion: 'down' },
+  { inputs: 'opposite of hot', targets: 'cold', task: 'words' },
+  { inputs: '3 + 1', targets: '4', rationale: 'three and one', task: 'math' },
+];
+const jsonl = examples.map((e) => JSON.stringify(e)).join('\n');
+/** Small enough that a job of a few steps takes seconds on one thread. */
+const tiny = { max_source_length: 32, max_target_length: 8, held_out_fraction: 0 };
+
+// The extension object is ours; the client passes body fields through as given.
+type CreateParams = OpenAI.FineTuning.JobCreateParams & { flan?: Record<string, unknown> };
+type FlanJob = OpenAI.FineTuning.FineTuningJob & { flan: { steps: number; trained_steps: number; hot_swap: boolean; loss_curve: string } };
+type FlanEvent = OpenAI.FineTuning.FineTuningJobEvent & { event: string; data: Record<string, number> };
+
+describe.skipIf(!hasShared)('fine-tuning API through the openai client', () => {
+  const root = mkdtempSync(join(tmpdir(), 'flan-ft-api-'));
+  const dataDir = join(root, 'data');
+  let server: LabServer;
+  let client: OpenAI;
+  let fileId: string;
+
+  beforeAll(async () => {
+    server = await startLabServer(dataDir, makeTinyModelDir({ seed: 3 }));
+    client = server.client;
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const createJob = async (params: CreateParams) => (await client.fineTuning.jobs.create(params as OpenAI.FineTuning.JobCreateParams)) as FlanJob;
+  const retrieve = async (id: string) => (await client.fineTuning.jobs.retrieve(id)) as FlanJob;
+  const terminal = (job: FlanJob) => ['succeeded', 'failed', 'cancelled'].includes(job.status);
+
+  it('refuses an upload with bad lines, naming each line, and stores nothing', async () => {
+    const bad = [JSON.stringify(examples[0]), '{"inputs": "no target"}', JSON.stringify(examples[1]), 'not json', ''].join('\n');
+    const err = await client.files.create({ file: await toFile(Buffer.from(bad), 'bad.jsonl'), purpose: 'fine-tune' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    const apiError = err as InstanceType<typeof OpenAI.APIError>;
+    expect(apiError.status).toBe(400);
+    expect(apiError.code).toBe('invalid_file');
+    expect(apiError.message).toMatch(/line 2:/);
+    expect(apiError.message).toMatch(/line 4: not valid JSON/);
+    expect(apiError.message).not.toMatch(/line (1|3):/);
+    expect((await client.files.list()).data).toEqual([]);
+    expect(readdirSync(join(dataDir, 'files'))).toEqual([]);
+  });
+
+  it('refuses an upload for another purpose, and the routes to an API key', async () => {
+    const err = await client.files.create({ file: await toFile(Buffer.from(jsonl), 'a.jsonl'), purpose: 'assistants' }).catch((e: unknown) => e);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
+    expect((err as InstanceType<typeof OpenAI.APIError>).param).toBe('purpose');
+    expect((await get(`${server.url}/v1/files`, USER)).status).toBe(403);
+    expect((await get(`${server.url}/v1/fine_tuning/jobs`, USER)).status).toBe(403);
+  });
+
+  it('stores an upload and lists it', async () => {
+    const file = await client.files.create({ file: await toFile(Buffer.from(jsonl), 'train.jsonl'), purpose: 'fine-tune' });
+    expectMatchesSchema('FileObject', file);
+    expect(file).toMatchObject({ object: 'file', filename: 'train.jsonl', bytes: Buffer.byteLength(jsonl), purpose: 'fine-tune', examples: 6 });
+    fileId = file.id;
+    expect((await client.files.list()).data.map((f) => f.id)).toEqual([fileId]);
+    expect((await client.files.retrieve(fileId)).filename).toBe('train.jsonl');
+  });
+
+  it('finetunes, follows events to success, and hot-swaps the new version under a stream of completions with no failure', async () => {
+    // Completions naming the base model, two at a time, until told to stop; every one must succeed.
+    let stop = false;
+    let failures = 0;
+    const servedBy = new Map<string, number>();
+    const stream = async () => {
+      while (!stop) {
+        try {
+          const res = await client.completions.create({ model: BASE_MODEL, prompt: 'color of the sky', max_tokens: 4 });
+          servedBy.set(res.model, (servedBy.get(res.model) ?? 0) + 1);
+        } catch {
+          failures++;
+        }
+      }
+    };
+    const streams = [stream(), stream()];
+
+    const job = await createJob({
+      model: BASE_MODEL,
+      training_file: fileId,
+      suffix: 'swap',
+      seed: 7,
+      hyperparameters: { batch_size: 3, n_epochs: 'auto' },
+      flan: { ...tiny, steps: 4, learning_rate: 1e-2, hot_swap: true },
+    });
+    expectMatchesSchema('FineTuningJob', job);
+    expect(job).toMatchObject({ object: 'fine_tuning.job', model: BASE_MODEL, training_file: fileId, seed: 7, fine_tuned_model: null });
+    expect(job.hyperparameters).toMatchObject({ batch_size: 3, n_epochs: 'auto' });
+    expect(job.hyperparameters.learning_rate_multiplier).toBeCloseTo(10);
+    expect(job.flan).toMatchObject({ steps: 4, hot_swap: true, trained_steps: 0 });
+
+    // Follow the events as a client would: ask again after the last one seen.
+    const events: FlanEvent[] = [];
+    await waitFor(
+      async () => {
+        const after = events.length ? events[events.length - 1].id : undefined;
+        const page = await client.fineTuning.jobs.listEvents(job.id, { limit: 100, ...(after ? { after } : {}) });
+        events.push(...(page.data as FlanEvent[]));
+        return events;
+      },
+      (seen) => seen.some((e) => ['published', 'publish_failed', 'failed'].includes(e.event)),
+    );
+    const kinds = events.map((e) => e.event);
+    expect(kinds).toContain('succeeded');
+    expect(kinds).toContain('published');
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    const metrics = events.filter((e) => e.type === 'metrics');
+    expect(metrics.map((e) => e.data.step)).toEqual([1, 2, 3, 4]);
+    for (const e of metrics) {
+      expectMatchesSchema('FineTuningEvent', e);
+      for (const key of ['loss', 'learning_rate', 'tokens_per_second', 'eta_seconds']) expect(typeof e.data[key]).toBe('number');
+      expect(e.data.learning_rate).toBeCloseTo(1e-2);
+    }
+
+    const done = await retrieve(job.id);
+    expect(done.status).toBe('succeeded');
+    const version = done.fine_tuned_model!;
+    expect(version).toMatch(/^ft:.*:swap:ftjob-/);
+    expect(done.flan.trained_steps).toBe(4);
+    expect(done.trained_tokens).toBeGreaterThan(0);
+    expect(done.finished_at).not.toBeNull();
+
+    // Keep streaming until the new weights have answered a few times.
+    await waitFor(async () => servedBy.get(version) ?? 0, (n) => n >= 3, 5);
+    stop = true;
+    await Promise.all(streams);
+    expect(failures).toBe(0);
+    expect(servedBy.get(BASE_MODEL)).toBeGreaterThan(0);
+
+    const versions = await json(await get(`${server.url}/admin/models`, ADMIN));
+    expectMatchesSchema('ModelVersionList', versions);
+    expect(versions.active).toBe(version);
+    expect(versions.data.map((v: { id: string }) => v.id)).toEqual([version, BASE_VERSION]);
+
+    const checkpoints = await client.fineTuning.jobs.checkpoints.list(job.id);
+    expect(checkpoints.data).toHaveLength(1);
+    expectMatchesSchema('FineTuningCheckpoint', checkpoints.data[0]);
+    expect(checkpoints.data[0]).toMatchObject({ fine_tuned_model_checkpoint: version, fine_tuning_job_id: job.id, step_number: 4, published: true });
+
+    const curve = await get(`${server.url}${done.flan.loss_curve}`, ADMIN);
+    expect(curve.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    const svg = await curve.text();
+    expect(svg).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+    expect(svg).toMatch(/<polyline|<path/);
+  });
+
+  it('serves the finetuned version by its own name and rolls back to the base and forward again', async () => {
+    const [job] = (await client.fineTuning.jobs.list()).data;
+    const version = job.fine_tuned_model!;
+    const complete = (model: string) => post(`${server.url}/v1/completions`, { model, prompt: 'color of grass', max_tokens: 2 }, USER);
+    expect((await json(await complete(version))).model).toBe(version);
+
+    expect(await json(await post(`${server.url}/admin/models/rollback`, {}, ADMIN))).toMatchObject({ id: BASE_VERSION, active: true });
+    expect((await complete(version)).status).toBe(404);
+    expect((await json(await complete(BASE_MODEL))).model).toBe(BASE_MODEL);
+
+    const activated = await json(await post(`${server.url}/admin/models/${encodeURIComponent(version)}/activate`, {}, ADMIN));
+    expect(activated).toMatchObject({ id: version, model: version, active: true });
+    expect((await json(await complete(BASE_MODEL))).model).toBe(version);
+  });
+
+  it('cancels a running job', async () => {
+    const job = await createJob({ model: BASE_MODEL, training_file: fileId, flan: { ...tiny, steps: 100_000 } });
+    expect(job.flan.hot_swap).toBe(false);
+    await waitFor(() => retrieve(job.id), (j) => j.status === 'running');
+    const cancelling = await client.fineTuning.jobs.cancel(job.id);
+    expect(['running', 'cancelled']).toContain(cancelling.status);
+    const cancelled = await waitFor(() => retrieve(job.id), terminal);
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.fine_tuned_model).toBeNull();
+    const again = await post(`${server.url}/v1/fine_tuning/jobs/${job.id}/cancel`, {}, ADMIN);
+    expect(again.status).toBe(409);
+    expect((await json(again)).error.code).toBe('job_not_cancellable');
+  });
+
+  it('pages jobs newest first with after and limit', async () => {
+    const first = await client.fineTuning.jobs.list({ limit: 1 });
+    expect(first.data).toHaveLength(1);
+    expect(first.has_more).toBe(true);
+    const second = await client.fineTuning.jobs.list({ limit: 1, after: first.data[0].id });
+    expect(second.data).toHaveLength(1);
+    expect(second.has_more).toBe(false);
+    expect(second.data[0].created_at).toBeLessThanOrEqual(first.data[0].created_at);
+    const all: string[] = [];
+    for await (const job of client.fineTuning.jobs.list({ limit: 1 })) all.push(job.id);
+    expect(all).toEqual([first.data[0].id, second.data[0].id]);
+    const page = await json(await get(`${server.url}/v1/fine_tuning/jobs?limit=0`, ADMIN));
+    expect(page.error.param).toBe('limit');
+  });
+
+  it('answers bad job requests in OpenAI error shape before anything is queued', async () => {
+    const before = (await client.fineTuning.jobs.list()).data.length;
+    const cases: [Record<string, unknown>, number, string | null][] = [
+      [{ model: 'no-such-model', training_file: fileId }, 404, 'model'],
+      [{ model: BASE_MODEL, training_file: 'file-000000000000000000000000' }, 404, 'training_file'],
+      [{ model: BASE_MODEL, training_file: fileId, validation_file: fileId }, 400, 'validation_file'],
+      [{ model: BASE_MODEL, training_file: fileId, hyperparameters: { n_epochs: 0 } }, 400, 'hyperparameters.n_epochs'],
+      [{ model: BASE_MODEL, training_file: fileId, flan: { method: 'qlora' } }, 400, 'flan.method'],
+      [{ model: BASE_MODEL, training_file: fileId, flan: { warmup: 10 } }, 400, 'flan.warmup'],
+    ];
+    for (const [body, status, param] of cases) {
+      const res = await post(`${server.url}/v1/fine_tuning/jobs`, body, ADMIN);
+      expect(res.status, JSON.stringify(body)).toBe(status);
+      expect((await json(res)).error.param, JSON.stringify(body)).toBe(param);
+    }
+    expect((await client.fineTuning.jobs.list()).data).toHaveLength(before);
+    expect((await get(`${server.url}/v1/fine_tuning/jobs/ftjob-nope`, ADMIN)).status).toBe(404);
+  });
+});

@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { createEngine } from '../../../runtime/engine/t5-engine.ts';
+import { buildApp } from '../../../server/app.ts';
+import { Lab } from '../../../server/lab.ts';
+
+export const ADMIN = 'sk-admin';
+export const USER = 'sk-user';
+/** The name clients use for the tiny model; it keeps reaching whichever version is active. */
+export const BASE_MODEL = 'flan-tiny';
+export const BASE_VERSION = 'flan-tiny-base';
+
+export interface LabServer {
+  app: FastifyInstance;
+  lab: Lab;
+  url: string;
+  /** The official client, with the admin key (fine-tuning routes take it; /v1 accepts it too). */
+  client: OpenAI;
+  close(): Promise<void>;
+}
+
+/**
+ * The server as `flan-serve serve` builds it with a data directory: a tiny model as the base version,
+ * files, fine-tuning jobs and eval runs under dataDir. Opening the same dataDir again is a restart.
+ */
+export async function startLabServer(dataDir: string, modelDir: string): Promise<LabServer> {
+  // Training processes take their thread count from FLAN_THREADS; tests share two cores.
+  process.env.FLAN_THREADS = '1';
+  const session = { device: 'cpu' as const, threads: 1 };
+  const lab = Lab.open({ dataDir, session });
+  const engine = await createEngine({ modelDir, modelId: BASE_MODEL, session });
+  lab.models.serve(engine, { id: BASE_VERSION, modelId: BASE_MODEL, dir: modelDir });
+  const app = await buildApp({ registry: lab.models, lab, config: { apiKeys: [USER], adminKey: ADMIN } });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  const client = new OpenAI({ apiKey: ADMIN, baseURL: `${url}/v1`, maxRetries: 0 });
+  return { app, lab, url, client, close: () => app.close() };
+}
+
+/** Polls until `done` holds for what `read` returns (no time limit of its own: the test's applies). */
+export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, pauseMs = 50): Promise<T> {
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+}
