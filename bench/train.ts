@@ -74,7 +74,16 @@ const { weights, activations } = forwardFlops(config);
 // frozen weights' gradients, so its step is about forward + input gradients.
 const fullFlops = 3 * (weights + activations);
 const loraFlops = 2 * weights + 3 * activations;
-const matmul = await matmulGflops(BATCH * SOURCE, config.dModel, config.dFf, { device: 'cpu', threads });
+// The baseline is the best of the step's own large products (feed-forward in and out, lm_head), so
+// the fraction is not flattered by one small, overhead-bound shape.
+const session = { device: 'cpu' as const, threads };
+const shapes: [number, number, number][] = [
+  [BATCH * SOURCE, config.dModel, config.dFf],
+  [BATCH * SOURCE, config.dFf, config.dModel],
+  [BATCH * TARGET, config.dModel, config.vocabSize],
+];
+let matmul = 0;
+for (const [m, k, n] of shapes) matmul = Math.max(matmul, await matmulGflops(m, k, n, session));
 const full = await measure(config, { kind: 'full' }, fullFlops);
 const lora = await measure(config, { kind: 'lora', lora: { rank: 8, alpha: 16, targets: ['q', 'v'] } }, loraFlops);
 console.log(
