@@ -1,9 +1,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TrainingSpec } from './training-run.ts';
 import type { WorkerMessage, WorkerRequest } from './training-worker.ts';
 
 const WORKER = fileURLToPath(new URL('./training-worker.ts', import.meta.url));
+// tsx's loader by absolute URL: a bare `--import tsx` resolves from the server's working directory,
+// which need not be the repository.
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface TrainingWorker {
   child: ChildProcess;
@@ -14,7 +18,7 @@ export interface TrainingWorker {
 /** Starts a training child process (TypeScript through tsx, as the CLI runs) and sends it the job. */
 export function spawnTrainingWorker(spec: TrainingSpec, workDir: string, onMessage: (m: WorkerMessage) => void): TrainingWorker {
   const child = fork(WORKER, [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', TSX_LOADER],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
   });
