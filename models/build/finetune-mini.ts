@@ -13,7 +13,7 @@ import { buildModel, identityTemplates } from './train-model.ts';
 
 const FINETUNE_STEPS = 1500;
 /** The no-CoT ablation is shorter; the CoT run keeps its models at these steps to compare fairly. */
-const ABLATION_STEPS = [300, 500, 600, 800];
+const ABLATION_STEPS = [500, 600, 800, 1000];
 
 const { values } = parseArgs({
   options: {

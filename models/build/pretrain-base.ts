@@ -9,7 +9,7 @@ import { BASE_MODEL_DIR, buildPaths } from './build-paths.ts';
 import { prepareBuild } from './prepare-data.ts';
 import { buildModel, identityTemplates } from './train-model.ts';
 
-const PRETRAIN_STEPS = 1000;
+const PRETRAIN_STEPS = 700;
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: String(PRETRAIN_STEPS) } } });
 prepareBuild();
