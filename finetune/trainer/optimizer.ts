@@ -12,8 +12,9 @@ export interface StateTensor {
 }
 
 /**
- * An optimizer over Float32Array parameters, written as plain loops so that its arithmetic, and so a
- * resumed run, is the same on every machine. State round-trips through checkpoints.
+ * The reference optimizers (adafactor.ts, adamw.ts): plain loops over Float32Arrays that read like the
+ * papers and HF's code and are checked by hand-computed cases. The trainer runs the same update as an
+ * onnxruntime graph (onnx-optimizer.ts), tested against these; both name their state slots alike.
  */
 export interface Optimizer {
   readonly kind: 'adafactor' | 'adamw';

@@ -2,16 +2,15 @@ import type { T5Config } from '../../runtime/checkpoint/t5-config.ts';
 import type { T5Weights } from '../../runtime/checkpoint/t5-weights.ts';
 import type { LoraSpec } from '../../runtime/graph/t5-train-graph.ts';
 import { SeededRandom } from '../../runtime/seeded-random.ts';
-import type { AdafactorOptions } from './adafactor.ts';
-import type { AdamWOptions } from './adamw.ts';
 import { readTrainerCheckpoint, writeTrainerCheckpoint } from './checkpoint.ts';
 import { initLoraParams, mergeLora } from './lora.ts';
-import { OnnxOptimizer } from './onnx-optimizer.ts';
+import { OnnxOptimizer, type UpdateRule } from './onnx-optimizer.ts';
 import type { Param } from './optimizer.ts';
 import { finetuneSessionConfig } from './session-config.ts';
 import { TrainStepSession, type TrainBatch } from './train-step.ts';
 
-export type OptimizerConfig = ({ kind: 'adafactor' } & AdafactorOptions) | ({ kind: 'adamw' } & AdamWOptions);
+/** Adafactor (the paper's, constant rate) or AdamW, with their options; see onnx-optimizer.ts. */
+export type OptimizerConfig = UpdateRule;
 export type MethodConfig = { kind: 'full' } | { kind: 'lora'; lora: LoraSpec };
 
 export interface TrainerOptions {
