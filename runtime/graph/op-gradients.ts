@@ -260,9 +260,18 @@ export const gradientRules: Record<string, GradientRule> = {
     const { g, node } = ctx;
     const dy = need(ctx.dy[0], node);
     const axis = intAttr(node, 'axis', 0);
-    const sizes = g.concat(node.inputs.map((x) => g.dim(x, axis)), 0);
+    const known = node.inputs.map((x) => ctx.shape(x).at(axis));
+    const sizes = known.every((d) => typeof d === 'number')
+      ? g.constInt64(known as number[])
+      : g.concat(node.inputs.map((x) => g.dim(x, axis)), 0);
     const parts = g.opMulti('Split', [dy, sizes], node.inputs.length, { axis: attr.int(axis) });
     return node.inputs.map((_, i) => (ctx.needs(i) ? parts[i] : undefined));
+  },
+  // [y0, y1, ...] = x cut along axis;  dx is the dy_i laid end to end (zeros for an unused piece)
+  Split: (ctx) => {
+    const { g, node } = ctx;
+    const pieces = node.outputs.map((y, i) => ctx.dy[i] ?? g.op('ConstantOfShape', [g.shape(y)], { value: attr.tensor({ dtype: 'float32', shape: [1], data: new Float32Array([0]) }) }));
+    return each(ctx, () => g.concat(pieces, intAttr(node, 'axis', 0)));
   },
   // y = cond ? a : b
   Where: (ctx) => {

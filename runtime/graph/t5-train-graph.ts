@@ -94,7 +94,7 @@ export function buildT5TrainGraph(cfg: T5Config, options: TrainGraphOptions = {}
       : [...base.keys()];
   for (const t of trainable) if (!params.has(t)) throw new Error(`buildT5TrainGraph: unknown parameter ${t}`);
 
-  const p = trainingParams(g, lora);
+  const p = trainingParams(g, params, lora);
   const ids = g.input(trainInputs.inputIds, 'int64', ['batch', 'source']);
   const decoderIds = g.input(trainInputs.decoderInputIds, 'int64', ['batch', 'target']);
   const labels = g.input(trainInputs.labels, 'int64', ['batch', 'target']);
@@ -142,20 +142,32 @@ export function buildT5TrainGraph(cfg: T5Config, options: TrainGraphOptions = {}
 }
 
 /** Parameters as graph inputs; linear weights are transposed in the graph, once per use site. */
-function trainingParams(g: GraphBuilder, lora: LoraSpec | undefined): T5Params {
+function trainingParams(g: GraphBuilder, shapes: ReadonlyMap<string, number[]>, lora: LoraSpec | undefined): T5Params {
   const transposed = new Map<string, string>();
   const linear = (name: string) => {
     let t = transposed.get(name);
     if (t === undefined) transposed.set(name, (t = g.transpose(name, [1, 0])));
     return t;
   };
-  const scale = lora ? lora.alpha / lora.rank : 0;
+  if (!lora) {
+    return {
+      linear,
+      tensor: (name) => name,
+      // Layers sharing an input (q/k/v, the gated halves) run as one wider MatMul, as in inference;
+      // the Concat's gradient splits the weight gradient back per layer.
+      fusedLinear: (names) => ({
+        weight: g.concat(names.map(linear), 1),
+        sizes: names.map((n) => shapes.get(n)![0]),
+      }),
+    };
+  }
+  const scale = lora.alpha / lora.rank;
   return {
     linear,
     tensor: (name) => name,
     project(x, name) {
       const frozen = g.matmul(x, linear(name));
-      if (!lora || !isLoraTarget(name, lora)) return frozen;
+      if (!isLoraTarget(name, lora)) return frozen;
       // x W^T + (alpha / r) x A^T B^T: the low-rank path runs beside the frozen weight, so no
       // [out, in] update matrix and no gradient for the frozen weight is ever formed.
       const { a, b } = loraNames(name);

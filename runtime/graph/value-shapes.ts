@@ -195,8 +195,12 @@ function nodeShapes(
       return [[null]];
     case 'NonZero':
       return [[x ? x.length : null, null]];
-    case 'Split':
-      return node.outputs.map(() => x && unknown(x.length));
+    case 'Split': {
+      if (!x) return node.outputs.map(() => undefined);
+      const axis = norm(intAttr(node, 'axis', 0), x.length);
+      const sizes = constInts(constant(node.inputs[1]));
+      return node.outputs.map((_, i) => x.map((d, j) => (j === axis ? (sizes?.[i] ?? null) : d)));
+    }
     default:
       return node.outputs.map(() => undefined);
   }

@@ -64,6 +64,15 @@ const cases: Case[] = [
   },
   { name: 'Concat of three', inputs: [f('a', [2, 1, 3]), f('b', [2, 2, 3]), f('c', [2, 3, 3])], out: [2, 6, 3], body: (g, a, b, c) => g.concat([a, b, c], 1) },
   {
+    name: 'Split, one piece unused',
+    inputs: [f('x', [2, 7])],
+    out: [2, 3],
+    body: (g, x) => {
+      const [a, , c] = g.opMulti('Split', [x, g.constInt64([3, 1, 3])], 3, { axis: attr.int(-1) });
+      return g.mul(a, c);
+    },
+  },
+  {
     name: 'Where with broadcasting',
     inputs: [f('a', [2, 3]), f('b', [3]), f('m', [2, 3], { int64: true, values: [1, 0, 1, 0, 0, 1] })],
     out: [2, 3],
