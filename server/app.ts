@@ -1,5 +1,7 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { KeyChecker } from './auth.ts';
 import { installErrorHandlers } from './error-handler.ts';
 import type { Lab } from './lab.ts';
@@ -12,6 +14,7 @@ import { chatWebsocketRoutes } from './routes/chat-ws.ts';
 import { completionRoutes } from './routes/completions.ts';
 import { fileRoutes } from './routes/files.ts';
 import { fineTuningRoutes } from './routes/fine-tuning.ts';
+import { labUnavailableRoutes } from './routes/lab-unavailable.ts';
 import { modelRoutes } from './routes/models.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { DEFAULT_LIMITS, type ServerConfig } from './server-config.ts';
@@ -24,8 +27,8 @@ export interface AppOptions {
   /** fastify's pino options; false (the default) for silence, as tests want. */
   logger?: FastifyServerOptions['logger'];
   /**
-   * Files, fine-tuning jobs and eval runs (their routes exist only with it); its `models` should be
-   * `registry`. Closed with the app.
+   * Files, fine-tuning jobs and eval runs (without it their routes answer 503); its `models` should
+   * be `registry`. Closed with the app.
    */
   lab?: Lab;
 }
@@ -66,10 +69,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onResponse', async (request, reply) => {
     metrics.requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode });
   });
+  // A connection that has not sent a request is not reaped by server.close(): Node waits out its
+  // headers timeout (a minute). A client that connected and then gave up would hold shutdown that long.
+  const silentConnections = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    silentConnections.add(socket);
+    socket.once('close', () => silentConnections.delete(socket));
+  });
+  for (const event of ['request', 'upgrade']) app.server.on(event, (request: IncomingMessage) => silentConnections.delete(request.socket));
   // Registered before the websocket plugin's own preClose, so sessions stay open while turns drain.
   app.addHook('preClose', async () => {
+    // Eval runs are clients of this server: stopped first, they are left for the next start to mark
+    // interrupted instead of failing on the refusals of a server that is closing.
+    await options.lab?.evals.close();
     lifecycle.closing = true;
     await options.registry.close(limits.shutdownGraceMs);
+    for (const socket of silentConnections) socket.destroy();
   });
 
   await app.register(websocket, {
@@ -96,6 +111,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await app.register(fineTuningRoutes, { ctx, services: lab.fineTuning() });
     await app.register(adminEvalRoutes, { ctx, evals: lab.evals });
     app.addHook('onClose', async () => lab.close());
+  } else {
+    await app.register(labUnavailableRoutes, { ctx });
   }
   return app;
 }

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../server/app.ts';
+import { InMemoryModelRegistry } from '../../server/model-registry.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { makeTinyModelDir } from '../helpers/tiny-model.ts';
 import { expectMatchesSchema } from './helpers/spec-check.ts';
@@ -224,5 +226,22 @@ describe.skipIf(!hasShared)('fine-tuning API through the openai client', () => {
     }
     expect((await client.fineTuning.jobs.list()).data).toHaveLength(before);
     expect((await get(`${server.url}/v1/fine_tuning/jobs/ftjob-nope`, ADMIN)).status).toBe(404);
+  });
+});
+
+describe('fine-tuning routes of a server without a data directory', () => {
+  it('are registered and answer 503 lab_unavailable after the admin check', async () => {
+    const app = await buildApp({ registry: new InMemoryModelRegistry(), config: { apiKeys: [USER], adminKey: ADMIN } });
+    try {
+      const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+      expect((await app.inject({ method: 'GET', url: '/v1/fine_tuning/jobs', headers: auth(USER) })).statusCode).toBe(403);
+      for (const [method, url] of [['GET', '/v1/files'], ['POST', '/v1/fine_tuning/jobs'], ['GET', '/admin/evals/evalrun-x']] as const) {
+        const res = await app.inject({ method, url, headers: auth(ADMIN) });
+        expect(res.statusCode, url).toBe(503);
+        expect(res.json().error.code, url).toBe('lab_unavailable');
+      }
+    } finally {
+      await app.close();
+    }
   });
 });
