@@ -410,6 +410,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/fine_tuning/jobs/{fine_tuning_job_id}/examples": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add instruction examples to a running continual job (this server's addition)
+         * @description Only for jobs created with `flan.continual`. The examples are checked like an uploaded file's
+         *     lines (a bad one answers 400 naming its line, which is its index in `examples` plus one) and
+         *     join training at the job's next publish boundary; the held-out split stays as it was.
+         */
+        post: operations["addFineTuningExamples"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/fine_tuning/jobs/{fine_tuning_job_id}/loss_curve": {
         parameters: {
             query?: never;
@@ -907,6 +929,15 @@ export interface components {
             seed?: number | null;
             hyperparameters?: components["schemas"]["FineTuningHyperparameters"];
             flan?: components["schemas"]["FlanFineTuningOptions"];
+        };
+        FineTuningExamplesRequest: {
+            /** @description Instruction examples, each shaped as one line of an upload: {inputs, targets, rationale?, task?}, {messages} or {prompt, completion} */
+            examples: Record<string, never>[];
+        };
+        FineTuningExamplesAdded: {
+            /** @constant */
+            object: "fine_tuning.job.examples";
+            added: number;
         };
         FineTuningJob: {
             id: string;
@@ -1706,6 +1737,37 @@ export interface operations {
                     "application/json": components["schemas"]["FineTuningJob"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    addFineTuningExamples: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                fine_tuning_job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FineTuningExamplesRequest"];
+            };
+        };
+        responses: {
+            /** @description How many examples were added */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FineTuningExamplesAdded"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

@@ -187,6 +187,26 @@ export async function fineTuningRoutes(app: FastifyInstance, opts: { ctx: Server
     },
   );
 
+  app.post(
+    '/v1/fine_tuning/jobs/:fine_tuning_job_id/examples',
+    { schema: routeSchema('post', '/v1/fine_tuning/jobs/{fine_tuning_job_id}/examples'), onRequest },
+    async (request) => {
+      const { examples } = request.body as { examples: object[] };
+      const jsonl = examples.map((e) => JSON.stringify(e)).join('\n');
+      const { added } = rethrow(() => {
+        try {
+          return jobs.addExamples(jobParam(request.params), jsonl);
+        } catch (err) {
+          // Line n of the JSONL made here is examples[n - 1].
+          if (err instanceof JobRequestError && err.code === 'invalid_training_file') throw badRequest(err.message, 'examples', 'invalid_examples');
+          throw err;
+        }
+      });
+      request.log.info({ job: jobParam(request.params), added }, 'examples added to a continual job');
+      return { object: 'fine_tuning.job.examples' as const, added };
+    },
+  );
+
   app.get(
     '/v1/fine_tuning/jobs/:fine_tuning_job_id/loss_curve',
     { schema: routeSchema('get', '/v1/fine_tuning/jobs/{fine_tuning_job_id}/loss_curve'), onRequest },

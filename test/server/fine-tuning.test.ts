@@ -194,17 +194,47 @@ describe.skipIf(!hasShared)('fine-tuning API through the openai client', () => {
     expect((await json(again)).error.code).toBe('job_not_cancellable');
   });
 
+  it('takes more examples into a running continual job, checked line by line', async () => {
+    const job = await createJob({ model: BASE_MODEL, training_file: fileId, flan: { ...tiny, steps: 100_000, continual: { publish_every: 4 } } });
+    expect(job.flan).toMatchObject({ continual: 4 });
+    const add = (examples: unknown[]) => post(`${server.url}/v1/fine_tuning/jobs/${job.id}/examples`, { examples }, ADMIN);
+    const bad = await add([{ inputs: 'color of snow', targets: 'white' }, { inputs: 'no target' }]);
+    expect(bad.status).toBe(400);
+    const error = (await json(bad)).error;
+    expect(error).toMatchObject({ param: 'examples', code: 'invalid_examples' });
+    expect(error.message).toMatch(/line 2:/);
+    const ok = await add([{ inputs: 'color of snow', targets: 'white' }, { prompt: 'opposite of left', completion: 'right' }]);
+    expect(await json(ok)).toEqual({ object: 'fine_tuning.job.examples', added: 2 });
+
+    const events = await waitFor(
+      async () => (await client.fineTuning.jobs.listEvents(job.id, { limit: 100 })).data as FlanEvent[],
+      (es) => es.some((e) => e.event === 'examples_added') && es.some((e) => e.event === 'version'),
+    );
+    expect(events.find((e) => e.event === 'examples_received')?.data).toMatchObject({ count: 2 });
+    expect(events.find((e) => e.event === 'examples_added')?.data).toMatchObject({ added: 2 });
+    await client.fineTuning.jobs.cancel(job.id);
+    expect((await waitFor(() => retrieve(job.id), terminal)).status).toBe('cancelled');
+    const checkpoints = (await client.fineTuning.jobs.checkpoints.list(job.id)).data;
+    expect(checkpoints.length).toBeGreaterThan(0);
+    for (const c of checkpoints) expect(c.step_number % 4).toBe(0);
+
+    // A job that is not continual, or no longer running, takes none.
+    const [finished] = (await client.fineTuning.jobs.list({ limit: 100 })).data.filter((j) => j.status === 'succeeded');
+    expect((await post(`${server.url}/v1/fine_tuning/jobs/${finished.id}/examples`, { examples: [examples[0]] }, ADMIN)).status).toBe(400);
+    expect((await add([examples[0]])).status).toBe(409);
+  });
+
   it('pages jobs newest first with after and limit', async () => {
     const first = await client.fineTuning.jobs.list({ limit: 1 });
     expect(first.data).toHaveLength(1);
     expect(first.has_more).toBe(true);
-    const second = await client.fineTuning.jobs.list({ limit: 1, after: first.data[0].id });
-    expect(second.data).toHaveLength(1);
+    const second = await client.fineTuning.jobs.list({ limit: 2, after: first.data[0].id });
+    expect(second.data).toHaveLength(2);
     expect(second.has_more).toBe(false);
     expect(second.data[0].created_at).toBeLessThanOrEqual(first.data[0].created_at);
     const all: string[] = [];
     for await (const job of client.fineTuning.jobs.list({ limit: 1 })) all.push(job.id);
-    expect(all).toEqual([first.data[0].id, second.data[0].id]);
+    expect(all).toEqual([first.data[0].id, ...second.data.map((j) => j.id)]);
     const page = await json(await get(`${server.url}/v1/fine_tuning/jobs?limit=0`, ADMIN));
     expect(page.error.param).toBe('limit');
   });
