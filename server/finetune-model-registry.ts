@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { ModelPublisher, PublishedModel } from '../finetune/jobs/job-manager.ts';
 import type { ModelVersion } from '../finetune/jobs/job-registry.ts';
 import { loadServedModel, type T5Engine } from '../runtime/engine/t5-engine.ts';
@@ -15,6 +16,12 @@ export interface BaseModel {
 
 /** Where the finetuned versions come from: the finetune registry, read on every call. */
 export type VersionSource = () => ModelVersion[];
+
+/** Keeps the activation history across restarts, with the base it was built on. */
+export interface HistoryStore {
+  load(): { base: string; history: string[] } | undefined;
+  save(state: { base: string; history: string[] }): void;
+}
 
 /**
  * The server's ModelRegistry over one engine and the finetune registry's model versions: the base
@@ -35,18 +42,38 @@ export class FinetuneModelRegistry implements ModelRegistry, ModelPublisher {
   private swaps: Promise<unknown> = Promise.resolve();
   private versions: VersionSource = () => [];
 
-  constructor(private readonly session?: SessionConfig) {}
+  constructor(
+    private readonly session?: SessionConfig,
+    private readonly store?: HistoryStore,
+  ) {}
 
   /** The finetune registry's versions, once the job manager exists (it needs this as its publisher). */
   readVersionsFrom(source: VersionSource): void {
     this.versions = source;
   }
 
-  /** Makes the loaded base model the active version; until then nothing is served (503). */
-  serve(engine: T5Engine, base: BaseModel): void {
+  /**
+   * Makes the loaded base model the active version (until then nothing is served: 503), then brings
+   * back the version that was active when a server on the same base stopped, with its history. If
+   * that version no longer loads, the base keeps serving and the failure is returned.
+   */
+  async serve(engine: T5Engine, base: BaseModel): Promise<RegistryError | undefined> {
     this.engine = engine;
-    this.base = { ...base, createdAt: Math.floor(Date.now() / 1000) };
+    // When its weights were written, so the listing does not change with each restart.
+    this.base = { ...base, createdAt: Math.floor(statSync(base.dir).mtimeMs / 1000) };
     this.history.push(base.id);
+    const saved = this.store?.load();
+    if (!saved || saved.base !== base.id) return undefined;
+    const known = saved.history.filter((id) => this.all().some((v) => v.info.id === id));
+    const last = known[known.length - 1];
+    if (last === undefined || last === base.id) return undefined;
+    return this.serialized(async () => {
+      await this.swapTo(this.find(last));
+      this.history.splice(0, this.history.length, ...(known[0] === base.id ? known : [base.id, ...known]));
+    }).then(
+      () => undefined,
+      (err: unknown) => (err instanceof RegistryError ? err : Promise.reject(err)),
+    );
   }
 
   active(): T5Engine | undefined {
@@ -72,6 +99,7 @@ export class FinetuneModelRegistry implements ModelRegistry, ModelPublisher {
       if (this.history[this.history.length - 1] !== versionId) {
         await this.swapTo(version);
         this.history.push(versionId);
+        this.saveHistory();
       }
       return version.info;
     });
@@ -83,6 +111,7 @@ export class FinetuneModelRegistry implements ModelRegistry, ModelPublisher {
       const version = this.find(this.history[this.history.length - 2]);
       await this.swapTo(version);
       this.history.pop();
+      this.saveHistory();
       return version.info;
     });
   }
@@ -92,6 +121,7 @@ export class FinetuneModelRegistry implements ModelRegistry, ModelPublisher {
     await this.serialized(async () => {
       await this.swapTo({ info: { id: published.id, modelId: published.id, createdAt: 0, source: '' }, dir: published.modelDir });
       this.history.push(published.id);
+      this.saveHistory();
     });
   }
 
@@ -131,6 +161,10 @@ export class FinetuneModelRegistry implements ModelRegistry, ModelPublisher {
       throw new RegistryError('load_failed', `Model version '${version.info.id}' failed to load; the current one keeps serving: ${(err as Error).message}`);
     }
     this.engine.swapModel(next);
+  }
+
+  private saveHistory(): void {
+    if (this.base) this.store?.save({ base: this.base.id, history: this.history });
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {

@@ -7,6 +7,7 @@ import { EvalRuns } from './eval-runs.ts';
 import { FileStore } from './file-store.ts';
 import { FineTuningRecords } from './fine-tuning-records.ts';
 import { FinetuneModelRegistry } from './finetune-model-registry.ts';
+import { SqliteHistoryStore } from './model-history-store.ts';
 import type { FineTuningServices } from './routes/fine-tuning.ts';
 
 export interface LabOptions {
@@ -19,8 +20,9 @@ export interface LabOptions {
 /**
  * Everything a server keeps beside serving, under FLAN_DATA_DIR: uploaded files, the finetune job
  * manager (its SQLite registry, child-process training, versions), the model registry that serves
- * those versions by hot-swapping, and eval runs. Pass `models` to buildApp as its registry and the
- * lab itself as `lab`; buildApp closes it with the app.
+ * those versions by hot-swapping (and remembers which was active across restarts), and eval runs.
+ * Pass `models` to buildApp as its registry and the lab itself as `lab`; buildApp closes it with the
+ * app. Once the base model is loaded, `await lab.models.serve(engine, base)`.
  */
 export class Lab {
   private constructor(
@@ -34,7 +36,9 @@ export class Lab {
 
   static open(options: LabOptions): Lab {
     mkdirSync(options.dataDir, { recursive: true });
-    const models = new FinetuneModelRegistry(options.session);
+    const db = new Database(join(options.dataDir, 'server.sqlite'));
+    db.pragma('journal_mode = WAL');
+    const models = new FinetuneModelRegistry(options.session, new SqliteHistoryStore(db));
     const jobs = JobManager.open({ dataDir: options.dataDir, publisher: models });
     models.readVersionsFrom(() =>
       jobs
@@ -42,8 +46,6 @@ export class Lab {
         .flatMap((job) => jobs.checkpoints(job.id))
         .sort((a, b) => b.createdAt - a.createdAt),
     );
-    const db = new Database(join(options.dataDir, 'server.sqlite'));
-    db.pragma('journal_mode = WAL');
     const evals = new EvalRuns(db, async () => (await models.list()).activeId);
     return new Lab(models, jobs, new FileStore(join(options.dataDir, 'files')), evals, new FineTuningRecords(db), db);
   }

@@ -31,12 +31,13 @@ type FlanEvent = OpenAI.FineTuning.FineTuningJobEvent & { event: string; data: R
 describe.skipIf(!hasShared)('fine-tuning API through the openai client', () => {
   const root = mkdtempSync(join(tmpdir(), 'flan-ft-api-'));
   const dataDir = join(root, 'data');
+  const modelDir = makeTinyModelDir({ seed: 3 });
   let server: LabServer;
   let client: OpenAI;
   let fileId: string;
 
   beforeAll(async () => {
-    server = await startLabServer(dataDir, makeTinyModelDir({ seed: 3 }));
+    server = await startLabServer(dataDir, modelDir);
     client = server.client;
   });
   afterAll(async () => {
@@ -256,6 +257,24 @@ describe.skipIf(!hasShared)('fine-tuning API through the openai client', () => {
     }
     expect((await client.fineTuning.jobs.list()).data).toHaveLength(before);
     expect((await get(`${server.url}/v1/fine_tuning/jobs/ftjob-nope`, ADMIN)).status).toBe(404);
+  });
+
+  it('comes back after a restart on the version that was active, with its history, jobs and files', async () => {
+    const before = await json(await get(`${server.url}/admin/models`, ADMIN));
+    expect(before.active).toMatch(/^ft:.*:swap:/);
+    const jobs = (await client.fineTuning.jobs.list()).data.map((j) => [j.id, j.status]);
+    await server.close();
+    server = await startLabServer(dataDir, modelDir);
+    client = server.client;
+
+    const after = await json(await get(`${server.url}/admin/models`, ADMIN));
+    expect(after.active).toBe(before.active);
+    expect(after.data).toEqual(before.data);
+    const res = await json(await post(`${server.url}/v1/completions`, { model: BASE_MODEL, prompt: 'color of grass', max_tokens: 2 }, USER));
+    expect(res.model).toBe(before.active);
+    expect((await client.fineTuning.jobs.list()).data.map((j) => [j.id, j.status])).toEqual(jobs);
+    expect((await client.files.list()).data.map((f) => f.id)).toEqual([fileId]);
+    expect(await json(await post(`${server.url}/admin/models/rollback`, {}, ADMIN))).toMatchObject({ id: BASE_VERSION });
   });
 });
 

@@ -30,7 +30,8 @@ export async function startLabServer(dataDir: string, modelDir: string): Promise
   const session = { device: 'cpu' as const, threads: 1 };
   const lab = Lab.open({ dataDir, session });
   const engine = await createEngine({ modelDir, modelId: BASE_MODEL, session });
-  lab.models.serve(engine, { id: BASE_VERSION, modelId: BASE_MODEL, dir: modelDir });
+  const restoreError = await lab.models.serve(engine, { id: BASE_VERSION, modelId: BASE_MODEL, dir: modelDir });
+  if (restoreError) throw restoreError;
   const app = await buildApp({ registry: lab.models, lab, config: { apiKeys: [USER], adminKey: ADMIN } });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
