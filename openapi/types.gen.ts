@@ -100,7 +100,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The model being served */
+        /**
+         * The model being served
+         * @description The active version's model id, then any other name that reaches it: after a finetuned version
+         *     is swapped in, the base model's name keeps serving it.
+         */
         get: operations["listModels"];
         put?: never;
         post?: never;
@@ -1303,7 +1307,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The served model (one, or none while loading) */
+            /** @description The served model (none while loading), under each name it answers to */
             200: {
                 headers: {
                     [name: string]: unknown;

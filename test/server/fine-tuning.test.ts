@@ -171,8 +171,12 @@ describe.skipIf(!hasShared)('fine-tuning API through the openai client', () => {
     const version = job.fine_tuned_model!;
     const complete = (model: string) => post(`${server.url}/v1/completions`, { model, prompt: 'color of grass', max_tokens: 2 }, USER);
     expect((await json(await complete(version))).model).toBe(version);
+    // Both names reach the active version, and the models list says so.
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual([version, BASE_MODEL]);
+    expect((await client.models.retrieve(BASE_MODEL)).id).toBe(BASE_MODEL);
 
     expect(await json(await post(`${server.url}/admin/models/rollback`, {}, ADMIN))).toMatchObject({ id: BASE_VERSION, active: true });
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual([BASE_MODEL]);
     expect((await complete(version)).status).toBe(404);
     expect((await json(await complete(BASE_MODEL))).model).toBe(BASE_MODEL);
 
