@@ -512,6 +512,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/evals/{eval_id}/compare/{other_eval_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Two finished runs of one suite side by side (before and after, e.g. a finetune) as an HTML page
+         * @description Task by task on the suite's primary metric, with each run's model version in its label.
+         */
+        get: operations["compareEvalRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/evals/{eval_id}/cancel": {
         parameters: {
             query?: never;
@@ -1904,6 +1924,36 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    compareEvalRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run before */
+                eval_id: string;
+                /** @description The run after */
+                other_eval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

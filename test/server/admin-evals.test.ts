@@ -69,10 +69,23 @@ describe.skipIf(!hasShared)('eval runs through /admin/evals', () => {
     expect(html).toContain('even_odd');
   });
 
+  it('compares two finished runs of a suite, each labelled with the version it measured', async () => {
+    const again = await finished((await start({ suite: 'synthetic', tasks: ['addition', 'even_odd'], limit: 3 })).id);
+    expect(again.status).toBe('succeeded');
+    const res = await get(`${server.url}/admin/evals/${synthetic.id}/compare/${again.id}`, ADMIN);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('before and after');
+    expect(html).toContain(`${BASE_MODEL} [${BASE_VERSION}]`);
+    expect(html).toContain('even_odd');
+  });
+
   it.skipIf(!HAVE_SHARED_BENCHMARKS)('runs a BBH task from the shared benchmark data with a limit', async () => {
     const run = await finished((await start({ suite: 'bbh', data_dir: join(SHARED_BENCHMARKS, 'bbh'), tasks: ['navigate'], limit: 2 })).id);
     expect(run.status).toBe('succeeded');
     expect(run.results.navigate).toMatchObject({ count: 2, random_baseline: 50 });
+    const mismatch = await get(`${server.url}/admin/evals/${synthetic.id}/compare/${run.id}`, ADMIN);
+    expect(mismatch.status).toBe(400);
   });
 
   it('refuses runs it cannot do before queueing them', async () => {
