@@ -80,38 +80,50 @@ export function topIndices(row: ArrayLike<number>, k: number): number[] {
 /** Reused across calls: one 32k-entry allocation per sampled token per sequence adds up. */
 let scratch = new Float64Array(0);
 
+/**
+ * A draw from softmax(logits / temperature), restricted to the top k and then to the nucleus when
+ * asked. The whole-vocabulary path is written as plain loops: it runs for every sampled token of every
+ * sequence, so self-consistency's k samples pay it k times per step.
+ */
 function sample(logits: Float32Array, o: Options, rng: SeededRandom): number {
   const v = logits.length;
   if (scratch.length < v) scratch = new Float64Array(v);
   const probs = scratch;
-  // Top-k keeps only the k best logits; without it every token is a candidate.
-  const topK = o.topK > 0 && o.topK < v ? topIndices(logits, o.topK) : undefined;
-  const count = topK ? topK.length : v;
-  const at = (j: number) => (topK ? topK[j] : j);
-  let max = -Infinity;
-  for (let j = 0; j < count; j++) max = Math.max(max, logits[at(j)]);
+  const inverseTemperature = 1 / o.temperature;
+  const candidates = o.topK > 0 && o.topK < v ? topIndices(logits, o.topK) : undefined;
   let total = 0;
-  for (let j = 0; j < count; j++) {
-    const i = at(j);
-    probs[i] = Math.exp((logits[i] - max) / o.temperature);
-    total += probs[i];
+  if (candidates) {
+    const max = logits[candidates[0]];
+    for (const i of candidates) total += probs[i] = Math.exp((logits[i] - max) * inverseTemperature);
+  } else {
+    let max = -Infinity;
+    for (let i = 0; i < v; i++) if (logits[i] > max) max = logits[i];
+    for (let i = 0; i < v; i++) {
+      // Below e^-40 of the best token a probability cannot move a draw; skipping exp() there is most
+      // of a peaked distribution's vocabulary.
+      const d = (logits[i] - max) * inverseTemperature;
+      total += probs[i] = d < -40 ? 0 : Math.exp(d);
+    }
   }
-  if (o.topP < 1) {
-    const nucleusSet = nucleus(probs, count, at, total, o.topP);
-    let mass = 0;
-    for (const i of nucleusSet) mass += probs[i];
-    return draw(nucleusSet.length, (j) => nucleusSet[j], probs, mass, rng);
+  if (o.topP < 1) return drawFrom(nucleus(probs, candidates, v, total, o.topP), probs, rng);
+  if (candidates) return drawFrom(candidates, probs, rng);
+  let r = rng.next() * total;
+  for (let i = 0; i < v; i++) {
+    r -= probs[i];
+    if (r < 0) return i;
   }
-  return draw(count, at, probs, total, rng);
+  return v - 1;
 }
 
-function draw(count: number, at: (j: number) => number, probs: Float64Array, mass: number, rng: SeededRandom): number {
+function drawFrom(ids: readonly number[], probs: Float64Array, rng: SeededRandom): number {
+  let mass = 0;
+  for (const i of ids) mass += probs[i];
   let r = rng.next() * mass;
-  for (let j = 0; j < count; j++) {
-    r -= probs[at(j)];
-    if (r < 0) return at(j);
+  for (const i of ids) {
+    r -= probs[i];
+    if (r < 0) return i;
   }
-  return at(count - 1);
+  return ids[ids.length - 1];
 }
 
 /**
@@ -119,25 +131,27 @@ function draw(count: number, at: (j: number) => number, probs: Float64Array, mas
  * wasteful, so only tokens above a threshold are sorted; the threshold is lowered until the tokens above
  * it already reach p, which makes the result exact.
  */
-function nucleus(probs: Float64Array, count: number, at: (j: number) => number, total: number, p: number): number[] {
+function nucleus(probs: Float64Array, candidates: number[] | undefined, v: number, total: number, p: number): number[] {
+  const count = candidates ? candidates.length : v;
   for (let threshold = 1e-3; ; threshold /= 16) {
+    const floor = threshold * total;
     const above: number[] = [];
     let mass = 0;
     for (let j = 0; j < count; j++) {
-      const i = at(j);
-      if (probs[i] / total >= threshold) {
+      const i = candidates ? candidates[j] : j;
+      if (probs[i] >= floor) {
         above.push(i);
-        mass += probs[i] / total;
+        mass += probs[i];
       }
     }
-    if (mass >= p || above.length === count || threshold < 1e-12) {
+    if (mass >= p * total || above.length === count || threshold < 1e-12) {
       above.sort((a, b) => probs[b] - probs[a]);
       const chosen: number[] = [];
       let cumulative = 0;
       for (const i of above) {
         chosen.push(i);
-        cumulative += probs[i] / total;
-        if (cumulative >= p) break;
+        cumulative += probs[i];
+        if (cumulative >= p * total) break;
       }
       return chosen;
     }
