@@ -18,14 +18,14 @@ export interface SelfAttentionFeeds {
   queryPositions: ort.Tensor; // [B, 1]
 }
 
-const MIN_CAPACITY = 16;
+const CHUNK = 32;
 
 /**
  * The running batch's KV cache, owned here rather than passed through the runtime: self-attention
  * buffers [B, H, capacity, dk] that the decoder reads in place, into which each step's new keys and
  * values are written at the shared slot `length`. A row that joins mid-flight starts at the current
  * slot, with the slots before it masked out, so rows at different lengths share one buffer. Copies
- * happen only when membership changes (repack) or the capacity doubles, never on a plain step.
+ * happen only when membership changes (repack) or the capacity grows by a chunk, never on a plain step.
  */
 export class BatchKVCache {
   rows: CacheRow[] = [];
@@ -159,7 +159,10 @@ export class BatchKVCache {
   }
 }
 
-/** Room for `needed` slots and as many again, so growth (a full copy) is rare. */
+/**
+ * Room for `needed` slots rounded up to a whole chunk. Attention reads every slot, used or not, so the
+ * capacity stays close to the length; growing a chunk at a time costs one copy per CHUNK steps.
+ */
 function capacityFor(needed: number): number {
-  return Math.max(MIN_CAPACITY, 2 ** Math.ceil(Math.log2(Math.max(1, needed) * 2)));
+  return Math.max(CHUNK, Math.ceil((needed + 1) / CHUNK) * CHUNK);
 }
