@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../runtime/config-error.ts';
 import { createEngine } from '../../runtime/engine/t5-engine.ts';
 import { buildApp } from '../../server/app.ts';
-import { InMemoryModelRegistry } from '../../server/model-registry.ts';
+import { Lab } from '../../server/lab.ts';
 import { bindHost, isKeyless, serverConfigFromEnv } from '../../server/server-config.ts';
 
 interface ServeOptions {
@@ -34,8 +34,9 @@ export function registerServe(program: Command): void {
       const modelDir = opts.model ?? process.env.FLAN_MODEL;
       if (!modelDir) throw new ConfigError(NO_MODEL);
       const config = serverConfigFromEnv({ ...process.env, ...(opts.host ? { HOST: opts.host } : {}), ...(opts.port ? { PORT: opts.port } : {}) });
-      const registry = new InMemoryModelRegistry();
-      const app = await buildApp({ registry, config, logger: { level: 'info' } });
+      // Uploaded files, fine-tuning jobs, model versions and eval runs live here across restarts.
+      const lab = Lab.open({ dataDir: resolve(process.env.FLAN_DATA_DIR || 'data') });
+      const app = await buildApp({ registry: lab.models, lab, config, logger: { level: 'info' } });
       const { host, overridden } = bindHost(config);
       if (overridden) app.log.warn(`HOST=${overridden} ignored: with no FLAN_API_KEYS the API is open, so it listens on ${host} only`);
       else if (isKeyless(config)) app.log.warn(`no FLAN_API_KEYS: the API is open and listens on loopback (${host}) only`);
@@ -56,8 +57,10 @@ export function registerServe(program: Command): void {
       try {
         const dir = resolve(modelDir);
         const engine = await createEngine({ modelDir: dir, modelId: opts.modelId });
-        registry.add({ id: basename(dir), source: dir }, engine);
-        app.log.info({ model: engine.modelId, dir }, 'model ready');
+        const model = engine.modelId;
+        const restoreError = await lab.models.serve(engine, { id: basename(dir), modelId: model, dir });
+        if (restoreError) app.log.error({ err: restoreError }, 'the version active before the restart did not load; serving the base model');
+        app.log.info({ model, dir, version: (await lab.models.list()).activeId }, 'model ready');
       } catch (err) {
         await app.close();
         throw err;
