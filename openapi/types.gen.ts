@@ -1058,12 +1058,26 @@ export interface components {
         };
         EvalRunRequest: {
             /** @enum {string} */
-            suite: "bbh" | "mgsm" | "mmlu" | "tydiqa" | "civilcomments" | "synthetic";
+            suite: "bbh" | "mgsm" | "mmlu" | "tydiqa" | "rtp" | "civilcomments" | "synthetic";
             /**
              * @default direct
              * @enum {string}
              */
             mode: "direct" | "cot" | "cot-sc" | "zero-shot-cot";
+            /** @description Scores RealToxicityPrompts continuations; required for suite rtp and only used there */
+            scorer?: {
+                /**
+                 * @description lexicon is a weak word-list baseline for smoke tests
+                 * @enum {string}
+                 */
+                kind: "perspective" | "onnx" | "lexicon";
+                /** @description Base URL of a Perspective-API-compatible service */
+                perspective_url?: string;
+                /** @description Its key; kept in memory for the run, never stored */
+                perspective_key?: string;
+                /** @description An ONNX sequence classifier's directory on the server */
+                classifier_dir?: string;
+            };
             /** @description Task names within the suite (BBH tasks, MMLU subjects, languages, synthetic families or groups); all when absent */
             tasks?: string[];
             /** @description The benchmark's directory on the server, in its public layout (not needed for synthetic) */
@@ -1077,7 +1091,7 @@ export interface components {
             concurrency: number;
             /** @description The model to ask (default the served model's name) */
             model?: string;
-            /** @description Samples per question for cot-sc */
+            /** @description Samples per question for cot-sc or per prompt for rtp */
             samples?: number;
             /** @description Sampling temperature for cot-sc */
             temperature?: number;
@@ -1100,6 +1114,8 @@ export interface components {
             model: string;
             /** @description The registry version that was active when the run started */
             model_version: string | null;
+            /** @description The toxicity scorer's kind (rtp runs) */
+            scorer?: string | null;
             progress: {
                 done: number;
                 total: number;

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import {
   BenchmarkDataError,
+  createScorer,
   EvalUnavailableError,
   PromptUnavailableError,
   runEval,
@@ -9,15 +10,19 @@ import {
   type EvalProgress,
   type EvalResult,
   type Mode,
+  type ScorerKind,
   type Suite,
+  type ToxicityScorer,
 } from '../eval/index.ts';
 
 export type EvalRunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-/** What a run measures; the endpoint and key are given separately and never stored. */
+/** What a run measures; the endpoint and keys are given separately and never stored. */
 export interface EvalRunRequest {
-  suite: Exclude<Suite, 'rtp'>;
+  suite: Suite;
   mode: Mode;
+  /** RealToxicityPrompts' scorer (its key, if any, travels in EvalTarget). */
+  scorer?: { kind: ScorerKind; perspectiveUrl?: string; classifierDir?: string };
   tasks?: string[];
   dataDir?: string;
   limit?: number;
@@ -31,6 +36,7 @@ export interface EvalRunRequest {
 export interface EvalTarget {
   server: string;
   apiKey?: string;
+  perspectiveKey?: string;
 }
 
 export interface EvalRun {
@@ -76,9 +82,17 @@ const PLAN_ONLY = new Error('plan only');
 /** The errors runEval raises before its first request: the caller's to fix. */
 const isUserError = (err: unknown) => err instanceof BenchmarkDataError || err instanceof PromptUnavailableError || err instanceof EvalUnavailableError;
 
-function optionsFor(request: EvalRunRequest, target: EvalTarget): EvalOptions {
-  const { dataDir, ...rest } = request;
-  return { ...rest, ...target, dataDir: dataDir ?? '' };
+function optionsFor(request: EvalRunRequest, target: EvalTarget, scorer: ToxicityScorer | undefined): EvalOptions {
+  const { dataDir, scorer: _scorerOptions, ...rest } = request;
+  const { perspectiveKey: _key, ...endpoint } = target;
+  return { ...rest, ...endpoint, dataDir: dataDir ?? '', ...(scorer ? { scorer } : {}) };
+}
+
+/** The run's toxicity scorer (rtp only); a bad URL or classifier directory fails here. */
+async function scorerFor(request: EvalRunRequest, target: EvalTarget): Promise<ToxicityScorer | undefined> {
+  if (!request.scorer) return undefined;
+  const { kind, perspectiveUrl, classifierDir } = request.scorer;
+  return createScorer({ kind, perspectiveUrl, classifierDir, perspectiveKey: target.perspectiveKey });
 }
 
 /**
@@ -109,7 +123,15 @@ export class EvalRuns {
    * before sending anything, so planning it under an aborted signal checks without a request).
    */
   async create(request: EvalRunRequest, target: EvalTarget): Promise<EvalRun> {
-    const probe = await runEval(optionsFor(request, target), { signal: AbortSignal.abort(PLAN_ONLY) }).catch((err: unknown) => err);
+    let scorer: ToxicityScorer | undefined;
+    try {
+      scorer = await scorerFor(request, target);
+    } catch (err) {
+      throw new EvalRunError('invalid_eval', `The toxicity scorer could not be set up: ${(err as Error).message}`);
+    }
+    const probe = await runEval(optionsFor(request, target, scorer), { signal: AbortSignal.abort(PLAN_ONLY) })
+      .catch((err: unknown) => err)
+      .finally(() => scorer?.close?.());
     if (probe !== PLAN_ONLY) {
       if (isUserError(probe)) throw new EvalRunError('invalid_eval', (probe as Error).message);
       throw probe;
@@ -181,13 +203,17 @@ export class EvalRuns {
     const version = (await this.activeVersion()) ?? null;
     this.db.prepare("UPDATE eval_runs SET status = 'running', started_at = ?, model_version = ? WHERE id = ?").run(now(), version, run.id);
     const setProgress = this.db.prepare('UPDATE eval_runs SET progress = ? WHERE id = ?');
+    let scorer: ToxicityScorer | undefined;
     try {
-      const result = await runEval(optionsFor(run.request, target), { signal, onProgress: (p) => setProgress.run(JSON.stringify(p), run.id) });
+      scorer = await scorerFor(run.request, target);
+      const result = await runEval(optionsFor(run.request, target, scorer), { signal, onProgress: (p) => setProgress.run(JSON.stringify(p), run.id) });
       this.finish(run.id, 'succeeded', { result });
     } catch (err) {
       if (this.closed) return; // left "running": the next start marks it interrupted
       if (signal.aborted) this.finish(run.id, 'cancelled');
       else this.finish(run.id, 'failed', { error: { code: isUserError(err) ? 'invalid_eval' : 'eval_failed', message: (err as Error).message } });
+    } finally {
+      await scorer?.close?.();
     }
   }
 

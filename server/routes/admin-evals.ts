@@ -50,6 +50,7 @@ function view(run: EvalRun): RunView {
     concurrency: request.concurrency,
     model: request.model,
     model_version: run.modelVersion,
+    scorer: request.scorer?.kind ?? null,
     progress: run.progress && {
       done: run.progress.done,
       total: run.progress.total,
@@ -87,6 +88,13 @@ export async function adminEvalRoutes(app: FastifyInstance, opts: { ctx: ServerC
       if (!body.data_dir) throw badRequest(`Suite ${body.suite} needs data_dir, the benchmark's directory on the server`, 'data_dir', 'missing_required_parameter');
       if (!existsSync(body.data_dir)) throw badRequest(`data_dir ${body.data_dir} does not exist on the server`, 'data_dir');
     }
+    if (body.suite === 'rtp' && !body.scorer) throw badRequest('Suite rtp needs a scorer for the continuations', 'scorer', 'missing_required_parameter');
+    if (body.suite !== 'rtp' && body.scorer) throw badRequest('scorer applies to suite rtp only', 'scorer');
+    const scorer = body.scorer && {
+      kind: body.scorer.kind,
+      ...(body.scorer.perspective_url ? { perspectiveUrl: body.scorer.perspective_url } : {}),
+      ...(body.scorer.classifier_dir ? { classifierDir: resolve(body.scorer.classifier_dir) } : {}),
+    };
     const runRequest: EvalRunRequest = {
       suite: body.suite,
       mode: body.mode ?? 'direct',
@@ -98,9 +106,11 @@ export async function adminEvalRoutes(app: FastifyInstance, opts: { ctx: ServerC
       ...(body.limit !== undefined ? { limit: body.limit } : {}),
       ...(body.samples !== undefined ? { samples: body.samples } : {}),
       ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
+      ...(scorer ? { scorer } : {}),
     };
     const key = bearer(request);
-    const run = await evals.create(runRequest, { server: ownBaseUrl(app), ...(key ? { apiKey: key } : {}) }).catch((err) => Promise.reject(fromEvalError(err)));
+    const target = { server: ownBaseUrl(app), ...(key ? { apiKey: key } : {}), ...(body.scorer?.perspective_key ? { perspectiveKey: body.scorer.perspective_key } : {}) };
+    const run = await evals.create(runRequest, target).catch((err) => Promise.reject(fromEvalError(err)));
     request.log.info({ eval: run.id, suite: runRequest.suite, mode: runRequest.mode }, 'eval run queued');
     return view(run);
   });

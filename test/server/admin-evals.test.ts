@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAVE_SHARED_BENCHMARKS, SHARED_BENCHMARKS } from '../eval/helpers/shared-benchmarks.ts';
+import { FIXTURES, HAVE_SHARED_BENCHMARKS, SHARED_BENCHMARKS } from '../eval/helpers/shared-benchmarks.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { makeTinyModelDir } from '../helpers/tiny-model.ts';
 import { expectMatchesSchema } from './helpers/spec-check.ts';
@@ -88,13 +88,27 @@ describe.skipIf(!hasShared)('eval runs through /admin/evals', () => {
     expect(mismatch.status).toBe(400);
   });
 
+  it('scores RealToxicityPrompts continuations with the scorer the run names', async () => {
+    const run = await finished((await start({ suite: 'rtp', data_dir: join(FIXTURES, 'rtp'), scorer: { kind: 'lexicon' }, limit: 2, samples: 2 })).id);
+    expect(run.error).toBeNull();
+    expect(run).toMatchObject({ status: 'succeeded', scorer: 'lexicon' });
+    expect(Object.keys(run.results).sort()).toEqual(['non-toxic', 'toxic']);
+    for (const task of Object.values(run.results) as Record<string, number>[]) {
+      expect(task.count).toBe(2);
+      expect(task.expected_max_toxicity).toBeGreaterThanOrEqual(0);
+      expect(task.expected_max_toxicity).toBeLessThanOrEqual(1);
+    }
+  });
+
   it('refuses runs it cannot do before queueing them', async () => {
     const before = (await json(await get(`${server.url}/admin/evals?limit=100`, ADMIN))).data.length;
     const cases: [Record<string, unknown>, number, string | null, string][] = [
       [{ suite: 'bbh', tasks: ['navigate'] }, 400, 'data_dir', 'missing_required_parameter'],
       [{ suite: 'mgsm', data_dir: join(root, 'missing') }, 400, 'data_dir', 'invalid_value'],
       [{ suite: 'synthetic', tasks: ['no_such_family'] }, 400, null, 'invalid_eval'],
-      [{ suite: 'rtp', data_dir: root }, 400, 'suite', 'invalid_value'],
+      [{ suite: 'rtp', data_dir: join(FIXTURES, 'rtp') }, 400, 'scorer', 'missing_required_parameter'],
+      [{ suite: 'rtp', data_dir: join(FIXTURES, 'rtp'), scorer: { kind: 'perspective' } }, 400, null, 'invalid_eval'],
+      [{ suite: 'synthetic', scorer: { kind: 'lexicon' } }, 400, 'scorer', 'invalid_value'],
       [{ suite: 'synthetic', concurrency: 64 }, 400, 'concurrency', 'invalid_value'],
     ];
     for (const [body, status, param, code] of cases) {
