@@ -49,7 +49,9 @@ export interface EvalRun {
   /** The registry version that was active when the run started. */
   modelVersion: string | null;
   progress: EvalProgress | null;
-  result: EvalResult | null;
+  /** The macro average and each task's metrics once the run succeeded (the full result: `result(id)`). */
+  summary: Record<string, number> | null;
+  metrics: Record<string, Record<string, number>> | null;
   error: { code: string; message: string } | null;
 }
 
@@ -62,9 +64,17 @@ interface Row {
   request: string;
   model_version: string | null;
   progress: string | null;
-  result: string | null;
+  summary: string | null;
+  metrics: string | null;
   error: string | null;
 }
+
+// Runs are read without their per-example records, which can be megabytes; SQLite's JSON functions
+// pick the summary and per-task metrics out of the stored result.
+const RUN_COLUMNS = `id, status, created_at, started_at, finished_at, request, model_version, progress, error,
+  json_extract(result, '$.summary') AS summary,
+  CASE WHEN result IS NULL THEN NULL
+    ELSE (SELECT json_group_object(key, json_extract(value, '$.metrics')) FROM json_each(result, '$.tasks')) END AS metrics`;
 
 export class EvalRunError extends Error {
   constructor(
@@ -144,15 +154,22 @@ export class EvalRuns {
   }
 
   get(id: string): EvalRun {
-    const row = this.db.prepare('SELECT * FROM eval_runs WHERE id = ?').get(id) as Row | undefined;
+    const row = this.db.prepare(`SELECT ${RUN_COLUMNS} FROM eval_runs WHERE id = ?`).get(id) as Row | undefined;
     if (!row) throw new EvalRunError('eval_not_found', `No eval run ${id}`);
     return toRun(row);
+  }
+
+  /** The run with its whole result (every example), or a null result while it has none. */
+  result(id: string): { run: EvalRun; result: EvalResult | null } {
+    const run = this.get(id);
+    const row = this.db.prepare('SELECT result FROM eval_runs WHERE id = ?').get(id) as { result: string | null };
+    return { run, result: row.result === null ? null : (JSON.parse(row.result) as EvalResult) };
   }
 
   /** Newest first; `after` is the last id of the previous page. */
   list(opts: { after?: string; limit: number }): EvalRun[] {
     const anchor = opts.after ? (this.db.prepare('SELECT rowid FROM eval_runs WHERE id = ?').get(opts.after) as { rowid: number } | undefined) : undefined;
-    const rows = this.db.prepare('SELECT * FROM eval_runs WHERE rowid < ? ORDER BY rowid DESC LIMIT ?').all(anchor?.rowid ?? Number.MAX_SAFE_INTEGER, opts.limit) as Row[];
+    const rows = this.db.prepare(`SELECT ${RUN_COLUMNS} FROM eval_runs WHERE rowid < ? ORDER BY rowid DESC LIMIT ?`).all(anchor?.rowid ?? Number.MAX_SAFE_INTEGER, opts.limit) as Row[];
     return rows.map(toRun);
   }
 
@@ -183,7 +200,7 @@ export class EvalRuns {
 
   private startNext(): void {
     if (this.running || this.closed) return;
-    const next = this.db.prepare("SELECT * FROM eval_runs WHERE status = 'queued' ORDER BY rowid LIMIT 1").get() as Row | undefined;
+    const next = this.db.prepare(`SELECT ${RUN_COLUMNS} FROM eval_runs WHERE status = 'queued' ORDER BY rowid LIMIT 1`).get() as Row | undefined;
     if (!next) return;
     const target = this.targets.get(next.id);
     this.targets.delete(next.id);
@@ -235,7 +252,8 @@ function toRun(r: Row): EvalRun {
     request: JSON.parse(r.request) as EvalRunRequest,
     modelVersion: r.model_version,
     progress: parse<EvalProgress>(r.progress),
-    result: parse<EvalResult>(r.result),
+    summary: parse<Record<string, number>>(r.summary),
+    metrics: parse<Record<string, Record<string, number>>>(r.metrics),
     error: parse<{ code: string; message: string }>(r.error),
   };
 }

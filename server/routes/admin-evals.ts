@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { compareRuns, metricsByTask, renderComparisonHtml, renderRunHtml } from '../../eval/index.ts';
+import { compareRuns, renderComparisonHtml, renderRunHtml } from '../../eval/index.ts';
 import type { components } from '../../openapi/types.gen.ts';
 import { ApiError, badRequest, notReady } from '../api-error.ts';
 import { EvalRunError, type EvalRun, type EvalRunRequest, type EvalRuns } from '../eval-runs.ts';
@@ -57,8 +57,8 @@ function view(run: EvalRun): RunView {
       task: run.progress.task,
       ...(run.progress.etaSeconds !== undefined ? { eta_seconds: run.progress.etaSeconds } : {}),
     },
-    summary: run.result?.summary ?? null,
-    results: run.result ? metricsByTask(run.result) : null,
+    summary: run.summary,
+    results: run.metrics,
     error: run.error,
     report: run.status === 'succeeded' ? `/admin/evals/${run.id}/report` : null,
   };
@@ -126,9 +126,9 @@ export async function adminEvalRoutes(app: FastifyInstance, opts: { ctx: ServerC
   );
 
   app.get('/admin/evals/:eval_id/report', { schema: routeSchema('get', '/admin/evals/{eval_id}/report'), onRequest }, async (request, reply) => {
-    const run = rethrow(() => evals.get(runParam(request.params)));
-    if (!run.result) throw new ApiError(409, 'invalid_request_error', `Eval run ${run.id} is ${run.status}; its report exists once it has succeeded`, 'report_not_ready');
-    return reply.type('text/html; charset=utf-8').send(renderRunHtml(run.result));
+    const { run, result } = rethrow(() => evals.result(runParam(request.params)));
+    if (!result) throw new ApiError(409, 'invalid_request_error', `Eval run ${run.id} is ${run.status}; its report exists once it has succeeded`, 'report_not_ready');
+    return reply.type('text/html; charset=utf-8').send(renderRunHtml(result));
   });
 
   app.get(
@@ -137,10 +137,10 @@ export async function adminEvalRoutes(app: FastifyInstance, opts: { ctx: ServerC
     async (request, reply) => {
       const { eval_id, other_eval_id } = request.params as { eval_id: string; other_eval_id: string };
       const [before, after] = [eval_id, other_eval_id].map((id) => {
-        const run = rethrow(() => evals.get(id));
-        if (!run.result) throw new ApiError(409, 'invalid_request_error', `Eval run ${id} is ${run.status}; only finished runs compare`, 'report_not_ready');
+        const { run, result } = rethrow(() => evals.result(id));
+        if (!result) throw new ApiError(409, 'invalid_request_error', `Eval run ${id} is ${run.status}; only finished runs compare`, 'report_not_ready');
         // Both runs usually name the same model; the version each measured is what differs.
-        return { ...run.result, model: `${run.result.model} [${run.modelVersion ?? 'unknown version'}]` };
+        return { ...result, model: `${result.model} [${run.modelVersion ?? 'unknown version'}]` };
       });
       if (before.suite !== after.suite) throw badRequest(`Cannot compare a ${before.suite} run with a ${after.suite} run`, 'other_eval_id');
       return reply.type('text/html; charset=utf-8').send(renderComparisonHtml(compareRuns(before, after)));
