@@ -23,7 +23,10 @@ export interface DecoderStepFeeds {
 }
 
 export interface DecoderStepResult {
-  logits: ort.Tensor; // [B, T, V]
+  /** [B, T, V]; its buffer is reused by the next step, so read it before stepping again. */
+  logits: ort.Tensor;
+  /** The argmax of each row's logits, [B, T]. */
+  greedyIds: BigInt64Array;
   /** The new tokens' keys and values, per layer key then value ([B, H, T, dk]), for the caller's cache. */
   newKV: ort.Tensor[];
 }
@@ -33,6 +36,8 @@ export interface DecoderStepResult {
  * sampled are the engine's business.
  */
 export class T5Runner {
+  private logitsScratch: Float32Array | undefined;
+
   private constructor(
     readonly config: T5Config,
     private readonly encoder: ort.InferenceSession,
@@ -72,9 +77,26 @@ export class T5Runner {
       feeds[decoderNames.crossKey(i)] = f.cross[2 * i];
       feeds[decoderNames.crossValue(i)] = f.cross[2 * i + 1];
     }
-    const out = await this.decoder.run(feeds);
+    const out = await this.decoder.run(feeds, { ...this.outputNames(), logits: this.logitsBuffer(f.inputIds.dims) });
     const newKV = this.layers().flatMap((i) => [out[decoderNames.newKey(i)], out[decoderNames.newValue(i)]] as ort.Tensor[]);
-    return { logits: out.logits as ort.Tensor, newKV };
+    return { logits: out.logits as ort.Tensor, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
+  }
+
+  /**
+   * The logits output written into one reused buffer: a fresh B x V array per step (4 MB at batch 32)
+   * would be garbage for the collector every few milliseconds.
+   */
+  private logitsBuffer(idsDims: readonly number[]): ort.Tensor {
+    const [batch, steps] = idsDims;
+    const size = batch * steps * this.config.vocabSize;
+    if (!this.logitsScratch || this.logitsScratch.length < size) this.logitsScratch = new Float32Array(size);
+    return new ort.Tensor('float32', this.logitsScratch.subarray(0, size), [batch, steps, this.config.vocabSize]);
+  }
+
+  private outputNames(): Record<string, null> {
+    const names: Record<string, null> = { greedy_ids: null };
+    for (const i of this.layers()) names[decoderNames.newKey(i)] = names[decoderNames.newValue(i)] = null;
+    return names;
   }
 
   /** An empty cache for `batch` rows (teacher forcing starts from nothing). */

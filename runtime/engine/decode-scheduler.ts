@@ -232,7 +232,7 @@ export class DecodeScheduler {
   private async step(): Promise<void> {
     const batch = this.running;
     const lastTokens = batch.map((s) => [s.ids.length ? s.ids[s.ids.length - 1] : this.tokens.decoderStart]);
-    const { logits, newKV } = await this.runner.decodeStep({
+    const { logits, greedyIds, newKV } = await this.runner.decodeStep({
       inputIds: int64Feed(lastTokens),
       encoderAttentionMask: this.cache.encoderMask,
       ...this.cache.selfAttentionFeeds(),
@@ -245,13 +245,13 @@ export class DecodeScheduler {
     batch.forEach((seq, b) => {
       if (seq.finish) return;
       if (seq.request.cancelled) return this.endSequence(seq, 'cancelled');
-      this.emitToken(seq, data.subarray(b * vocab, (b + 1) * vocab));
+      this.emitToken(seq, data.subarray(b * vocab, (b + 1) * vocab), Number(greedyIds[b]));
     });
   }
 
-  private emitToken(seq: Sequence, row: Float32Array): void {
+  private emitToken(seq: Sequence, row: Float32Array, modelArgmax: number): void {
     const { options } = seq.request;
-    const choice = chooseToken(row, options, seq.sampler);
+    const choice = chooseToken(row, options, seq.sampler, modelArgmax);
     seq.ids.push(choice.tokenId);
     const isEos = this.tokens.eos.includes(choice.tokenId);
     const pushed = isEos ? { delta: '', stopped: false } : seq.text.push(choice.tokenId);

@@ -1,7 +1,6 @@
 import { int64Feed } from '../onnx-session.ts';
 import type { T5Runner } from '../t5-runner.ts';
 import { BatchKVCache } from './batch-kv-cache.ts';
-import { argmax } from './sampler.ts';
 
 export interface GreedyOptions {
   maxNewTokens: number;
@@ -21,7 +20,7 @@ export async function greedyDecode(
   attentionMask: number[][],
   options: GreedyOptions,
 ): Promise<number[][]> {
-  const { numDecoderLayers, numHeads, dKv, vocabSize } = runner.config;
+  const { numDecoderLayers, numHeads, dKv } = runner.config;
   const states = await runner.encode(int64Feed(inputIds), int64Feed(attentionMask));
   const cross = await runner.crossKeyValues(states);
   const cache = new BatchKVCache(numDecoderLayers, numHeads, dKv);
@@ -30,7 +29,7 @@ export async function greedyDecode(
   const sequences = inputIds.map(() => [options.decoderStartTokenId]);
   const finished = new Array<boolean>(inputIds.length).fill(false);
   for (let step = 0; step < options.maxNewTokens && !finished.every(Boolean); step++) {
-    const { logits, newKV } = await runner.decodeStep({
+    const { greedyIds, newKV } = await runner.decodeStep({
       inputIds: int64Feed(sequences.map((s) => [s[s.length - 1]])),
       encoderAttentionMask: cache.encoderMask,
       ...cache.selfAttentionFeeds(),
@@ -38,9 +37,8 @@ export async function greedyDecode(
       cross: cache.cross,
     });
     cache.append(newKV);
-    const data = logits.data as Float32Array;
     sequences.forEach((sequence, b) => {
-      const next = finished[b] ? options.padTokenId : argmax(data.subarray(b * vocabSize, (b + 1) * vocabSize));
+      const next = finished[b] ? options.padTokenId : Number(greedyIds[b]);
       sequence.push(next);
       if (next === options.eosTokenId) finished[b] = true;
     });

@@ -24,9 +24,15 @@ type Options = Pick<
  * Picks the next token from one row of logits: penalties, then temperature, top-k and top-p (HF's
  * order), then a draw from the sequence's own generator; greedy when temperature is 0.
  */
-export function chooseToken(logits: Float32Array, options: Options, state: SequenceSampler): Choice {
+/**
+ * `modelArgmax`, when the runtime computed it, is the argmax of the raw logits: greedy decoding
+ * without penalties takes it instead of scanning the vocabulary again.
+ */
+export function chooseToken(logits: Float32Array, options: Options, state: SequenceSampler, modelArgmax?: number): Choice {
   const processed = applyPenalties(logits, options, state.counts);
-  const tokenId = options.temperature <= 0 ? argmax(processed) : sample(processed, options, state.rng);
+  let tokenId: number;
+  if (options.temperature > 0) tokenId = sample(processed, options, state.rng);
+  else tokenId = processed === logits && modelArgmax !== undefined ? modelArgmax : argmax(processed);
   state.counts.set(tokenId, (state.counts.get(tokenId) ?? 0) + 1);
   if (options.logprobs <= 0) return { tokenId };
   const logZ = logSumExp(logits);

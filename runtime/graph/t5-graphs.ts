@@ -136,7 +136,11 @@ export function buildDecoderStepGraph(cfg: T5Config, weights: T5Weights): Graph 
   const selfBias = decoderSelfBias(g, cfg, p, queryPositions, keyPositions, keyMask);
   const crossBias = paddingBias(g, encoderMask);
   const { hidden, present } = t5Decoder(g, cfg, p, { inputIds: ids, selfBias, cross, crossBias, past, keepPastApart: true });
-  g.output(lmHead(g, cfg, p, hidden), 'logits', 'float32', ['batch', 'new', cfg.vocabSize]);
+  const logits = lmHead(g, cfg, p, hidden);
+  g.output(logits, 'logits', 'float32', ['batch', 'new', cfg.vocabSize]);
+  // Greedy rows need only the best token: the runtime's vectorised ArgMax saves a JS pass over V per row.
+  const best = g.op('ArgMax', [logits], { axis: attr.int(-1), keepdims: attr.int(0) });
+  g.output(best, 'greedy_ids', 'int64', ['batch', 'new']);
   const newShape = ['batch', cfg.numHeads, 'new', cfg.dKv];
   present.forEach(({ key, value }, i) => {
     g.output(key, decoderNames.newKey(i), 'float32', newShape);
