@@ -2,12 +2,18 @@ import type { Tokenizer } from '../checkpoint/tokenizer.ts';
 
 /**
  * Turns generated token ids into streamed text. Tokenizers do not decode token by token (SentencePiece
- * spaces, byte-level BPE splitting a character), so the whole sequence is decoded and the new suffix
- * emitted. Text that might be the start of a stop sequence, or half a character, is held back until
- * the next token settles it.
+ * spaces, byte-level BPE splitting a character), so each new token is decoded together with the few
+ * before it and only the text it adds is kept (the prefix/read-offset scheme of TGI's streaming):
+ * the cost per token stays constant instead of growing with the output. Text that might be the start
+ * of a stop sequence, or half a character, is held back until the next token settles it.
  */
 export class TextStream {
   private readonly ids: number[] = [];
+  /** ids[prefixOffset, readOffset) were decoded last time; their text is the reference for the next. */
+  private prefixOffset = 0;
+  private readOffset = 0;
+  /** Everything decoded so far, stop sequences not yet applied. */
+  private decoded = '';
   private emitted = '';
   private finalText: string | undefined;
 
@@ -27,7 +33,8 @@ export class TextStream {
   /** Adds a token; returns the text now safe to emit and whether a stop sequence was reached. */
   push(tokenId: number): { delta: string; stopped: boolean } {
     this.ids.push(tokenId);
-    const full = this.tokenizer.decode(this.ids, { skipSpecialTokens: true });
+    this.decodeNew(false);
+    const full = this.decoded;
     const stopAt = this.firstStop(full);
     if (stopAt !== undefined) {
       this.finalText = full.slice(0, stopAt);
@@ -36,11 +43,23 @@ export class TextStream {
     return { delta: this.advance(this.safePrefix(full)), stopped: false };
   }
 
+  /** Appends the text the tokens since readOffset add; waits while they end in half a character. */
+  private decodeNew(final: boolean): void {
+    const decode = (ids: number[]) => this.tokenizer.decode(ids, { skipSpecialTokens: true });
+    const before = decode(this.ids.slice(this.prefixOffset, this.readOffset));
+    const after = decode(this.ids.slice(this.prefixOffset));
+    if (after.length <= before.length || !after.startsWith(before)) return;
+    if (!final && after.endsWith('\uFFFD')) return;
+    this.decoded += after.slice(before.length);
+    this.prefixOffset = this.readOffset;
+    this.readOffset = this.ids.length;
+  }
+
   /** At the end of generation nothing is pending any more: flush what was held back. */
   finish(): string {
     if (this.finalText !== undefined) return '';
-    const full = this.tokenizer.decode(this.ids, { skipSpecialTokens: true });
-    const delta = this.advance(full);
+    this.decodeNew(true);
+    const delta = this.advance(this.decoded);
     this.finalText = this.emitted;
     return delta;
   }

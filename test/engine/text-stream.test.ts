@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadTokenizer } from '../../runtime/checkpoint/tokenizer.ts';
 import { TextStream } from '../../runtime/engine/text-stream.ts';
@@ -40,5 +42,20 @@ describe.skipIf(!hasShared)('streaming text with the T5 vocabulary', () => {
     const r = stream('one END two ENDING', ['ENDX']);
     expect(r.stopped).toBe(false);
     expect(r.deltas.join('')).toBe('one END two ENDING');
+  });
+});
+
+describe('streaming text with a byte-level BPE vocabulary (the embedded model)', () => {
+  const dir = fileURLToPath(new URL('../../models/flan-mini', import.meta.url));
+  it.skipIf(!existsSync(`${dir}/tokenizer.tiktoken`))('characters split across byte tokens come out whole, never as U+FFFD', () => {
+    const tokenizer = loadTokenizer(dir);
+    const text = 'Él tiene 3 manzanas y compra 4 más. 日本語のテキスト. Ответ: 7.';
+    const ids = tokenizer.encode(text, { addEos: false });
+    const stream = new TextStream(tokenizer, []);
+    const deltas = ids.map((id) => stream.push(id).delta);
+    deltas.push(stream.finish());
+    expect(deltas.join('')).toBe(tokenizer.decode(ids));
+    expect(deltas.join('')).toBe(text);
+    expect(deltas.some((d) => d.includes('\uFFFD'))).toBe(false);
   });
 });
