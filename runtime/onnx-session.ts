@@ -8,6 +8,11 @@ export interface SessionConfig {
   device: ExecutionDevice;
   /** Intra-op threads; 0 lets onnxruntime pick. */
   threads: number;
+  /**
+   * Whether idle pool threads spin waiting for work (onnxruntime's default: lowest latency). Background
+   * work beside a server turns it off, so its threads give the cores back instead of burning them.
+   */
+  spinning?: boolean;
 }
 
 /** Session settings from the environment: FLAN_DEVICE (cpu|cuda) and FLAN_THREADS. */
@@ -41,6 +46,7 @@ export async function createSession(model: Uint8Array | string, config: SessionC
     executionProviders: config.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
     graphOptimizationLevel: 'all',
     ...(config.threads > 0 ? { intraOpNumThreads: config.threads, interOpNumThreads: 1 } : {}),
+    ...(config.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   };
   return typeof model === 'string'
     ? ort.InferenceSession.create(model, options)

@@ -1,3 +1,4 @@
+import { getPriority, setPriority } from 'node:os';
 import { DataFormatError } from '../data/instruction-example.ts';
 import { runTraining, type TrainingEvent, type TrainingResult, type TrainingSpec } from './training-run.ts';
 
@@ -12,6 +13,9 @@ export type WorkerMessage =
   | { type: 'event'; event: TrainingEvent }
   | { type: 'done'; result: TrainingResult }
   | { type: 'failed'; message: string; code: 'invalid_training_file' | 'training_error' };
+
+// A job is background work: below the server's priority, so a train step never delays a decode step.
+setPriority(Math.min(19, getPriority() + 10));
 
 const send = (m: WorkerMessage) => new Promise<void>((resolve) => process.send!(m, () => resolve()));
 
