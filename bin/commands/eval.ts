@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { APIConnectionError, APIError } from 'openai';
 import { BenchmarkDataError } from '../../eval/benchmarks/read-text.ts';
 import { SUITES, type Suite } from '../../eval/benchmarks/types.ts';
 import { MODES, type Mode } from '../../eval/prompting/modes.ts';
@@ -117,6 +118,9 @@ export function registerEval(program: Command): void {
         if (err instanceof BenchmarkDataError || err instanceof PromptUnavailableError || err instanceof EvalUnavailableError) {
           throw new UsageError(err.message);
         }
+        // The server being down or refusing the key is the user's to fix, not a bug: one line.
+        if (err instanceof APIConnectionError) throw new UsageError(`cannot reach ${flags.server}: ${err.message}`);
+        if (err instanceof APIError) throw new UsageError(`${flags.server} answered ${err.status ?? 'an error'}: ${err.message}`);
         throw err;
       } finally {
         process.off('SIGINT', onSignal);

@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { loadCivilComments } from '../benchmarks/civil-comments-loader.ts';
 import { loadRtpPrompts } from '../benchmarks/rtp-loader.ts';
 import { syntheticSuite } from '../benchmarks/synthetic-suite.ts';
@@ -51,11 +52,14 @@ export async function runEval(options: EvalOptions, controls: RunControls = {}):
   const client = new OpenAiCompletionClient({ server: options.server, model: options.model, apiKey: options.apiKey });
   const plan = planEval(options, client);
   const progress = new ProgressTracker(plan.items.length, controls.onProgress);
+  // Every request in flight (and each of the client's retries) listens on the one run signal.
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (controls.signal) setMaxListeners(Math.max(getMaxListeners(controls.signal), 8 * concurrency + 16), controls.signal);
   let records: ExampleRecord[];
   try {
     records = await mapBounded(
       plan.items,
-      options.concurrency ?? DEFAULT_CONCURRENCY,
+      concurrency,
       async (item) => {
         const record = await item.run(controls.signal);
         progress.tick(item.task);

@@ -57,4 +57,10 @@ describe('flan-serve eval', () => {
     const data = await cli(['--server', 'http://127.0.0.1:9', '--model', 'm', '--suite', 'bbh', '--data', '/nonexistent']);
     expect(data.stderr).toMatch(/^flan-serve: BBH: \/nonexistent\/tasks is not a directory/);
   });
+
+  it('a server that cannot be reached is one line too, not a stack trace', async () => {
+    const down = await cli(['--server', 'http://127.0.0.1:9', '--model', 'm', '--suite', 'synthetic', '--tasks', 'held-in', '--mode', 'direct', '--limit', '1', '--no-progress']);
+    expect(down.code).toBe(1);
+    expect(down.stderr.trim().split('\n')).toEqual(['flan-serve: cannot reach http://127.0.0.1:9: Connection error.']);
+  });
 });
