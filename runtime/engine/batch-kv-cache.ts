@@ -6,6 +6,21 @@ export interface CrossKV {
   sourceLength: number;
 }
 
+/** Row b of batched cross K/V tensors [B, H, S, dk], cut to its prompt's real length. */
+export function sliceCrossRow(cross: ort.Tensor[], b: number, length: number): CrossKV {
+  const tensors = cross.map((t) => {
+    const [, heads, source, dk] = t.dims;
+    const data = t.data as Float32Array;
+    const out = new Float32Array(heads * length * dk);
+    for (let h = 0; h < heads; h++) {
+      const from = (b * heads + h) * source * dk;
+      out.set(data.subarray(from, from + length * dk), h * length * dk);
+    }
+    return out;
+  });
+  return { tensors, sourceLength: length };
+}
+
 export interface CacheRow {
   cross: CrossKV;
   /** The cache slot where this row's first decoder token sits; slots before it are not its own. */

@@ -3,11 +3,10 @@ import type { Tokenizer } from '../checkpoint/tokenizer.ts';
 import { int64Feed } from '../onnx-session.ts';
 import { SeededRandom } from '../seeded-random.ts';
 import type { T5Runner } from '../t5-runner.ts';
-import { BatchKVCache, type CrossKV } from './batch-kv-cache.ts';
+import { BatchKVCache, sliceCrossRow, type CrossKV } from './batch-kv-cache.ts';
 import { extractAnswer, voteAnswers } from './chain-of-thought.ts';
 import { EngineError, type EngineStats, type FinishReason, type GenerationEvent, type SamplingOptions } from './engine-api.ts';
 import type { EventChannel } from './event-channel.ts';
-import { sliceCrossRow } from './greedy-decode.ts';
 import { chooseToken, toTokenLogprob, type SequenceSampler } from './sampler.ts';
 import { TextStream } from './text-stream.ts';
 

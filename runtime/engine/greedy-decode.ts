@@ -1,6 +1,6 @@
 import { int64Feed } from '../onnx-session.ts';
 import type { T5Runner } from '../t5-runner.ts';
-import { BatchKVCache } from './batch-kv-cache.ts';
+import { BatchKVCache, sliceCrossRow } from './batch-kv-cache.ts';
 
 export interface GreedyOptions {
   maxNewTokens: number;
@@ -44,19 +44,4 @@ export async function greedyDecode(
     });
   }
   return sequences;
-}
-
-/** Row b of batched cross K/V tensors [B, H, S, dk], cut to its prompt's real length. */
-export function sliceCrossRow(cross: { dims: readonly number[]; data: unknown }[], b: number, length: number) {
-  const tensors = cross.map((t) => {
-    const [, heads, source, dk] = t.dims;
-    const data = t.data as Float32Array;
-    const out = new Float32Array(heads * length * dk);
-    for (let h = 0; h < heads; h++) {
-      const from = (b * heads + h) * source * dk;
-      out.set(data.subarray(from, from + length * dk), h * length * dk);
-    }
-    return out;
-  });
-  return { tensors, sourceLength: length };
 }
