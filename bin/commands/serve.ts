@@ -1,4 +1,6 @@
-import { basename, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ConfigError } from '../../runtime/config-error.ts';
 import { createEngine } from '../../runtime/engine/t5-engine.ts';
@@ -11,6 +13,12 @@ interface ServeOptions {
   modelId?: string;
   host?: string;
   port?: string;
+}
+
+/** models/flan-mini, the embedded default, when this checkout has it. */
+function embeddedModelDir(): string | undefined {
+  const dir = fileURLToPath(new URL('../../models/flan-mini', import.meta.url));
+  return existsSync(join(dir, 'config.json')) ? dir : undefined;
 }
 
 const NO_MODEL =
@@ -26,12 +34,12 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('Serve a model over the OpenAI-style HTTP API and websocket chat')
-    .option('--model <dir>', 'model directory (default: $FLAN_MODEL)')
+    .option('--model <dir>', 'model directory (default: $FLAN_MODEL, else the embedded models/flan-mini)')
     .option('--model-id <name>', 'the model name clients use (default: the directory name)')
     .option('--host <host>', 'address to listen on (default: $HOST or 127.0.0.1)')
     .option('--port <port>', 'port to listen on (default: $PORT or 8080)')
     .action(async (opts: ServeOptions) => {
-      const modelDir = opts.model ?? process.env.FLAN_MODEL;
+      const modelDir = opts.model ?? process.env.FLAN_MODEL ?? embeddedModelDir();
       if (!modelDir) throw new ConfigError(NO_MODEL);
       const config = serverConfigFromEnv({ ...process.env, ...(opts.host ? { HOST: opts.host } : {}), ...(opts.port ? { PORT: opts.port } : {}) });
       // Uploaded files, fine-tuning jobs, model versions and eval runs live here across restarts.

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../bin/cli.ts';
+import { describe, expect, it } from 'vitest';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { makeTinyModelDir } from '../helpers/tiny-model.ts';
 import { json, post } from './helpers/test-server.ts';
@@ -10,17 +9,26 @@ import { json, post } from './helpers/test-server.ts';
 const cli = fileURLToPath(new URL('../../bin/flan-serve.js', import.meta.url));
 
 describe('flan-serve serve', () => {
-  it('exits with a message naming FLAN_MODEL when no model is given', async () => {
-    const saved = process.env.FLAN_MODEL;
-    delete process.env.FLAN_MODEL;
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  it('serves the embedded models/flan-mini when neither FLAN_MODEL nor --model is given', async () => {
+    const { FLAN_MODEL: _unset, ...rest } = process.env;
+    const env = { ...rest, PORT: '0', FLAN_THREADS: '1', FLAN_API_KEYS: '' };
+    const child = spawn(process.execPath, [cli, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      expect(await main(['serve'])).toBe(1);
-      expect(String(stderr.mock.calls[0][0])).toMatch(/set FLAN_MODEL=<dir> or pass --model <dir>/);
+      let ready: { msg: string; model?: string } | undefined;
+      for await (const line of createInterface({ input: child.stdout })) {
+        const entry = JSON.parse(line);
+        if (entry.msg === 'model ready') {
+          ready = entry;
+          break;
+        }
+      }
+      child.stdout.resume();
+      expect(ready?.model).toBe('flan-mini');
     } finally {
-      stderr.mockRestore();
-      if (saved !== undefined) process.env.FLAN_MODEL = saved;
+      child.kill('SIGTERM');
     }
+    expect(await exited).toBe(0);
   });
 
   it.skipIf(!hasShared)('serves FLAN_MODEL as the README shows, and stops cleanly on SIGTERM', async () => {
