@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -6,12 +9,15 @@ import { hasShared } from '../helpers/shared-fixtures.ts';
 import { makeTinyModelDir } from '../helpers/tiny-model.ts';
 import { json, post } from './helpers/test-server.ts';
 
+/** The server keeps its registry and uploads here; a test must not write into the checkout's ./data. */
+const scratchDataDir = () => mkdtempSync(join(tmpdir(), 'flan-serve-data-'));
+
 const cli = fileURLToPath(new URL('../../bin/flan-serve.js', import.meta.url));
 
 describe('flan-serve serve', () => {
   it('serves the embedded models/flan-mini when neither FLAN_MODEL nor --model is given', async () => {
     const { FLAN_MODEL: _unset, ...rest } = process.env;
-    const env = { ...rest, PORT: '0', FLAN_THREADS: '1', FLAN_API_KEYS: '' };
+    const env = { ...rest, PORT: '0', FLAN_THREADS: '1', FLAN_API_KEYS: '', FLAN_DATA_DIR: scratchDataDir() };
     const child = spawn(process.execPath, [cli, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
@@ -33,7 +39,7 @@ describe('flan-serve serve', () => {
 
   it.skipIf(!hasShared)('serves FLAN_MODEL as the README shows, and stops cleanly on SIGTERM', async () => {
     const dir = makeTinyModelDir();
-    const env = { ...process.env, FLAN_MODEL: dir, PORT: '0', FLAN_THREADS: '1', FLAN_API_KEYS: '', HOST: '0.0.0.0' };
+    const env = { ...process.env, FLAN_MODEL: dir, PORT: '0', FLAN_THREADS: '1', FLAN_API_KEYS: '', HOST: '0.0.0.0', FLAN_DATA_DIR: scratchDataDir() };
     const child = spawn(process.execPath, [cli, 'serve', '--model-id', 'tiny'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
