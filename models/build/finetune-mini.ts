@@ -11,9 +11,9 @@ import { BASE_MODEL_DIR, buildPaths, MINI_MODEL_DIR } from './build-paths.ts';
 import { prepareBuild } from './prepare-data.ts';
 import { buildModel, identityTemplates } from './train-model.ts';
 
-const FINETUNE_STEPS = 1200;
+const FINETUNE_STEPS = 1600;
 /** The no-CoT ablation is shorter; the CoT run keeps its models at these steps to compare fairly. */
-const ABLATION_STEPS = [300, 400, 500, 600];
+const ABLATION_STEPS = [300, 600, 900, 1200];
 
 const { values } = parseArgs({
   options: {
