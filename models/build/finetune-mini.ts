@@ -4,7 +4,8 @@
  * Adafactor at a constant 1e-3 as the paper. Resumes from its checkpoint when re-run.
  *
  *   npx tsx models/build/finetune-mini.ts [--steps N]
- *   npx tsx models/build/finetune-mini.ts --no-cot --out data/flan-mini-build/no-cot-model   (ablation)
+ *   npx tsx models/build/finetune-mini.ts --no-cot --steps 600   (the ablation: no rationales; its model
+ *                                                                goes to data/flan-mini-build/no-cot-model)
  */
 import { parseArgs } from 'node:util';
 import { BASE_MODEL_DIR, buildPaths, MINI_MODEL_DIR } from './build-paths.ts';
