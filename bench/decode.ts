@@ -147,7 +147,8 @@ async function measureStepGflops() {
   const cache = new BatchKVCache(c.numDecoderLayers, c.numHeads, c.dKv);
   cache.repack([], prompts.map((_, b) => sliceCrossRow(cross, b, PROMPT_TOKENS)));
   const step = new ort.Tensor('float32', new Float32Array(REQUESTS * c.numHeads * c.dKv).fill(0.01), [REQUESTS, c.numHeads, 1, c.dKv]);
-  for (let i = 0; i < past; i++) cache.append(runner.emptyPast(1).map(() => step));
+  const stepKV = Array.from({ length: 2 * c.numDecoderLayers }, () => step);
+  for (let i = 0; i < past; i++) cache.append(stepKV);
   const feeds = {
     inputIds: int64Feed(prompts.map(() => [5])),
     encoderAttentionMask: cache.encoderMask,

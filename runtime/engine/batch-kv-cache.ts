@@ -60,10 +60,6 @@ export class BatchKVCache {
     this.allocate(0, 0);
   }
 
-  get size(): number {
-    return this.rows.length;
-  }
-
   /** Bytes held by the batch's self- and cross-attention caches. */
   bytes(): number {
     return [...this.buffers, ...this.cross.map((t) => t.data as Float32Array)].reduce((sum, d) => sum + d.byteLength, 0);

@@ -58,20 +58,6 @@ export interface Graph {
   initializers: Map<string, Tensor>;
 }
 
-export function bytesPerElement(dtype: DType): number {
-  switch (dtype) {
-    case 'float32':
-    case 'int32':
-      return 4;
-    case 'float16':
-      return 2;
-    case 'int64':
-      return 8;
-    case 'bool':
-      return 1;
-  }
-}
-
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
