@@ -1,4 +1,4 @@
-import { ARITHMETIC_FAMILIES, COT_FAMILIES, DEFAULT_EVAL_PER_FAMILY, FAMILIES, generateEvalSet, HELD_OUT_FAMILIES } from '../../finetune/data/synthetic/index.ts';
+import { ARITHMETIC_FAMILIES, COT_FAMILIES, DEFAULT_EVAL_PER_FAMILY, EXTENSION_FAMILIES, FAMILIES, generateEvalSet, HELD_OUT_FAMILIES } from '../../finetune/data/synthetic/index.ts';
 import { COT_TRIGGER, type PromptStyle } from '../prompting/modes.ts';
 import type { QaSuiteSpec } from '../run/qa-suites.ts';
 import { BenchmarkDataError } from './read-text.ts';
@@ -20,9 +20,10 @@ export const SYNTHETIC_TASK_GROUPS: Record<string, readonly string[]> = {
   arithmetic: ARITHMETIC_FAMILIES,
 };
 
+/** Every family by default; extension families (taught later, in no average) only when named. */
 export function loadSyntheticTasks(names?: readonly string[], perFamily = DEFAULT_EVAL_PER_FAMILY): SyntheticTask[] {
-  const all = FAMILIES.map((f) => f.name);
-  const wanted = !names || names.length === 0 ? all : [...new Set(names.flatMap((n) => SYNTHETIC_TASK_GROUPS[n] ?? [n]))];
+  const all = [...FAMILIES, ...EXTENSION_FAMILIES].map((f) => f.name);
+  const wanted = !names || names.length === 0 ? FAMILIES.map((f) => f.name) : [...new Set(names.flatMap((n) => SYNTHETIC_TASK_GROUPS[n] ?? [n]))];
   const unknown = wanted.find((n) => !all.includes(n));
   if (unknown) throw new BenchmarkDataError(`synthetic: no task "${unknown}" (have: ${Object.keys(SYNTHETIC_TASK_GROUPS).join(', ')}, ${all.join(', ')})`);
   const items = generateEvalSet(perFamily, wanted);

@@ -1,8 +1,11 @@
+import { lrFactor, type LrSchedule } from './lr-schedule.ts';
 import { restoreSlot, rms, stateName, type Optimizer, type Param, type StateTensor } from './optimizer.ts';
 
 export interface AdafactorOptions {
-  /** Constant learning rate (the paper finetunes with a constant 1e-3). */
+  /** Base learning rate (the paper finetunes with a constant 1e-3). */
   lr: number;
+  /** Warm-up and decay of the rate; constant when absent. */
+  schedule?: LrSchedule;
   /** [regulariser added to g^2, floor of the parameter scale] */
   eps?: [number, number];
   clipThreshold?: number;
@@ -32,7 +35,7 @@ export class Adafactor implements Optimizer {
   private t = 0;
   private readonly slots = new Map<string, Slots>();
   private scratch = new Float32Array(0);
-  private readonly o: Required<Omit<AdafactorOptions, 'beta1'>> & { beta1: number | null };
+  private readonly o: Required<Omit<AdafactorOptions, 'beta1' | 'schedule'>> & { beta1: number | null; schedule?: LrSchedule };
 
   constructor(options: AdafactorOptions) {
     this.o = {
@@ -51,17 +54,18 @@ export class Adafactor implements Optimizer {
   }
 
   learningRate(): number {
-    return this.o.lr;
+    return this.o.lr * lrFactor(this.o.schedule, Math.max(1, this.t));
   }
 
   step(params: ReadonlyMap<string, Param>, grads: ReadonlyMap<string, Float32Array>): void {
     this.t += 1;
     const beta2t = 1 - Math.pow(this.t, this.o.decayRate);
+    const baseLr = this.learningRate();
     for (const [name, grad] of grads) {
       const p = params.get(name);
       if (!p) throw new Error(`adafactor: no parameter ${name}`);
       const slots = this.slotsFor(name, p);
-      const lr = this.o.scaleParameter ? Math.max(this.o.eps[1], rms(p.data)) * this.o.lr : this.o.lr;
+      const lr = this.o.scaleParameter ? Math.max(this.o.eps[1], rms(p.data)) * baseLr : baseLr;
       // One scratch buffer for the update, reused across parameters and steps: a fresh array per
       // tensor would allocate the model's size again on every step.
       if (this.scratch.length < grad.length) this.scratch = new Float32Array(grad.length);

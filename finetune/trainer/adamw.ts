@@ -1,3 +1,4 @@
+import { lrFactor, type LrSchedule } from './lr-schedule.ts';
 import { restoreSlot, stateName, type Optimizer, type Param, type StateTensor } from './optimizer.ts';
 
 export interface AdamWOptions {
@@ -5,6 +6,8 @@ export interface AdamWOptions {
   betas?: [number, number];
   eps?: number;
   weightDecay?: number;
+  /** Warm-up and decay of the rate; constant when absent. */
+  schedule?: LrSchedule;
 }
 
 /** AdamW as torch.optim.AdamW: decoupled weight decay, bias-corrected moments. */
@@ -12,7 +15,7 @@ export class AdamW implements Optimizer {
   readonly kind = 'adamw';
   private t = 0;
   private readonly moments = new Map<string, { m: Float32Array; v: Float32Array }>();
-  private readonly o: Required<AdamWOptions>;
+  private readonly o: Required<Omit<AdamWOptions, 'schedule'>> & { schedule?: LrSchedule };
 
   constructor(options: AdamWOptions) {
     this.o = { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, ...options };
@@ -23,13 +26,14 @@ export class AdamW implements Optimizer {
   }
 
   learningRate(): number {
-    return this.o.lr;
+    return this.o.lr * lrFactor(this.o.schedule, Math.max(1, this.t));
   }
 
   step(params: ReadonlyMap<string, Param>, grads: ReadonlyMap<string, Float32Array>): void {
     this.t += 1;
     const [b1, b2] = this.o.betas;
-    const { lr, eps } = this.o;
+    const { eps } = this.o;
+    const lr = this.learningRate();
     const correction1 = 1 - b1 ** this.t;
     const sqrtCorrection2 = Math.sqrt(1 - b2 ** this.t);
     const decay = 1 - lr * this.o.weightDecay;

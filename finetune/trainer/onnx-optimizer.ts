@@ -5,6 +5,7 @@ import { createSession, ort, type SessionConfig } from '../../runtime/onnx-sessi
 import type { AdafactorOptions } from './adafactor.ts';
 import type { AdamWOptions } from './adamw.ts';
 import { restoreSlot, stateName, type Param, type StateTensor } from './optimizer.ts';
+import { lrFactor } from './lr-schedule.ts';
 
 export type UpdateRule = ({ kind: 'adafactor' } & AdafactorOptions) | ({ kind: 'adamw' } & AdamWOptions);
 
@@ -35,7 +36,7 @@ export class OnnxOptimizer {
   }
 
   learningRate(): number {
-    return this.rule.lr;
+    return this.rule.lr * lrFactor(this.rule.schedule, Math.max(1, this.t));
   }
 
   /**
@@ -106,9 +107,14 @@ export class OnnxOptimizer {
   /** Step-dependent constants, computed in double precision as the references do. */
   private scalars(): Record<string, ort.Tensor> {
     const t = this.t;
-    if (this.rule.kind === 'adafactor') return { beta2t: scalar(1 - Math.pow(t, this.rule.decayRate ?? -0.8)) };
+    const lr = this.learningRate();
+    if (this.rule.kind === 'adafactor') return { beta2t: scalar(1 - Math.pow(t, this.rule.decayRate ?? -0.8)), lr: scalar(lr) };
     const [b1, b2] = this.rule.betas ?? [0.9, 0.999];
-    return { step_size: scalar(this.rule.lr / (1 - b1 ** t)), sqrt_correction2: scalar(Math.sqrt(1 - b2 ** t)) };
+    return {
+      step_size: scalar(lr / (1 - b1 ** t)),
+      sqrt_correction2: scalar(Math.sqrt(1 - b2 ** t)),
+      decay: scalar(1 - lr * (this.rule.weightDecay ?? 0.01)),
+    };
   }
 
   private async build(params: ReadonlyMap<string, Param>): Promise<void> {
@@ -152,9 +158,10 @@ type EmitUpdate = (
 
 const scalar = (v: number) => new ort.Tensor('float32', Float32Array.from([v]), []);
 
-/** adafactor.ts's step, tensor-wise; beta2t is fed each step. */
+/** adafactor.ts's step, tensor-wise; beta2t and the (scheduled) rate are fed each step. */
 function adafactorUpdate(g: GraphBuilder, o: AdafactorOptions): EmitUpdate {
   const beta2t = g.input('beta2t', 'float32', []);
+  const baseLr = g.input('lr', 'float32', []);
   const keep = beta2t;
   const take = g.sub(g.constFloat(1), beta2t);
   const [eps1, eps2] = o.eps ?? [1e-30, 1e-3];
@@ -175,7 +182,7 @@ function adafactorUpdate(g: GraphBuilder, o: AdafactorOptions): EmitUpdate {
       out.full = ema(slots.full, squared);
       update = g.mul(grad, rsqrt(out.full));
     }
-    let lr = g.constFloat(o.lr);
+    let lr = baseLr;
     if (o.scaleParameter) lr = g.mul(lr, g.max(g.constFloat(eps2), g.sqrt(mean(g.mul(value, value)))));
     const rmsUpdate = g.sqrt(mean(g.mul(update, update)));
     const scale = g.div(lr, g.max(g.constFloat(1), g.div(rmsUpdate, g.constFloat(o.clipThreshold ?? 1))));
@@ -189,18 +196,18 @@ function adafactorUpdate(g: GraphBuilder, o: AdafactorOptions): EmitUpdate {
   };
 }
 
-/** adamw.ts's step, tensor-wise; the bias corrections are fed each step. */
+/** adamw.ts's step, tensor-wise; the bias corrections and the (scheduled) decay are fed each step. */
 function adamwUpdate(g: GraphBuilder, o: AdamWOptions): EmitUpdate {
   const stepSize = g.input('step_size', 'float32', []);
   const sqrtCorrection2 = g.input('sqrt_correction2', 'float32', []);
+  const decay = g.input('decay', 'float32', []);
   const [b1, b2] = o.betas ?? [0.9, 0.999];
-  const decay = 1 - o.lr * (o.weightDecay ?? 0.01);
   return (p, value, grad, slots) => {
     const flat = g.reshape(grad, [-1]);
     const m = g.add(g.mul(slots.exp_avg, g.constFloat(b1)), g.mul(flat, g.constFloat(1 - b1)));
     const v = g.add(g.mul(slots.exp_avg_sq, g.constFloat(b2)), g.mul(g.mul(flat, flat), g.constFloat(1 - b2)));
     const denom = g.add(g.div(g.sqrt(v), sqrtCorrection2), g.constFloat(o.eps ?? 1e-8));
     const step = g.reshape(g.mul(stepSize, g.div(m, denom)), p.shape);
-    return { value: g.sub(g.mul(value, g.constFloat(decay)), step), slots: { exp_avg: m, exp_avg_sq: v } };
+    return { value: g.sub(g.mul(value, decay), step), slots: { exp_avg: m, exp_avg_sq: v } };
   };
 }

@@ -10,7 +10,7 @@ import { BUILD_DIR, buildPaths } from './build-paths.ts';
 /** Seeds of every generated artefact; changing one changes the models. */
 export const SEEDS = { vocabulary: 101, pretrainText: 102, spanCorruption: 103, mixture: 104, init: 105 } as const;
 export const PRETRAIN_DOCUMENTS = 60_000;
-export const MIXTURE_PER_FAMILY = 4_000;
+export const MIXTURE_PER_FAMILY = 10_000;
 
 const toJsonl = (examples: readonly SyntheticExample[]) => `${examples.map((e) => JSON.stringify(e)).join('\n')}\n`;
 

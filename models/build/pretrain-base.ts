@@ -9,7 +9,7 @@ import { BASE_MODEL_DIR, buildPaths } from './build-paths.ts';
 import { prepareBuild } from './prepare-data.ts';
 import { buildModel, identityTemplates } from './train-model.ts';
 
-const PRETRAIN_STEPS = 400;
+const PRETRAIN_STEPS = 500;
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: String(PRETRAIN_STEPS) } } });
 prepareBuild();
@@ -21,7 +21,7 @@ await buildModel({
     trainingFile: buildPaths.pretrainData,
     method: { kind: 'full' },
     // From scratch a moment estimate helps more than Adafactor's memory saving matters at 3.5M parameters.
-    optimizer: { kind: 'adamw', lr: 1e-3, weightDecay: 0 },
+    optimizer: { kind: 'adamw', lr: 1e-3, weightDecay: 0, schedule: { warmupSteps: 50, decaySteps: PRETRAIN_STEPS } },
     maxGradNorm: 1,
     steps: Number(values.steps),
     batch: {
@@ -36,6 +36,6 @@ await buildModel({
     heldOutFraction: 0.002,
     checkpointEvery: 50,
     evalEvery: 250,
-    threads: 1,
+    threads: 2,
   },
 });

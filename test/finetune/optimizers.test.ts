@@ -4,6 +4,7 @@ import { AdamW } from '../../finetune/trainer/adamw.ts';
 import { OnnxOptimizer, type UpdateRule } from '../../finetune/trainer/onnx-optimizer.ts';
 import type { Optimizer, Param } from '../../finetune/trainer/optimizer.ts';
 import { SeededRandom } from '../../runtime/seeded-random.ts';
+import { lrFactor } from '../../finetune/trainer/lr-schedule.ts';
 
 const param = (shape: number[], values: number[]): Param => ({ shape, data: Float32Array.from(values) });
 
@@ -87,6 +88,8 @@ describe('OnnxOptimizer (the update the trainer runs) matches the plain-loop ref
     { kind: 'adafactor', lr: 0.01 },
     { kind: 'adafactor', lr: 0.01, beta1: 0.9, weightDecay: 0.1, scaleParameter: true, clipThreshold: 0.5 },
     { kind: 'adamw', lr: 0.01, weightDecay: 0.05 },
+    { kind: 'adafactor', lr: 0.01, schedule: { warmupSteps: 1, decaySteps: 3, minRatio: 0.2 } },
+    { kind: 'adamw', lr: 0.01, weightDecay: 0.05, schedule: { warmupSteps: 2, decaySteps: 3 } },
   ];
   it.each(rules)('%o over three steps, with global-norm clipping', async (rule) => {
     const rng = SeededRandom.fromSeed(11);
@@ -118,5 +121,27 @@ describe('OnnxOptimizer (the update the trainer runs) matches the plain-loop ref
     }
     expect(onnx.state().map((t) => t.name).sort()).toEqual([...jsState.keys()].sort());
     await onnx.release();
+  });
+});
+
+describe('learning-rate schedule', () => {
+  it('warms up linearly, decays by a cosine to the floor, then stays there', () => {
+    const schedule = { warmupSteps: 4, decaySteps: 14, minRatio: 0.1 };
+    expect([1, 2, 4].map((s) => lrFactor(schedule, s))).toEqual([0.25, 0.5, 1]);
+    expect(lrFactor(schedule, 9)).toBeCloseTo(0.55, 12); // half way through the decay: (1 + 0.1) / 2
+    expect(lrFactor(schedule, 14)).toBeCloseTo(0.1, 12);
+    expect(lrFactor(schedule, 100)).toBeCloseTo(0.1, 12);
+    expect(lrFactor(undefined, 7)).toBe(1);
+    expect(lrFactor({ warmupSteps: 2 }, 50)).toBe(1);
+  });
+
+  it('is what the optimizers report as their rate, step by step', () => {
+    const opt = new AdamW({ lr: 0.02, schedule: { warmupSteps: 2, decaySteps: 4, minRatio: 0 } });
+    const p = new Map([['w', param([2], [1, 2])]]);
+    const rates = [1, 2, 3, 4].map(() => {
+      opt.step(p, new Map([['w', Float32Array.from([0.1, -0.1])]]));
+      return opt.learningRate();
+    });
+    expect(rates.map((r) => r / 0.02)).toEqual([0.5, 1, 0.5, 0].map((x) => expect.closeTo(x, 12)));
   });
 });

@@ -3,6 +3,7 @@ import { cotTarget } from '../../finetune/data/templates.ts';
 import {
   COT_FAMILIES,
   evalQuestions,
+  EXTENSION_FAMILIES,
   FAMILIES,
   familyByName,
   fillTemplate,
@@ -41,6 +42,18 @@ describe('synthetic task generator', () => {
     // Phrasings that only held-out families use never appear in the text the base model reads.
     const text = generatePlainText(1, 2000).join('\n');
     for (const marker of ['the largest', 'maximum', 'bigger', 'first word', 'Customer feedback', 'Quanti', 'adesso']) expect(text).not.toContain(marker);
+  });
+
+  it('keeps extension families out of every default set, reachable by name with their eval split excluded', () => {
+    const [extension] = EXTENSION_FAMILIES;
+    expect(FAMILIES.map((f) => f.name)).not.toContain(extension.name);
+    expect(generateMixture({ seed: 3, perFamily: 5 }).some((e) => e.task === extension.name)).toBe(false);
+    expect(generateEvalSet(5).some((i) => i.task === extension.name)).toBe(false);
+    expect(familyByName(extension.name)).toBe(extension);
+    const evalSet = new Set(generateEvalSet(100, [extension.name]).map((i) => i.prompt));
+    const training = generateMixture({ seed: 3, perFamily: 300, families: [extension.name], fewShotRate: 0 });
+    expect(training).toHaveLength(300);
+    expect(training.filter((e) => evalSet.has(e.inputs))).toEqual([]);
   });
 
   it('never trains on an eval question of a family with room for both', () => {

@@ -1,8 +1,14 @@
 import type { SeededRandom } from '../../../runtime/seeded-random.ts';
 import { pick, type TaskFamily } from './problem.ts';
 
-const GOOD = ['wonderful', 'great', 'lovely', 'excellent', 'brilliant', 'delightful', 'fantastic', 'charming'];
-const BAD = ['terrible', 'awful', 'boring', 'dreadful', 'horrible', 'disappointing', 'painful', 'dull'];
+const GOOD = [
+  'wonderful', 'great', 'lovely', 'excellent', 'brilliant', 'delightful', 'fantastic', 'charming', 'superb', 'moving', 'gorgeous',
+  'memorable', 'impressive', 'enjoyable', 'beautiful', 'outstanding',
+];
+const BAD = [
+  'terrible', 'awful', 'boring', 'dreadful', 'horrible', 'disappointing', 'painful', 'dull', 'tedious', 'clumsy', 'forgettable',
+  'mediocre', 'annoying', 'pointless', 'messy', 'unbearable',
+];
 
 /** One or two opinion phrases, with a neutral clause between so the label is not always word one. */
 function opinion(rng: SeededRandom, subjects: readonly string[], neutral: readonly string[]): { text: string; label: string } {
@@ -20,7 +26,7 @@ export const movieSentiment: TaskFamily = {
   templates: ['Review: {q}\nIs this review positive or negative?', 'What is the sentiment of this movie review? {q}', '{q}\nSentiment (positive or negative):'],
   labels: ['positive', 'negative'],
   make(rng) {
-    const o = opinion(rng, ['film', 'movie', 'acting', 'story', 'ending', 'soundtrack'], ['it lasted two hours', 'I saw it on Sunday', 'the cinema was full']);
+    const o = opinion(rng, ['film', 'movie', 'acting', 'story', 'ending', 'soundtrack', 'plot', 'dialogue', 'camera work', 'sequel'], ['it lasted two hours', 'I saw it on Sunday', 'the cinema was full', 'my sister came along', 'it was dubbed', 'the tickets were cheap']);
     return { question: o.text, answer: o.label };
   },
 };
@@ -37,8 +43,8 @@ export const productSentiment: TaskFamily = {
 };
 
 // A mild, fixed lexicon: enough for a classification task without shipping abusive text in the repo.
-const INSULTS = ['idiot', 'stupid', 'moron', 'loser', 'pathetic', 'dumb'];
-const KIND = ['friend', 'helpful', 'kind', 'smart', 'thoughtful', 'clever'];
+const INSULTS = ['idiot', 'stupid', 'moron', 'loser', 'pathetic', 'dumb', 'clown', 'fool', 'coward', 'liar'];
+const KIND = ['friend', 'helpful', 'kind', 'smart', 'thoughtful', 'clever', 'generous', 'patient', 'talented', 'honest'];
 
 export const toxicity: TaskFamily = {
   name: 'toxicity',
@@ -46,7 +52,7 @@ export const toxicity: TaskFamily = {
   labels: ['yes', 'no'],
   make(rng) {
     const toxic = rng.next() < 0.5;
-    const who = pick(rng, ['You are', 'Your brother is', 'The author is', 'This reviewer is']);
+    const who = pick(rng, ['You are', 'Your brother is', 'The author is', 'This reviewer is', 'The moderator is', 'Your neighbour is', 'The poster is']);
     const text = toxic
       ? `${who} a ${pick(rng, INSULTS)} and should shut up.`
       : `${who} ${pick(rng, ['a', 'very'])} ${pick(rng, KIND)}, thanks for the post.`;

@@ -1,5 +1,5 @@
 import { SeededRandom } from '../../../runtime/seeded-random.ts';
-import { FAMILIES, isHeldOut } from './families.ts';
+import { EXTENSION_FAMILIES, FAMILIES, familyByName, isHeldOut } from './families.ts';
 import type { TaskFamily } from './problem.ts';
 import { renderProblem, renderRandomly, type SyntheticExample } from './render.ts';
 
@@ -13,7 +13,7 @@ export interface MixtureOptions {
   fewShotRate?: number;
   /** Drop every rationale: the paper's "no CoT data" ablation (default false). */
   withoutRationales?: boolean;
-  /** Only these families (default: every held-in family). Held-out families are refused. */
+  /** Only these families (default: every held-in family; extension families by name). Held-out families are refused. */
   families?: readonly string[];
   /** Questions never to train on, per family: the eval split's (default: generated from EVAL_SEED). */
   excluded?: ReadonlyMap<string, ReadonlySet<string>>;
@@ -90,9 +90,9 @@ export function generateEvalSet(perFamily = DEFAULT_EVAL_PER_FAMILY, families?: 
   return items;
 }
 
-/** Each family's eval questions, which training must not contain. */
+/** Each family's eval questions (extension families' too), which training must not contain. */
 export function evalQuestions(perFamily: number): Map<string, Set<string>> {
-  return new Map(FAMILIES.map((f) => [f.name, new Set(evalProblems(f, perFamily).map((p) => p.question))]));
+  return new Map([...FAMILIES, ...EXTENSION_FAMILIES].map((f) => [f.name, new Set(evalProblems(f, perFamily).map((p) => p.question))]));
 }
 
 /** Per family its own stream, so adding a family never changes another family's questions. */
@@ -110,13 +110,7 @@ function evalProblems(family: TaskFamily, count: number) {
 }
 
 function selectFamilies(names: readonly string[] | undefined, includeHeldOut = false): TaskFamily[] {
-  if (names) {
-    return names.map((n) => {
-      const f = FAMILIES.find((family) => family.name === n);
-      if (!f) throw new Error(`no synthetic task family "${n}"`);
-      return f;
-    });
-  }
+  if (names) return names.map(familyByName);
   return FAMILIES.filter((f) => includeHeldOut || !isHeldOut(f.name));
 }
 

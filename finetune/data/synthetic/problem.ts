@@ -37,7 +37,11 @@ export function distinct<T>(rng: SeededRandom, items: readonly T[], count: numbe
   return rng.shuffle([...items]).slice(0, count);
 }
 
-export const NAMES = ['Anna', 'Ben', 'Carla', 'David', 'Emma', 'Felix', 'Grace', 'Hugo', 'Ines', 'Jonas', 'Lena', 'Marco', 'Nora', 'Omar', 'Paula', 'Sam'];
+export const NAMES = [
+  'Anna', 'Ben', 'Carla', 'David', 'Emma', 'Felix', 'Grace', 'Hugo', 'Ines', 'Jonas', 'Lena', 'Marco', 'Nora', 'Omar', 'Paula', 'Sam',
+  'Alice', 'Bruno', 'Chloe', 'Daniel', 'Elena', 'Fatima', 'George', 'Hannah', 'Ivan', 'Julia', 'Karim', 'Laura', 'Mateo', 'Nina',
+  'Oscar', 'Pedro', 'Rosa', 'Simon', 'Tara', 'Victor', 'Wanda', 'Yusuf', 'Zoe', 'Clara', 'Elias', 'Helen', 'Olga', 'Rita',
+];
 export const NOUNS = ['apple', 'book', 'car', 'dog', 'house', 'pencil', 'river', 'table', 'window', 'garden', 'horse', 'lamp', 'tree', 'chair', 'bird', 'cup', 'shoe', 'train', 'cloud', 'stone'];
 export const FRUITS = ['apple', 'banana', 'pear', 'plum', 'cherry', 'grape', 'lemon', 'mango', 'orange', 'peach'];
 export const VEHICLES = ['car', 'bus', 'bike', 'train', 'truck', 'boat', 'plane', 'van'];

@@ -1,9 +1,16 @@
 import type { SeededRandom } from '../../../runtime/seeded-random.ts';
 import { ANIMALS, distinct, NAMES, pick, type TaskFamily } from './problem.ts';
 
-const CITIES = ['Paris', 'Rome', 'Madrid', 'Berlin', 'Lisbon', 'Vienna', 'Oslo', 'Dublin', 'Prague', 'Athens'];
-const JOBS = ['baker', 'doctor', 'teacher', 'pilot', 'farmer', 'painter', 'nurse', 'cook', 'driver', 'singer'];
-const COLORS = ['red', 'blue', 'green', 'yellow', 'black', 'white', 'purple', 'orange'];
+const CITIES = [
+  'Paris', 'Rome', 'Madrid', 'Berlin', 'Lisbon', 'Vienna', 'Oslo', 'Dublin', 'Prague', 'Athens', 'London', 'Warsaw', 'Budapest',
+  'Stockholm', 'Helsinki', 'Brussels', 'Amsterdam', 'Zurich', 'Milan', 'Naples', 'Seville', 'Porto', 'Munich', 'Hamburg', 'Krakow',
+  'Geneva', 'Lyon', 'Marseille', 'Valencia', 'Copenhagen',
+];
+const JOBS = [
+  'baker', 'doctor', 'teacher', 'pilot', 'farmer', 'painter', 'nurse', 'cook', 'driver', 'singer', 'dentist', 'lawyer', 'plumber',
+  'architect', 'engineer', 'librarian', 'journalist', 'gardener', 'carpenter', 'musician', 'photographer', 'tailor', 'butcher', 'sailor',
+];
+const COLORS = ['red', 'blue', 'green', 'yellow', 'black', 'white', 'purple', 'orange', 'brown', 'grey', 'pink', 'silver'];
 const LETTERS = ['A', 'B', 'C', 'D'];
 
 interface Person {

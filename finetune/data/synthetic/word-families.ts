@@ -65,6 +65,19 @@ export const firstWord: TaskFamily = {
   },
 };
 
+/**
+ * Not in the mixture at all (see EXTENSION_FAMILIES): the task the continual-finetuning demonstration
+ * teaches the running server, next to first_word and last_word.
+ */
+export const secondWord: TaskFamily = {
+  name: 'second_word',
+  templates: ['What is the second word in: {q}?', 'Give the second word of the list {q}.', 'Words: {q}\nWhich word comes second?'],
+  make(rng) {
+    const words = distinct(rng, NOUNS, between(rng, 3, 6));
+    return { question: words.join(' '), answer: words[1] };
+  },
+};
+
 export const pluralize: TaskFamily = {
   name: 'plural',
   templates: ['What is the plural of "{q}"?', 'Give the plural form of {q}.', 'Singular: {q}\nPlural:'],
