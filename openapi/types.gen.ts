@@ -926,6 +926,12 @@ export interface components {
              */
             pack: boolean;
             /**
+             * @description flan: each input under one of several Flan-style templates, picked per example; none: inputs exactly as uploaded (for data already in the served prompt format)
+             * @default flan
+             * @enum {string}
+             */
+            templates: "flan" | "none";
+            /**
              * @description Examples kept out of training to measure held-out loss
              * @default 0.1
              */

@@ -1,3 +1,4 @@
+import { VERBATIM } from '../finetune/data/templates.ts';
 import type { TrainingSpec } from '../finetune/jobs/training-run.ts';
 import type { MethodConfig, OptimizerConfig } from '../finetune/trainer/trainer.ts';
 import type { components } from '../openapi/types.gen.ts';
@@ -58,6 +59,7 @@ export function planJob(body: JobRequest, resolved: { baseModelDir: string; trai
       batchSize,
       microBatches: 1,
       packed: flan.pack ?? true,
+      ...(flan.templates === 'none' ? { templates: { defaultTemplates: [VERBATIM] } } : {}),
       maxSourceLength: flan.max_source_length ?? 512,
       maxTargetLength: flan.max_target_length ?? 128,
     },

@@ -4,7 +4,7 @@ import type { TrainBatch } from '../trainer/train-step.ts';
 import { packBatch, padBatch, tokenizeExample, type SequenceLimits, type SpecialIds, type TokenizedExample } from './collate.ts';
 import type { InstructionExample } from './instruction-example.ts';
 import { TaskMixture } from './mixture.ts';
-import { renderExample, type TemplateOptions } from './templates.ts';
+import { renderExample, VERBATIM, type TemplateOptions } from './templates.ts';
 
 export interface BatchPlan extends SequenceLimits {
   /** Rows per micro-batch. */
@@ -75,7 +75,7 @@ export function heldOutBatches(
 ): TrainBatch[] {
   const rng = SeededRandom.fromSeed(0);
   const fixed: TemplateOptions = { ...templates, fewShotRate: 0, cotRate: templates?.cotRate ?? 1 };
-  const tokenized = examples.map((e) => tokenizeExample(tokenizer, renderExample(e, [], { ...fixed, templates: { [e.task]: [(templates?.templates?.[e.task] ?? ['{inputs}'])[0]] } }, rng), limits));
+  const tokenized = examples.map((e) => tokenizeExample(tokenizer, renderExample(e, [], { ...fixed, templates: { [e.task]: [(templates?.templates?.[e.task] ?? templates?.defaultTemplates ?? [VERBATIM])[0]] } }, rng), limits));
   const batches: TrainBatch[] = [];
   for (let i = 0; i < tokenized.length; i += batchSize) batches.push(padBatch(tokenized.slice(i, i + batchSize), ids));
   return batches;

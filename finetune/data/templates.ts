@@ -10,12 +10,16 @@ import type { InstructionExample } from './instruction-example.ts';
 
 /** Input templates; `{inputs}` is replaced by the example's input. */
 export const DEFAULT_TEMPLATES = ['{inputs}', 'Q: {inputs}\nA:', '{inputs}\n\nAnswer:', 'Question: {inputs}\nAnswer:'];
+/** The template that leaves an input exactly as written. */
+export const VERBATIM = '{inputs}';
 export const COT_TRIGGER = "Let's think step by step.";
 const EXEMPLAR_SEPARATOR = '\n\n';
 
 export interface TemplateOptions {
-  /** Input templates per task name; tasks not listed use DEFAULT_TEMPLATES. */
+  /** Input templates per task name; tasks not listed use defaultTemplates. */
   templates?: Record<string, string[]>;
+  /** Templates of tasks not in `templates` (default DEFAULT_TEMPLATES; [VERBATIM] trains on inputs as written). */
+  defaultTemplates?: string[];
   /** Fraction of examples rendered few-shot (default 0: all zero-shot). */
   fewShotRate?: number;
   /** Exemplars in a few-shot prompt (default 2), fewer when the task has fewer other examples. */
@@ -41,7 +45,7 @@ export function renderExample(
   options: TemplateOptions,
   rng: SeededRandom,
 ): RenderedExample {
-  const templates = options.templates?.[example.task] ?? DEFAULT_TEMPLATES;
+  const templates = options.templates?.[example.task] ?? options.defaultTemplates ?? DEFAULT_TEMPLATES;
   const template = templates[rng.int(templates.length)];
   const cot = example.rationale !== undefined && rng.next() < (options.cotRate ?? 1);
   const fewShot = rng.next() < (options.fewShotRate ?? 0);

@@ -4,7 +4,7 @@ import { splitHeldOut } from '../../finetune/data/held-out.ts';
 import { DataFormatError, parseInstructionJsonl } from '../../finetune/data/instruction-example.ts';
 import { TaskMixture } from '../../finetune/data/mixture.ts';
 import { StepBatches } from '../../finetune/data/step-batches.ts';
-import { COT_TRIGGER, renderExample } from '../../finetune/data/templates.ts';
+import { COT_TRIGGER, DEFAULT_TEMPLATES, renderExample, VERBATIM } from '../../finetune/data/templates.ts';
 import { SeededRandom } from '../../runtime/seeded-random.ts';
 import { charTokenizer } from './char-tokenizer.ts';
 
@@ -49,6 +49,14 @@ describe('Flan templates', () => {
     const r = renderExample(examples[0], examples, { templates: { t: ['Q: {inputs}\nA:'] } }, SeededRandom.fromSeed(1));
     expect(r.source).toBe(`Q: q1\nA: ${COT_TRIGGER}`);
     expect(r.target).toBe('r1. So the answer is a1.');
+  });
+
+  it('wraps unlisted tasks in the default Flan templates unless told to keep inputs verbatim', () => {
+    const sources = (options: Parameters<typeof renderExample>[2]) =>
+      new Set(Array.from({ length: 40 }, (_, i) => renderExample(examples[0], examples, { ...options, cotRate: 0 }, SeededRandom.fromSeed(i)).source));
+    expect(sources({}).size).toBe(DEFAULT_TEMPLATES.length);
+    expect(sources({ defaultTemplates: [VERBATIM] })).toEqual(new Set(['q1']));
+    expect(sources({ defaultTemplates: [VERBATIM], templates: { t: ['T: {inputs}'] } })).toEqual(new Set(['T: q1']));
   });
 
   it('renders few-shot prompts with exemplars of the same task, never the example itself', () => {
