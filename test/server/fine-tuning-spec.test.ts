@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { VERBATIM } from '../../finetune/data/templates.ts';
 import { planJob } from '../../server/fine-tuning-spec.ts';
+import type { components } from '../../openapi/types.gen.ts';
+
+type JobRequest = components['schemas']['FineTuningJobRequest'];
 
 describe('planJob', () => {
   const resolved = { baseModelDir: 'm', trainingFile: 'f.jsonl', examples: 100 };
 
   it('keeps uploaded inputs verbatim with flan.templates none, and Flan templates by default', () => {
     expect(planJob({ model: 'm', training_file: 'file-1' }, resolved).spec.batch.templates).toBeUndefined();
-    const verbatim = planJob({ model: 'm', training_file: 'file-1', flan: { templates: 'none' } }, resolved).spec.batch.templates;
+    const verbatim = planJob({ model: 'm', training_file: 'file-1', flan: { templates: 'none' } } as JobRequest, resolved).spec.batch.templates;
     expect(verbatim).toEqual({ defaultTemplates: [VERBATIM] });
     // The plan crosses to the training process as JSON.
     expect(JSON.parse(JSON.stringify(verbatim))).toEqual(verbatim);
