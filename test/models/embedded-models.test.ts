@@ -31,6 +31,10 @@ describe('the embedded models', () => {
       expect(model.tokenizer).toBeInstanceOf(TiktokenTokenizer);
       expect([model.tokenizer!.padId, model.tokenizer!.eosId]).toEqual([0, 1]);
       expect(model.tokenizer!.tokenToId('<extra_id_0>')).toBe(model.config.vocabSize - 1);
+      // The 2k-8k byte-level BPE, every id of it in the embedding.
+      expect(model.tokenizer!.vocabSize).toBe(model.config.vocabSize);
+      expect(model.config.vocabSize).toBeGreaterThanOrEqual(2048);
+      expect(model.config.vocabSize).toBeLessThanOrEqual(8192);
       expect(model.config).toMatchObject({ isGated: true, activation: 'gelu_new', tieWordEmbeddings: false });
     }
   });
