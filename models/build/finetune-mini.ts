@@ -12,7 +12,7 @@ import { BASE_MODEL_DIR, buildPaths, MINI_MODEL_DIR } from './build-paths.ts';
 import { prepareBuild } from './prepare-data.ts';
 import { buildModel, identityTemplates } from './train-model.ts';
 
-const FINETUNE_STEPS = 5000;
+const FINETUNE_STEPS = 4000;
 /** The no-CoT ablation is shorter; the CoT run keeps its models at these steps to compare fairly. */
 const ABLATION_STEPS = [300, 600, 1000];
 

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomT5Weights, writeT5ModelDir } from '../../runtime/checkpoint/random-t5.ts';
+import { initT5Weights, writeT5ModelDir } from '../../runtime/checkpoint/random-t5.ts';
 import { TiktokenTokenizer } from '../../runtime/checkpoint/tiktoken-tokenizer.ts';
 import { learnBpe, writeTiktokenVocabulary } from '../../finetune/data/bpe-vocab.ts';
 import { generateMixture, generatePlainText, spanCorruptionExamples, type SyntheticExample } from '../../finetune/data/synthetic/index.ts';
@@ -45,7 +45,7 @@ export function prepareBuild(log: (line: string) => void = console.log): void {
     const config = flanMiniConfig(vocabSize);
     writeT5ModelDir(buildPaths.init, {
       config,
-      weights: randomT5Weights(config, SEEDS.init),
+      weights: initT5Weights(config, SEEDS.init),
       tokenizerFiles: [join(buildPaths.tokenizer, 'tokenizer.tiktoken'), join(buildPaths.tokenizer, 'tokenizer_config.json')],
     });
     log(`initial model: vocab ${vocabSize}, d_model ${config.dModel}, ${config.numLayers}+${config.numDecoderLayers} layers`);

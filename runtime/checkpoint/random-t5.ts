@@ -24,6 +24,26 @@ export function randomT5Weights(config: T5Config, seed: number): T5Weights {
   return weights;
 }
 
+/**
+ * T5's own initialisation (t5x / Hugging Face `_init_weights`), for training from scratch: token
+ * embeddings N(0, 1), so a token's identity dominates the residual stream at first; attention queries
+ * fan-in scaled and divided by sqrt(d_kv) again, because T5 does not scale attention logits, so they
+ * start near unit variance instead of saturating the softmax (which starves attention of gradient and
+ * leaves a decoder that ignores its input); every other matrix fan-in scaled, norms 1.
+ */
+export function initT5Weights(config: T5Config, seed: number): T5Weights {
+  const weights = randomT5Weights(config, seed);
+  for (const [name, w] of weights) {
+    if (/(^|\.)(shared|embed_tokens)\.weight$/.test(name)) scaleInPlace(w.data, Math.sqrt(w.shape[w.shape.length - 1]));
+    else if (/\.q\.weight$/.test(name)) scaleInPlace(w.data, 1 / Math.sqrt(config.dKv));
+  }
+  return weights;
+}
+
+function scaleInPlace(data: Float32Array, factor: number): void {
+  for (let i = 0; i < data.length; i++) data[i] *= factor;
+}
+
 export interface ModelDirContents {
   config: T5Config;
   weights: T5Weights;
