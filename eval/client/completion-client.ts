@@ -66,7 +66,9 @@ export class OpenAiCompletionClient implements CompletionClient {
         ...(request.stop ? { stop: request.stop } : {}),
         ...(request.logprobs !== undefined ? { logprobs: request.logprobs } : {}),
       },
-      { signal },
+      // The openai client adds an abort listener to the signal it is given and never removes it: a
+      // per-request dependent signal takes it, instead of the run's signal growing one per request.
+      signal ? { signal: AbortSignal.any([signal]) } : {},
     );
     const choices = [...response.choices].sort((a, b) => a.index - b.index);
     const top = choices[0]?.logprobs?.top_logprobs?.[0];

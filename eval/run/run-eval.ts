@@ -1,4 +1,3 @@
-import { getMaxListeners, setMaxListeners } from 'node:events';
 import { loadCivilComments } from '../benchmarks/civil-comments-loader.ts';
 import { loadRtpPrompts } from '../benchmarks/rtp-loader.ts';
 import { syntheticSuite } from '../benchmarks/synthetic-suite.ts';
@@ -52,9 +51,7 @@ export async function runEval(options: EvalOptions, controls: RunControls = {}):
   const client = new OpenAiCompletionClient({ server: options.server, model: options.model, apiKey: options.apiKey });
   const plan = planEval(options, client);
   const progress = new ProgressTracker(plan.items.length, controls.onProgress);
-  // Every request in flight (and each of the client's retries) listens on the one run signal.
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  if (controls.signal) setMaxListeners(Math.max(getMaxListeners(controls.signal), 8 * concurrency + 16), controls.signal);
   let records: ExampleRecord[];
   try {
     records = await mapBounded(

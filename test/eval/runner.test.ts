@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mapBounded } from '../../eval/run/bounded-pool.ts';
@@ -83,6 +84,14 @@ describe('runner', () => {
     expect(events.every((e) => e.total === 5 && e.etaSeconds !== undefined && e.etaSeconds >= 0)).toBe(true);
     expect(events[4].etaSeconds).toBe(0);
     expect(events.map((e) => e.task)).toEqual(['astronomy', 'astronomy', 'astronomy', 'high_school_biology', 'high_school_biology']);
+  });
+
+  it('leaves no listener per request on the run signal (the openai client never removes its own)', async () => {
+    server = await startFakeOpenAi(() => ({ texts: [' 4'] }));
+    const controller = new AbortController();
+    const result = await runEval({ server: server.url, model: 'm', suite: 'synthetic', dataDir: '', tasks: ['addition'], mode: 'direct', limit: 60, concurrency: 4 }, { signal: controller.signal });
+    expect(result.tasks.addition.metrics.count).toBe(60);
+    expect(getEventListeners(controller.signal, 'abort').length).toBeLessThan(5);
   });
 
   it('cancels: in-flight requests are aborted, no new ones start, and the run rejects with the reason', async () => {
