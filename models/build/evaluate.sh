@@ -3,9 +3,10 @@
 # runs `flan-serve eval --suite synthetic` in each mode, and leaves one JSON file per run in OUT_DIR
 # (the eval's --json line). models/build/summarize-eval.ts turns a set of these into the cards' tables.
 #
-#   models/build/evaluate.sh MODEL_DIR OUT_DIR [PORT] [LIMIT]
+#   models/build/evaluate.sh MODEL_DIR OUT_DIR [PORT] [LIMIT] [RUNS]
+# RUNS: all (default), or direct-cot to skip the arithmetic self-consistency pair (the ablation's runs).
 set -euo pipefail
-model=$1 out=$2 port=${3:-8091} limit=${4:-100}
+model=$1 out=$2 port=${3:-8091} limit=${4:-100} runs=${5:-all}
 mkdir -p "$out"
 FLAN_THREADS=1 node bin/flan-serve.js serve --model "$model" --port "$port" >"$out/server.log" 2>&1 &
 server=$!
@@ -21,6 +22,7 @@ run() {
 }
 run direct --mode direct --limit "$limit"
 run cot --mode cot --tasks cot --limit "$limit"
+[ "$runs" = all ] || exit 0
 # Self-consistency against greedy CoT on the same arithmetic questions (fewer: k=8 samples each).
 sc_limit=$((limit < 40 ? limit : 40))
 run cot-arithmetic --mode cot --tasks arithmetic --limit "$sc_limit"
