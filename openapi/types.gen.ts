@@ -916,6 +916,17 @@ export interface components {
             learning_rate?: number;
             /** @description Optimizer steps; overrides n_epochs */
             steps?: number;
+            /**
+             * @description Steps of linear learning-rate warm-up from zero
+             * @default 0
+             */
+            warmup_steps: number;
+            /**
+             * @description cosine: decay the rate to a tenth by the last step (constant: the paper's finetuning)
+             * @default constant
+             * @enum {string}
+             */
+            lr_decay: "constant" | "cosine";
             /** @default 512 */
             max_source_length: number;
             /** @default 128 */

@@ -48,7 +48,11 @@ export function planJob(body: JobRequest, resolved: { baseModelDir: string; trai
   const multiplier = hp.learning_rate_multiplier === undefined || hp.learning_rate_multiplier === 'auto' ? 1 : hp.learning_rate_multiplier;
   const lr = flan.learning_rate ?? DEFAULT_LEARNING_RATE[optimizerKind] * multiplier;
   const method: MethodConfig = flan.method === 'lora' ? { kind: 'lora', lora: { ...DEFAULT_LORA, ...flan.lora } } : { kind: 'full' };
-  const optimizer: OptimizerConfig = { kind: optimizerKind, lr };
+  const schedule = {
+    ...(flan.warmup_steps ? { warmupSteps: flan.warmup_steps } : {}),
+    ...(flan.lr_decay === 'cosine' ? { decaySteps: steps, minRatio: 0.1 } : {}),
+  };
+  const optimizer: OptimizerConfig = { kind: optimizerKind, lr, ...(Object.keys(schedule).length ? { schedule } : {}) };
   const spec: TrainingSpec = {
     baseModelDir: resolved.baseModelDir,
     trainingFile: resolved.trainingFile,

@@ -21,4 +21,9 @@ describe('planJob', () => {
     expect(plan.spec.steps).toBe(18); // 90 train after 10% held out, 2 epochs, 10 a step
     expect(plan.spec.optimizer).toEqual({ kind: 'adafactor', lr: 2e-3 });
   });
+
+  it('turns warmup_steps and lr_decay into the optimizer schedule, decaying over the job', () => {
+    const plan = planJob({ model: 'm', training_file: 'file-1', flan: { steps: 40, warmup_steps: 5, lr_decay: 'cosine' } } as JobRequest, resolved);
+    expect(plan.spec.optimizer).toEqual({ kind: 'adafactor', lr: 1e-3, schedule: { warmupSteps: 5, decaySteps: 40, minRatio: 0.1 } });
+  });
 });
