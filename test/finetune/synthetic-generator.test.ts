@@ -79,6 +79,21 @@ describe('synthetic task generator', () => {
     expect(last).toBe(answer);
   });
 
+  it('works sums in several ways (tens first, ones first, at once), every step true and the last equal to the answer', () => {
+    const mixture = generateMixture({ seed: 7, perFamily: 300, families: ['addition', 'subtraction', 'word_problem_de'], fewShotRate: 0 });
+    const styles = new Set<string>();
+    for (const e of mixture.filter((x) => x.rationale !== undefined)) {
+      // A split restates the sum first (`44 - 16 = 44 - 10 - 6;`): only equations that end in a number (then `.` or `;`) count.
+      const steps = [...e.rationale!.matchAll(/(\d+) ([+-]) (\d+) = (\d+)(?=[.;])/g)];
+      expect(steps.length, e.rationale).toBeGreaterThan(0);
+      for (const [, x, op, y, z] of steps) expect(op === '+' ? Number(x) + Number(y) : Number(x) - Number(y), e.rationale).toBe(Number(z));
+      expect(steps.at(-1)![4], e.rationale).toBe(e.targets);
+      const split = /(\d+) [+-] (\d+) = \1 [+-] (\d+) [+-] (\d+);/.exec(e.rationale!);
+      styles.add(split === null ? 'at once' : Number(split[3]) % 10 === 0 ? 'tens first' : 'ones first');
+    }
+    expect([...styles].sort()).toEqual(['at once', 'ones first', 'tens first']);
+  });
+
   it('computes gold answers that agree with the question', () => {
     const items = generateEvalSet(20, ['addition', 'sort_words', 'boolean_expressions', 'bracket_matching']);
     for (const item of items.filter((i) => i.task === 'addition')) {

@@ -1,3 +1,4 @@
+import { arithmeticSteps } from './arithmetic-steps.ts';
 import { between, type TaskFamily } from './problem.ts';
 
 // Numbers stay small: a model of a few million parameters trained for minutes can learn to add two
@@ -9,7 +10,7 @@ export const addition: TaskFamily = {
   make(rng) {
     const a = between(rng, 1, 50);
     const b = between(rng, 1, 50);
-    return { question: `${a} + ${b}`, answer: String(a + b), rationale: `We add ${a} and ${b}: ${a} + ${b} = ${a + b}.` };
+    return { question: `${a} + ${b}`, answer: String(a + b), rationale: `We add ${a} and ${b}: ${arithmeticSteps(rng, a, '+', b)}.` };
   },
 };
 
@@ -19,7 +20,7 @@ export const subtraction: TaskFamily = {
   make(rng) {
     const a = between(rng, 10, 99);
     const b = between(rng, 1, a);
-    return { question: `${a} - ${b}`, answer: String(a - b), rationale: `We take ${b} away from ${a}: ${a} - ${b} = ${a - b}.` };
+    return { question: `${a} - ${b}`, answer: String(a - b), rationale: `We take ${b} away from ${a}: ${arithmeticSteps(rng, a, '-', b)}.` };
   },
 };
 

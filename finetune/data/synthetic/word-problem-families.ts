@@ -1,3 +1,4 @@
+import { arithmeticSteps } from './arithmetic-steps.ts';
 import { between, distinct, NAMES, pick, type TaskFamily } from './problem.ts';
 
 /**
@@ -10,7 +11,8 @@ interface Language {
   items: string[];
   templates: string[];
   story(a: string, b: string, item: string, start: number, gain: number, loss: number): string;
-  reasoning(a: string, item: string, start: number, gain: number, loss: number): string;
+  /** `gained` and `lost` are the worked sums (arithmeticSteps), `start + gain = ...` and `... - loss = ...`. */
+  reasoning(a: string, item: string, start: number, gain: number, loss: number, gained: string, lost: string): string;
 }
 
 const LANGUAGES: Language[] = [
@@ -19,28 +21,28 @@ const LANGUAGES: Language[] = [
     items: ['apples', 'marbles', 'stickers', 'cookies', 'books'],
     templates: ['{q}', 'Solve the word problem. {q}', 'Question: {q}'],
     story: (a, b, item, s, g, l) => `${a} has ${s} ${item}. ${a} buys ${g} more and then gives ${l} to ${b}. How many ${item} does ${a} have now?`,
-    reasoning: (a, item, s, g, l) => `${a} starts with ${s} ${item}. After buying ${g} more, ${a} has ${s} + ${g} = ${s + g}. After giving away ${l}, ${a} has ${s + g} - ${l} = ${s + g - l}.`,
+    reasoning: (a, item, s, g, l, gained, lost) => `${a} starts with ${s} ${item}. After buying ${g} more, ${a} has ${gained}. After giving away ${l}, ${a} has ${lost}.`,
   },
   {
     code: 'fr',
     items: ['pommes', 'billes', 'livres', 'biscuits'],
     templates: ['{q}', 'Résous le problème. {q}', 'Question : {q}'],
     story: (a, b, item, s, g, l) => `${a} a ${s} ${item}. ${a} en achète ${g} de plus puis en donne ${l} à ${b}. Combien de ${item} ${a} a-t-il maintenant ?`,
-    reasoning: (a, item, s, g, l) => `${a} commence avec ${s} ${item}. Après en avoir acheté ${g}, ${a} a ${s} + ${g} = ${s + g}. Après en avoir donné ${l}, ${a} a ${s + g} - ${l} = ${s + g - l}.`,
+    reasoning: (a, item, s, g, l, gained, lost) => `${a} commence avec ${s} ${item}. Après en avoir acheté ${g}, ${a} a ${gained}. Après en avoir donné ${l}, ${a} a ${lost}.`,
   },
   {
     code: 'es',
     items: ['manzanas', 'canicas', 'libros', 'galletas'],
     templates: ['{q}', 'Resuelve el problema. {q}', 'Pregunta: {q}'],
     story: (a, b, item, s, g, l) => `${a} tiene ${s} ${item}. ${a} compra ${g} más y luego le da ${l} a ${b}. ¿Cuántas ${item} tiene ${a} ahora?`,
-    reasoning: (a, item, s, g, l) => `${a} empieza con ${s} ${item}. Después de comprar ${g}, ${a} tiene ${s} + ${g} = ${s + g}. Después de dar ${l}, ${a} tiene ${s + g} - ${l} = ${s + g - l}.`,
+    reasoning: (a, item, s, g, l, gained, lost) => `${a} empieza con ${s} ${item}. Después de comprar ${g}, ${a} tiene ${gained}. Después de dar ${l}, ${a} tiene ${lost}.`,
   },
   {
     code: 'de',
     items: ['Äpfel', 'Murmeln', 'Bücher', 'Kekse'],
     templates: ['{q}', 'Löse die Aufgabe. {q}', 'Frage: {q}'],
     story: (a, b, item, s, g, l) => `${a} hat ${s} ${item}. ${a} kauft ${g} dazu und gibt dann ${l} an ${b}. Wie viele ${item} hat ${a} jetzt?`,
-    reasoning: (a, item, s, g, l) => `${a} beginnt mit ${s} ${item}. Nach dem Kauf von ${g} hat ${a} ${s} + ${g} = ${s + g}. Nach dem Abgeben von ${l} hat ${a} ${s + g} - ${l} = ${s + g - l}.`,
+    reasoning: (a, item, s, g, l, gained, lost) => `${a} beginnt mit ${s} ${item}. Nach dem Kauf von ${g} hat ${a} ${gained}. Nach dem Abgeben von ${l} hat ${a} ${lost}.`,
   },
   {
     // Held out: a language the instruction mixture never uses (its span-corruption text does not either).
@@ -48,7 +50,7 @@ const LANGUAGES: Language[] = [
     items: ['mele', 'biglie', 'libri', 'biscotti'],
     templates: ['{q}', 'Risolvi il problema. {q}', 'Domanda: {q}'],
     story: (a, b, item, s, g, l) => `${a} ha ${s} ${item}. ${a} ne compra altri ${g} e poi ne dà ${l} a ${b}. Quanti ${item} ha ${a} adesso?`,
-    reasoning: (a, item, s, g, l) => `${a} inizia con ${s} ${item}. Dopo averne comprati ${g}, ${a} ha ${s} + ${g} = ${s + g}. Dopo averne dati ${l}, ${a} ha ${s + g} - ${l} = ${s + g - l}.`,
+    reasoning: (a, item, s, g, l, gained, lost) => `${a} inizia con ${s} ${item}. Dopo averne comprati ${g}, ${a} ha ${gained}. Dopo averne dati ${l}, ${a} ha ${lost}.`,
   },
 ];
 
@@ -65,7 +67,7 @@ function wordProblemFamily(language: Language): TaskFamily {
       return {
         question: language.story(a, b, item, start, gain, loss),
         answer: String(start + gain - loss),
-        rationale: language.reasoning(a, item, start, gain, loss),
+        rationale: language.reasoning(a, item, start, gain, loss, arithmeticSteps(rng, start, '+', gain), arithmeticSteps(rng, start + gain, '-', loss)),
       };
     },
   };
