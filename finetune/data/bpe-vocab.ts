@@ -13,11 +13,14 @@ import { join } from 'node:path';
  */
 
 /**
- * GPT-4's pre-tokenization without its three-digit number groups: digits stand alone, so "47" and
- * "74" share their pieces and arithmetic is learnable digit by digit. Written so that JavaScript's
- * RegExp (learning) and tiktoken's fancy-regex (encoding) split text the same way.
+ * GPT-4's pre-tokenization with numbers in groups of up to two digits, not three: every number below
+ * 100 can become one token, as a word does. A small model copies, sorts and compares whole tokens
+ * far better than digit pairs (with single digits, flan-mini mixed up the digits of the numbers it
+ * copied: min_of_list 13% against 82% after 600 finetuning steps), and two-digit groups keep the
+ * vocabulary's number entries at about a hundred. Written so that JavaScript's RegExp (learning) and
+ * tiktoken's fancy-regex (encoding) split text the same way.
  */
-export const PRETOKENIZE_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+export const PRETOKENIZE_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}{1,2}| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 export const SPECIAL_IDS = { pad: 0, eos: 1, unk: 2 } as const;
 const BYTE_OFFSET = 3;

@@ -1,8 +1,9 @@
 import { arithmeticSteps } from './arithmetic-steps.ts';
 import { between, type TaskFamily } from './problem.ts';
 
-// Numbers stay small: a model of a few million parameters trained for minutes can learn to add two
-// digits token by token, not to multiply long numbers.
+// Numbers mostly stay below 100 (one token each in the flan-mini vocabulary) where they are copied or
+// combined: a model of a few million parameters trained for an hour can learn sums of such numbers in
+// small steps, not to multiply long ones.
 
 export const addition: TaskFamily = {
   name: 'addition',
