@@ -1,7 +1,7 @@
 /**
  * Reproduces models/flan-mini: instruction finetuning of models/flan-mini-base on the synthetic
  * mixture (held-in families, zero- and few-shot, half of the rationale examples as CoT), with
- * Adafactor at a constant 1e-3 as the paper. Resumes from its checkpoint when re-run.
+ * Adafactor at the paper's 1e-3, warmed up and decayed (cosine) over 4,000 steps. Resumes from its checkpoint when re-run.
  *
  *   npx tsx models/build/finetune-mini.ts [--steps N]
  *   npx tsx models/build/finetune-mini.ts --no-cot --steps 600   (the ablation: no rationales; its model
