@@ -23,7 +23,6 @@ run() {
 run direct --mode direct --limit "$limit"
 run cot --mode cot --tasks cot --limit "$limit"
 [ "$runs" = all ] || exit 0
-# Self-consistency against greedy CoT on the same arithmetic questions (fewer: k=8 samples each).
-sc_limit=$((limit < 40 ? limit : 40))
-run cot-arithmetic --mode cot --tasks arithmetic --limit "$sc_limit"
-run cot-sc-arithmetic --mode cot-sc --tasks arithmetic --samples 8 --temperature 0.7 --limit "$sc_limit"
+# Self-consistency against greedy CoT on the same arithmetic questions.
+run cot-arithmetic --mode cot --tasks arithmetic --limit "$limit"
+run cot-sc-arithmetic --mode cot-sc --tasks arithmetic --samples 8 --temperature 0.7 --limit "$limit"
