@@ -5,7 +5,7 @@
  * with the eval harness, as any client would.
  *
  *   npx tsx models/build/finetune-through-server.ts [--model models/flan-mini] [--out DIR] [--port 8095] [--steps 150]
- *                                                   [--lr-multiplier 0.3]
+ *                                                   [--lr-multiplier 0.3] [--method full|lora]
  *
  * Steps: start `flan-serve serve` with a data directory; score second_word and 20 questions of each
  * held-in family; upload a few hundred second_word examples mixed with as many replayed held-in ones
@@ -33,6 +33,8 @@ const STEPS = 150;
  * at 0.3 that build fell 64 -> 55 (new family 0 -> 38), and the shipped flan-mini 69 -> 60 (0 -> 28).
  */
 const LR_MULTIPLIER = 0.3;
+/** `--method lora`: adapters on every attention and feed-forward projection, merged at the swap. */
+const LORA = { rank: 8, alpha: 16, targets: ['q', 'k', 'v', 'o', 'wi_0', 'wi_1', 'wo'] };
 const ADMIN_KEY = 'finetune-demo-admin';
 const THINK_MS = 50;
 
@@ -43,12 +45,15 @@ const { values } = parseArgs({
     port: { type: 'string', default: '8095' },
     steps: { type: 'string', default: String(STEPS) },
     'lr-multiplier': { type: 'string', default: String(LR_MULTIPLIER) },
+    method: { type: 'string', default: 'full' },
   },
 });
 const out = values.out;
 const baseUrl = `http://127.0.0.1:${values.port}`;
 const modelName = basename(values.model);
 const steps = Number(values.steps);
+const method = values.method;
+if (method !== 'full' && method !== 'lora') throw new Error(`--method is full or lora, not ${method}`);
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
@@ -86,9 +91,9 @@ try {
     seed: 11,
     hyperparameters: { batch_size: 8, learning_rate_multiplier: Number(values['lr-multiplier']) },
     // @ts-expect-error: this server's extension, sent as is by the client
-    flan: { method: 'full', optimizer: 'adafactor', steps, templates: 'none', warmup_steps: 10, lr_decay: 'cosine', max_source_length: 256, max_target_length: 128, held_out_fraction: 0.05, hot_swap: true },
+    flan: { method, ...(method === 'lora' ? { lora: LORA } : {}), optimizer: 'adafactor', steps, templates: 'none', warmup_steps: 10, lr_decay: 'cosine', max_source_length: 256, max_target_length: 128, held_out_fraction: 0.05, hot_swap: true },
   });
-  log(`job ${job.id}: ${steps} steps, full finetuning, hot_swap`);
+  log(`job ${job.id}: ${steps} steps, ${method} finetuning, hot_swap`);
   const finished = await followJob(openai, job.id);
   const seconds = (Date.now() - started) / 1000;
   // Keep the clients going a little past the swap, so requests on the new version are counted too.
