@@ -4,8 +4,8 @@
  * Adafactor at the paper's 1e-3, warmed up and decayed (cosine) over 4,000 steps. Resumes from its checkpoint when re-run.
  *
  *   npx tsx models/build/finetune-mini.ts [--steps N]
- *   npx tsx models/build/finetune-mini.ts --no-cot --steps 600   (the ablation: no rationales; its model
- *                                                                goes to data/flan-mini-build/no-cot-model)
+ *   npx tsx models/build/finetune-mini.ts --no-cot [--steps 600]   (the ablation: no rationales; its
+ *                                      model goes to data/flan-mini-build/no-cot-model; compared at 600 and 4,000)
  */
 import { parseArgs } from 'node:util';
 import { BASE_MODEL_DIR, buildPaths, MINI_MODEL_DIR } from './build-paths.ts';
@@ -13,7 +13,7 @@ import { prepareBuild } from './prepare-data.ts';
 import { buildModel, identityTemplates } from './train-model.ts';
 
 const FINETUNE_STEPS = 4000;
-/** The no-CoT ablation is shorter; the CoT run keeps its models at these steps to compare fairly. */
+/** The CoT run keeps its models at these steps, so the no-CoT ablation can be compared at equal steps. */
 const ABLATION_STEPS = [300, 600, 1000];
 
 const { values } = parseArgs({
