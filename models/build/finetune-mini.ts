@@ -42,7 +42,7 @@ await buildModel({
       batchSize: 16,
       microBatches: 1,
       maxSourceLength: 256,
-      maxTargetLength: 128,
+      maxTargetLength: 160,
       packed: true,
       templates: { templates: identityTemplates(), fewShotRate: 0, cotRate: 0.5 },
     },

@@ -91,7 +91,7 @@ try {
     seed: 11,
     hyperparameters: { batch_size: 8, learning_rate_multiplier: Number(values['lr-multiplier']) },
     // @ts-expect-error: this server's extension, sent as is by the client
-    flan: { method, ...(method === 'lora' ? { lora: LORA } : {}), optimizer: 'adafactor', steps, templates: 'none', warmup_steps: 10, lr_decay: 'cosine', max_source_length: 256, max_target_length: 128, held_out_fraction: 0.05, hot_swap: true },
+    flan: { method, ...(method === 'lora' ? { lora: LORA } : {}), optimizer: 'adafactor', steps, templates: 'none', warmup_steps: 10, lr_decay: 'cosine', max_source_length: 256, max_target_length: 160, held_out_fraction: 0.05, hot_swap: true },
   });
   log(`job ${job.id}: ${steps} steps, ${method} finetuning, hot_swap`);
   const finished = await followJob(openai, job.id);

@@ -48,7 +48,7 @@ export async function buildModel(build: ModelBuild): Promise<void> {
       weights: new Map([...saved.params].map(([name, p]) => [name, { shape: p.shape, data: p.data }])),
       tokenizerFiles,
       dtype: 'BF16' as const,
-      generation: { max_new_tokens: 128 },
+      generation: { max_new_tokens: 160 },
     };
     writeT5ModelDir(build.outDir, contents);
     if (build.snapshotSteps?.includes(saved.step)) writeT5ModelDir(join(build.runDir, `step-${saved.step}`), contents);

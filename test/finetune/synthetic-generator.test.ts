@@ -79,19 +79,34 @@ describe('synthetic task generator', () => {
     expect(last).toBe(answer);
   });
 
-  it('works sums in several ways (tens first, ones first, at once), every step true and the last equal to the answer', () => {
+  it('works sums by counting on, tens then ones, every hop numbered, one hop from the last, ending on the answer', () => {
     const mixture = generateMixture({ seed: 7, perFamily: 300, families: ['addition', 'subtraction', 'word_problem_de'], fewShotRate: 0 });
-    const styles = new Set<string>();
+    const runs = new Set<string>();
     for (const e of mixture.filter((x) => x.rationale !== undefined)) {
-      // A split restates the sum first (`44 - 16 = 44 - 10 - 6;`): only equations that end in a number (then `.` or `;`) count.
-      const steps = [...e.rationale!.matchAll(/(\d+) ([+-]) (\d+) = (\d+)(?=[.;])/g)];
-      expect(steps.length, e.rationale).toBeGreaterThan(0);
-      for (const [, x, op, y, z] of steps) expect(op === '+' ? Number(x) + Number(y) : Number(x) - Number(y), e.rationale).toBe(Number(z));
-      expect(steps.at(-1)![4], e.rationale).toBe(e.targets);
-      const split = /(\d+) [+-] (\d+) = \1 [+-] (\d+) [+-] (\d+);/.exec(e.rationale!);
-      styles.add(split === null ? 'at once' : Number(split[3]) % 10 === 0 ? 'tens first' : 'ones first');
+      // `x op y: <counting from x>, N tens: v (1), ...; M ones: v (1), ...; x op y = z`
+      const sums = [...e.rationale!.matchAll(/(\d+) ([+-]) (\d+): [^,]*, (.*?); \1 \2 \3 = (\d+)/g)];
+      expect(sums.length, e.rationale).toBe(e.task === 'word_problem_de' ? 2 : 1);
+      for (const [, x, op, y, hopText, z] of sums) {
+        const sign = op === '+' ? 1 : -1;
+        const counts = [Math.floor(Number(y) / 10), Number(y) % 10];
+        const hopRuns = hopText.split('; ');
+        expect(hopRuns.length, e.rationale).toBe(counts.filter((c) => c > 0).length);
+        let value = Number(x);
+        for (const [unit, count] of [[10, counts[0]], [1, counts[1]]]) {
+          if (count === 0) continue;
+          const run = hopRuns.shift()!;
+          runs.add(unit === 10 ? 'tens' : 'ones');
+          expect(run.startsWith(`${count} `), run).toBe(true);
+          const hops = [...run.matchAll(/(-?\d+) \((\d+)\)/g)];
+          expect(hops.map((h) => Number(h[2])), run).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+          for (const [, v] of hops) expect(Number(v), run).toBe((value += sign * unit));
+        }
+        expect(value, e.rationale).toBe(Number(z));
+        expect(Number(z), e.rationale).toBe(op === '+' ? Number(x) + Number(y) : Number(x) - Number(y));
+      }
+      expect(sums.at(-1)![5], e.rationale).toBe(e.targets);
     }
-    expect([...styles].sort()).toEqual(['at once', 'ones first', 'tens first']);
+    expect([...runs].sort()).toEqual(['ones', 'tens']);
   });
 
   it('computes gold answers that agree with the question', () => {

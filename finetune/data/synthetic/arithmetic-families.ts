@@ -1,4 +1,4 @@
-import { arithmeticSteps } from './arithmetic-steps.ts';
+import { countingSteps } from './arithmetic-steps.ts';
 import { between, type TaskFamily } from './problem.ts';
 
 // Numbers mostly stay below 100 (one token each in the flan-mini vocabulary) where they are copied or
@@ -11,7 +11,7 @@ export const addition: TaskFamily = {
   make(rng) {
     const a = between(rng, 1, 50);
     const b = between(rng, 1, 50);
-    return { question: `${a} + ${b}`, answer: String(a + b), rationale: `We add ${a} and ${b}: ${arithmeticSteps(rng, a, '+', b)}.` };
+    return { question: `${a} + ${b}`, answer: String(a + b), rationale: `We add ${b} to ${a}. ${countingSteps(a, '+', b)}.` };
   },
 };
 
@@ -21,7 +21,7 @@ export const subtraction: TaskFamily = {
   make(rng) {
     const a = between(rng, 10, 99);
     const b = between(rng, 1, a);
-    return { question: `${a} - ${b}`, answer: String(a - b), rationale: `We take ${b} away from ${a}: ${arithmeticSteps(rng, a, '-', b)}.` };
+    return { question: `${a} - ${b}`, answer: String(a - b), rationale: `We take ${b} away from ${a}. ${countingSteps(a, '-', b)}.` };
   },
 };
 

@@ -1,4 +1,4 @@
-import { arithmeticSteps } from './arithmetic-steps.ts';
+import { countingSteps, ENGLISH_COUNTING, type CountingWords } from './arithmetic-steps.ts';
 import { between, distinct, NAMES, pick, type TaskFamily } from './problem.ts';
 
 /**
@@ -10,8 +10,9 @@ interface Language {
   code: string;
   items: string[];
   templates: string[];
+  counting: CountingWords;
   story(a: string, b: string, item: string, start: number, gain: number, loss: number): string;
-  /** `gained` and `lost` are the worked sums (arithmeticSteps), `start + gain = ...` and `... - loss = ...`. */
+  /** `gained` and `lost` are the worked sums (countingSteps), `start + gain: ... = N` and `N - loss: ... = M`. */
   reasoning(a: string, item: string, start: number, gain: number, loss: number, gained: string, lost: string): string;
 }
 
@@ -20,6 +21,7 @@ const LANGUAGES: Language[] = [
     code: 'en',
     items: ['apples', 'marbles', 'stickers', 'cookies', 'books'],
     templates: ['{q}', 'Solve the word problem. {q}', 'Question: {q}'],
+    counting: ENGLISH_COUNTING,
     story: (a, b, item, s, g, l) => `${a} has ${s} ${item}. ${a} buys ${g} more and then gives ${l} to ${b}. How many ${item} does ${a} have now?`,
     reasoning: (a, item, s, g, l, gained, lost) => `${a} starts with ${s} ${item}. After buying ${g} more, ${a} has ${gained}. After giving away ${l}, ${a} has ${lost}.`,
   },
@@ -27,6 +29,7 @@ const LANGUAGES: Language[] = [
     code: 'fr',
     items: ['pommes', 'billes', 'livres', 'biscuits'],
     templates: ['{q}', 'Résous le problème. {q}', 'Question : {q}'],
+    counting: { from: (x, op) => `en ${op === '+' ? 'avançant' : 'reculant'} depuis ${x}`, tens: (n) => (n === 1 ? 'dizaine' : 'dizaines'), ones: (n) => (n === 1 ? 'unité' : 'unités') },
     story: (a, b, item, s, g, l) => `${a} a ${s} ${item}. ${a} en achète ${g} de plus puis en donne ${l} à ${b}. Combien de ${item} ${a} a-t-il maintenant ?`,
     reasoning: (a, item, s, g, l, gained, lost) => `${a} commence avec ${s} ${item}. Après en avoir acheté ${g}, ${a} a ${gained}. Après en avoir donné ${l}, ${a} a ${lost}.`,
   },
@@ -34,6 +37,7 @@ const LANGUAGES: Language[] = [
     code: 'es',
     items: ['manzanas', 'canicas', 'libros', 'galletas'],
     templates: ['{q}', 'Resuelve el problema. {q}', 'Pregunta: {q}'],
+    counting: { from: (x, op) => `contando hacia ${op === '+' ? 'arriba' : 'atrás'} desde ${x}`, tens: (n) => (n === 1 ? 'decena' : 'decenas'), ones: (n) => (n === 1 ? 'unidad' : 'unidades') },
     story: (a, b, item, s, g, l) => `${a} tiene ${s} ${item}. ${a} compra ${g} más y luego le da ${l} a ${b}. ¿Cuántas ${item} tiene ${a} ahora?`,
     reasoning: (a, item, s, g, l, gained, lost) => `${a} empieza con ${s} ${item}. Después de comprar ${g}, ${a} tiene ${gained}. Después de dar ${l}, ${a} tiene ${lost}.`,
   },
@@ -41,6 +45,7 @@ const LANGUAGES: Language[] = [
     code: 'de',
     items: ['Äpfel', 'Murmeln', 'Bücher', 'Kekse'],
     templates: ['{q}', 'Löse die Aufgabe. {q}', 'Frage: {q}'],
+    counting: { from: (x, op) => `von ${x} ${op === '+' ? 'aufwärts' : 'abwärts'} gezählt`, tens: () => 'Zehner', ones: () => 'Einer' },
     story: (a, b, item, s, g, l) => `${a} hat ${s} ${item}. ${a} kauft ${g} dazu und gibt dann ${l} an ${b}. Wie viele ${item} hat ${a} jetzt?`,
     reasoning: (a, item, s, g, l, gained, lost) => `${a} beginnt mit ${s} ${item}. Nach dem Kauf von ${g} hat ${a} ${gained}. Nach dem Abgeben von ${l} hat ${a} ${lost}.`,
   },
@@ -49,6 +54,7 @@ const LANGUAGES: Language[] = [
     code: 'it',
     items: ['mele', 'biglie', 'libri', 'biscotti'],
     templates: ['{q}', 'Risolvi il problema. {q}', 'Domanda: {q}'],
+    counting: { from: (x, op) => `contando ${op === '+' ? 'in avanti' : "all'indietro"} da ${x}`, tens: (n) => (n === 1 ? 'decina' : 'decine'), ones: () => 'unità' },
     story: (a, b, item, s, g, l) => `${a} ha ${s} ${item}. ${a} ne compra altri ${g} e poi ne dà ${l} a ${b}. Quanti ${item} ha ${a} adesso?`,
     reasoning: (a, item, s, g, l, gained, lost) => `${a} inizia con ${s} ${item}. Dopo averne comprati ${g}, ${a} ha ${gained}. Dopo averne dati ${l}, ${a} ha ${lost}.`,
   },
@@ -67,7 +73,11 @@ function wordProblemFamily(language: Language): TaskFamily {
       return {
         question: language.story(a, b, item, start, gain, loss),
         answer: String(start + gain - loss),
-        rationale: language.reasoning(a, item, start, gain, loss, arithmeticSteps(rng, start, '+', gain), arithmeticSteps(rng, start + gain, '-', loss)),
+        rationale: language.reasoning(
+          a, item, start, gain, loss,
+          countingSteps(start, '+', gain, language.counting),
+          countingSteps(start + gain, '-', loss, language.counting),
+        ),
       };
     },
   };
