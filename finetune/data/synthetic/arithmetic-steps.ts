@@ -5,9 +5,8 @@
  * of thousands of token pairs: the model learned a quarter of them (24% on addition with CoT), and
  * its slips were the same in every sample, so self-consistency could not correct them. A hop of one
  * or of ten is a fact about a single number, practised in every sum, and numbering the hops tells
- * the model when to stop (`4 tens: 46 (1), 56 (2), 66 (3), 76 (4)`). Measured before adopting it:
- * flan-mini finetuned 600 more steps on sums worked this way reached 100% on addition and 98% on
- * subtraction (first 50 eval questions each).
+ * the model when to stop (`4 tens: 46 (1), 56 (2), 66 (3), 76 (4)`). flan-mini built on sums worked
+ * this way scores 99% on addition and 97% on subtraction with CoT (100 eval questions each).
  */
 export type Op = '+' | '-';
 
