@@ -17,7 +17,7 @@ export interface CountingWords {
   ones(n: number): string;
 }
 
-const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
+export const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
 
 export const ENGLISH_COUNTING: CountingWords = {
   from: (x, op) => `counting ${op === '+' ? 'up' : 'down'} from ${x}`,

@@ -1,4 +1,4 @@
-import { countingSteps, ENGLISH_COUNTING, type CountingWords } from './arithmetic-steps.ts';
+import { countingSteps, ENGLISH_COUNTING, plural, type CountingWords } from './arithmetic-steps.ts';
 import { between, distinct, NAMES, pick, type TaskFamily } from './problem.ts';
 
 /**
@@ -29,7 +29,7 @@ const LANGUAGES: Language[] = [
     code: 'fr',
     items: ['pommes', 'billes', 'livres', 'biscuits'],
     templates: ['{q}', 'Résous le problème. {q}', 'Question : {q}'],
-    counting: { from: (x, op) => `en ${op === '+' ? 'avançant' : 'reculant'} depuis ${x}`, tens: (n) => (n === 1 ? 'dizaine' : 'dizaines'), ones: (n) => (n === 1 ? 'unité' : 'unités') },
+    counting: { from: (x, op) => `en ${op === '+' ? 'avançant' : 'reculant'} depuis ${x}`, tens: (n) => plural(n, 'dizaine', 'dizaines'), ones: (n) => plural(n, 'unité', 'unités') },
     story: (a, b, item, s, g, l) => `${a} a ${s} ${item}. ${a} en achète ${g} de plus puis en donne ${l} à ${b}. Combien de ${item} ${a} a-t-il maintenant ?`,
     reasoning: (a, item, s, g, l, gained, lost) => `${a} commence avec ${s} ${item}. Après en avoir acheté ${g}, ${a} a ${gained}. Après en avoir donné ${l}, ${a} a ${lost}.`,
   },
@@ -37,7 +37,7 @@ const LANGUAGES: Language[] = [
     code: 'es',
     items: ['manzanas', 'canicas', 'libros', 'galletas'],
     templates: ['{q}', 'Resuelve el problema. {q}', 'Pregunta: {q}'],
-    counting: { from: (x, op) => `contando hacia ${op === '+' ? 'arriba' : 'atrás'} desde ${x}`, tens: (n) => (n === 1 ? 'decena' : 'decenas'), ones: (n) => (n === 1 ? 'unidad' : 'unidades') },
+    counting: { from: (x, op) => `contando hacia ${op === '+' ? 'arriba' : 'atrás'} desde ${x}`, tens: (n) => plural(n, 'decena', 'decenas'), ones: (n) => plural(n, 'unidad', 'unidades') },
     story: (a, b, item, s, g, l) => `${a} tiene ${s} ${item}. ${a} compra ${g} más y luego le da ${l} a ${b}. ¿Cuántas ${item} tiene ${a} ahora?`,
     reasoning: (a, item, s, g, l, gained, lost) => `${a} empieza con ${s} ${item}. Después de comprar ${g}, ${a} tiene ${gained}. Después de dar ${l}, ${a} tiene ${lost}.`,
   },
@@ -54,7 +54,7 @@ const LANGUAGES: Language[] = [
     code: 'it',
     items: ['mele', 'biglie', 'libri', 'biscotti'],
     templates: ['{q}', 'Risolvi il problema. {q}', 'Domanda: {q}'],
-    counting: { from: (x, op) => `contando ${op === '+' ? 'in avanti' : "all'indietro"} da ${x}`, tens: (n) => (n === 1 ? 'decina' : 'decine'), ones: () => 'unità' },
+    counting: { from: (x, op) => `contando ${op === '+' ? 'in avanti' : "all'indietro"} da ${x}`, tens: (n) => plural(n, 'decina', 'decine'), ones: () => 'unità' },
     story: (a, b, item, s, g, l) => `${a} ha ${s} ${item}. ${a} ne compra altri ${g} e poi ne dà ${l} a ${b}. Quanti ${item} ha ${a} adesso?`,
     reasoning: (a, item, s, g, l, gained, lost) => `${a} inizia con ${s} ${item}. Dopo averne comprati ${g}, ${a} ha ${gained}. Dopo averne dati ${l}, ${a} ha ${lost}.`,
   },
