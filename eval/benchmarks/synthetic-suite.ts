@@ -1,4 +1,4 @@
-import { ARITHMETIC_FAMILIES, COT_FAMILIES, DEFAULT_EVAL_PER_FAMILY, EXTENSION_FAMILIES, FAMILIES, generateEvalSet, HELD_OUT_FAMILIES } from '../../finetune/data/synthetic/index.ts';
+import { ARITHMETIC_FAMILIES, COT_FAMILIES, COT_TARGET_TOKENS, DEFAULT_EVAL_PER_FAMILY, EXTENSION_FAMILIES, FAMILIES, generateEvalSet, HELD_OUT_FAMILIES } from '../../finetune/data/synthetic/index.ts';
 import { COT_TRIGGER, type PromptStyle } from '../prompting/modes.ts';
 import type { QaSuiteSpec } from '../run/qa-suites.ts';
 import { BenchmarkDataError } from './read-text.ts';
@@ -61,7 +61,6 @@ export const syntheticSuite: QaSuiteSpec<SyntheticTask> = {
   extractAfterTrigger: (output) => extractSyntheticAnswer(output, 'direct'),
   score: (prediction, example) => ({ correct: prediction !== null && prediction === normalizeSyntheticAnswer(example.targets[0]) }),
   randomBaseline: (task) => task.randomBaseline,
-  // Counted-out rationales stay under 150 tokens of the flan-mini vocabulary (a word problem's two
-  // sums); the longest direct answer is a sorted list.
-  maxTokens: (style) => (style === 'direct' ? 32 : 160),
+  // The longest direct answer is a sorted list.
+  maxTokens: (style) => (style === 'direct' ? 32 : COT_TARGET_TOKENS),
 };

@@ -8,6 +8,7 @@
  *                                      model goes to data/flan-mini-build/no-cot-model; compared at 600 and 4,000)
  */
 import { parseArgs } from 'node:util';
+import { COT_TARGET_TOKENS } from '../../finetune/data/synthetic/index.ts';
 import { BASE_MODEL_DIR, buildPaths, MINI_MODEL_DIR } from './build-paths.ts';
 import { prepareBuild } from './prepare-data.ts';
 import { buildModel, identityTemplates } from './train-model.ts';
@@ -42,7 +43,7 @@ await buildModel({
       batchSize: 16,
       microBatches: 1,
       maxSourceLength: 256,
-      maxTargetLength: 160,
+      maxTargetLength: COT_TARGET_TOKENS,
       packed: true,
       templates: { templates: identityTemplates(), fewShotRate: 0, cotRate: 0.5 },
     },

@@ -18,7 +18,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import OpenAI, { toFile } from 'openai';
-import { generateMixture, type SyntheticExample } from '../../finetune/data/synthetic/index.ts';
+import { COT_TARGET_TOKENS, generateMixture, type SyntheticExample } from '../../finetune/data/synthetic/index.ts';
 import { writeJsonAtomicSync } from '../../runtime/checkpoint/atomic-write.ts';
 import { BUILD_DIR, MINI_MODEL_DIR } from './build-paths.ts';
 
@@ -91,7 +91,7 @@ try {
     seed: 11,
     hyperparameters: { batch_size: 8, learning_rate_multiplier: Number(values['lr-multiplier']) },
     // @ts-expect-error: this server's extension, sent as is by the client
-    flan: { method, ...(method === 'lora' ? { lora: LORA } : {}), optimizer: 'adafactor', steps, templates: 'none', warmup_steps: 10, lr_decay: 'cosine', max_source_length: 256, max_target_length: 160, held_out_fraction: 0.05, hot_swap: true },
+    flan: { method, ...(method === 'lora' ? { lora: LORA } : {}), optimizer: 'adafactor', steps, templates: 'none', warmup_steps: 10, lr_decay: 'cosine', max_source_length: 256, max_target_length: COT_TARGET_TOKENS, held_out_fraction: 0.05, hot_swap: true },
   });
   log(`job ${job.id}: ${steps} steps, ${method} finetuning, hot_swap`);
   const finished = await followJob(openai, job.id);

@@ -5,7 +5,7 @@ import { writeT5ModelDir } from '../../runtime/checkpoint/random-t5.ts';
 import { readTrainerCheckpoint } from '../../finetune/trainer/checkpoint.ts';
 import type { BatchPlan } from '../../finetune/data/step-batches.ts';
 import { jobPaths, runTraining, type TrainingSpec } from '../../finetune/jobs/training-run.ts';
-import { FAMILIES } from '../../finetune/data/synthetic/index.ts';
+import { COT_TARGET_TOKENS, FAMILIES } from '../../finetune/data/synthetic/index.ts';
 
 export interface ModelBuild {
   /** Run directory under the build dir: checkpoint, log. Re-running resumes from its checkpoint. */
@@ -48,7 +48,7 @@ export async function buildModel(build: ModelBuild): Promise<void> {
       weights: new Map([...saved.params].map(([name, p]) => [name, { shape: p.shape, data: p.data }])),
       tokenizerFiles,
       dtype: 'BF16' as const,
-      generation: { max_new_tokens: 160 },
+      generation: { max_new_tokens: COT_TARGET_TOKENS },
     };
     writeT5ModelDir(build.outDir, contents);
     if (build.snapshotSteps?.includes(saved.step)) writeT5ModelDir(join(build.runDir, `step-${saved.step}`), contents);

@@ -58,6 +58,12 @@ function trainingExclusions(family: TaskFamily, evalSet: ReadonlySet<string> | u
 const PROBE_DRAWS = 200;
 
 export const DEFAULT_EVAL_PER_FAMILY = 100;
+/**
+ * Token budget of a CoT target ("<rationale> So the answer is X."): counted-out rationales stay under
+ * 150 tokens of the flan-mini vocabulary (a word problem's two sums). Training truncates targets to
+ * it, generation and the eval harness allow it, so the three agree.
+ */
+export const COT_TARGET_TOKENS = 160;
 
 export interface EvalItem {
   task: string;

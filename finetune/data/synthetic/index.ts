@@ -1,6 +1,6 @@
 /** The synthetic Flan-style mixture behind the embedded models: families, renderings, splits, pretraining text. */
 export { ARITHMETIC_FAMILIES, COT_FAMILIES, EXTENSION_FAMILIES, FAMILIES, familyByName, HELD_OUT_FAMILIES, isHeldOut } from './families.ts';
-export { DEFAULT_EVAL_PER_FAMILY, EVAL_SEED, evalQuestions, generateEvalSet, generateMixture, type EvalItem, type MixtureOptions } from './generate.ts';
+export { COT_TARGET_TOKENS, DEFAULT_EVAL_PER_FAMILY, EVAL_SEED, evalQuestions, generateEvalSet, generateMixture, type EvalItem, type MixtureOptions } from './generate.ts';
 export { generatePlainText } from './plain-text.ts';
 export type { Problem, TaskFamily } from './problem.ts';
 export { fillTemplate, renderProblem, type SyntheticExample } from './render.ts';
