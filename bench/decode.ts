@@ -10,7 +10,7 @@ import { exportOnnxModel } from '../runtime/checkpoint/onnx-export.ts';
 import { loadModelDir } from '../runtime/checkpoint/model-dir.ts';
 import type { T5Config } from '../runtime/checkpoint/t5-config.ts';
 import type { GenerationRequest } from '../runtime/engine/engine-api.ts';
-import { createEngine, type T5Engine } from '../runtime/engine/t5-engine.ts';
+import { createEngine, type EngineCore } from '../runtime/engine/engine-core.ts';
 import { BatchKVCache, sliceCrossRow } from '../runtime/engine/batch-kv-cache.ts';
 import { int64Feed, ort, sessionConfigFromEnv } from '../runtime/onnx-session.ts';
 import { T5Runner } from '../runtime/t5-runner.ts';
@@ -35,7 +35,7 @@ async function timed<T>(body: () => Promise<T>): Promise<{ seconds: number; valu
   return { seconds: (performance.now() - start) / 1000, value };
 }
 
-async function runOurs(engine: T5Engine, request: GenerationRequest): Promise<number> {
+async function runOurs(engine: EngineCore, request: GenerationRequest): Promise<number> {
   let tokens = 0;
   for await (const e of engine.generate(request)) if (e.type === 'token') tokens++;
   return tokens;

@@ -101,9 +101,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The model being served
-         * @description The active version's model id, then any other name that reaches it: after a finetuned version
-         *     is swapped in, the base model's name keeps serving it.
+         * Every model that can be called by name
+         * @description Each base model's served name (an alias: it serves the version activated under it, at first
+         *     the base checkpoint itself), then every finetuned version by its `ft:` id, callable from the
+         *     moment its job succeeded. Base checkpoints also answer to `<name>@base` (listed by
+         *     `/admin/models`) after an activation has moved their name.
          */
         get: operations["listModels"];
         put?: never;
@@ -125,7 +127,13 @@ export interface paths {
         get: operations["retrieveModel"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a finetuned model
+         * @description The version stops answering at once (404 after); requests already running on it finish, then it
+         *     is unloaded. Its files stay on disk. A base model, or a version an alias serves (activate another
+         *     or roll back first), answers 409.
+         */
+        delete: operations["deleteModel"];
         options?: never;
         head?: never;
         patch?: never;
@@ -218,7 +226,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Model versions known to the registry */
+        /** Model versions and the aliases that serve them */
         get: operations["listModelVersions"];
         put?: never;
         post?: never;
@@ -238,8 +246,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Serve this version from now on
-         * @description Requests already running finish on the version they started with.
+         * Serve this version under its base model's name from now on
+         * @description Loads the version, then moves its alias (the base model's served name) to it; no other name
+         *     changes. Requests already running finish on the version they started with.
          */
         post: operations["activateModelVersion"];
         delete?: never;
@@ -257,7 +266,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Go back to the version that was active before the current one */
+        /**
+         * Point an alias back at the version it served before
+         * @description `model` names the alias; it may be left out when the server has one.
+         */
         post: operations["rollbackModelVersion"];
         delete?: never;
         options?: never;
@@ -584,11 +596,17 @@ export interface components {
             object: "list";
             data: components["schemas"]["Model"][];
         };
-        ModelVersion: {
-            /** @description Registry id of this version */
+        ModelDeleted: {
             id: string;
-            /** @description The model id requests name while this version is active */
-            model: string;
+            /** @constant */
+            object: "model";
+            deleted: boolean;
+        };
+        ModelVersion: {
+            /** @description Version id: callable by name (`ft:...`, or `<name>@base` for a base checkpoint) */
+            id: string;
+            /** @description The alias (base model's served name) that activating this version moves */
+            model: string | null;
             /** @description Unix seconds */
             created: number;
             /** @description Where the weights came from (a directory, a finetune job) */
@@ -599,6 +617,7 @@ export interface components {
             /** @constant */
             object: "list";
             data: components["schemas"]["ModelVersion"][];
+            /** @description The version the first alias serves */
             active: string | null;
         };
         /** @description Up to 4 strings; generation ends before the first of them */
@@ -802,6 +821,8 @@ export interface components {
             id?: string;
             /** @description The user's message */
             content: string;
+            /** @description Any name /v1/models lists; default: the first base model */
+            model?: string;
             /** @description Replaces the conversation's system message from this turn on */
             system?: string;
             max_tokens?: number;
@@ -1360,7 +1381,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The served model (none while loading), under each name it answers to */
+            /** @description The served names (none while loading) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1394,6 +1415,32 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    deleteModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deleted model */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelDeleted"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
         };
     };
     createCompletion: {
@@ -1489,7 +1536,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Versions, newest first, and which one is active */
+            /** @description Versions, newest first; `active` marks the versions an alias serves */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1534,7 +1581,14 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description The alias to roll back */
+                    model?: string;
+                };
+            };
+        };
         responses: {
             /** @description The version now active */
             200: {
@@ -1545,6 +1599,7 @@ export interface operations {
                     "application/json": components["schemas"]["ModelVersion"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];

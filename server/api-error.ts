@@ -1,4 +1,5 @@
 import { EngineError } from '../runtime/engine/engine-api.ts';
+import { VersionError } from '../runtime/versions/version-store.ts';
 import type { components } from '../openapi/types.gen.ts';
 
 export type ErrorBody = components['schemas']['Error'];
@@ -52,6 +53,27 @@ export function fromEngineError(err: EngineError): ApiError {
       return shuttingDown();
     case 'internal':
       return new ApiError(500, 'server_error', err.message, 'internal_error');
+    case 'model_load_failed':
+      return new ApiError(500, 'server_error', err.message, 'model_load_failed');
+    case 'unavailable':
+      return new ApiError(503, 'server_error', err.message, 'engine_restarted', null, { 'retry-after': '1' });
+  }
+}
+
+/** The version store's refusals, as HTTP. */
+export function fromVersionError(err: unknown): unknown {
+  if (!(err instanceof VersionError)) return err;
+  switch (err.code) {
+    case 'unknown_version':
+      return new ApiError(404, 'invalid_request_error', err.message, 'model_not_found', 'model');
+    case 'no_previous_version':
+      return new ApiError(409, 'invalid_request_error', err.message, 'no_previous_version');
+    case 'version_in_use':
+      return new ApiError(409, 'invalid_request_error', err.message, 'model_in_use', 'model');
+    case 'no_alias':
+      return new ApiError(400, 'invalid_request_error', err.message, 'no_alias', 'model');
+    case 'load_failed':
+      return new ApiError(500, 'server_error', err.message, 'load_failed');
   }
 }
 

@@ -5,7 +5,6 @@ import type { Socket } from 'node:net';
 import { KeyChecker } from './auth.ts';
 import { installErrorHandlers } from './error-handler.ts';
 import type { Lab } from './lab.ts';
-import type { ModelRegistry } from './model-registry.ts';
 import { documentedRoutes } from './openapi-spec.ts';
 import { adminEvalRoutes } from './routes/admin-evals.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -18,18 +17,16 @@ import { labUnavailableRoutes } from './routes/lab-unavailable.ts';
 import { modelRoutes } from './routes/models.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { DEFAULT_LIMITS, type ServerConfig } from './server-config.ts';
-import { Lifecycle, ServerContext } from './server-context.ts';
+import { Lifecycle, ServerContext, type Serving } from './server-context.ts';
 import { ServerMetrics } from './server-metrics.ts';
 
 export interface AppOptions {
-  registry: ModelRegistry;
+  /** The engine and the model names it serves; routes answer 503 until `serving.ready`. */
+  serving: Serving;
   config: Pick<ServerConfig, 'apiKeys' | 'adminKey'> & { limits?: Partial<ServerConfig['limits']> };
   /** fastify's pino options; false (the default) for silence, as tests want. */
   logger?: FastifyServerOptions['logger'];
-  /**
-   * Files, fine-tuning jobs and eval runs (without it their routes answer 503); its `models` should
-   * be `registry`. Closed with the app.
-   */
+  /** Files, fine-tuning jobs and eval runs (without it their routes answer 503). Closed with the app. */
   lab?: Lab;
 }
 
@@ -51,8 +48,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   const lifecycle = new Lifecycle();
-  const metrics = new ServerMetrics(() => options.registry.active()?.stats());
-  const ctx = new ServerContext(options.registry, metrics, new KeyChecker(options.config), limits, lifecycle);
+  const metrics = new ServerMetrics(() => options.serving.engine.stats());
+  const ctx = new ServerContext(options.serving, metrics, new KeyChecker(options.config), limits, lifecycle);
 
   installErrorHandlers(app);
   // A route missing from the spec would be served but neither validated by it nor documented.
@@ -83,7 +80,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // interrupted instead of failing on the refusals of a server that is closing.
     await options.lab?.evals.close();
     lifecycle.closing = true;
-    await options.registry.close(limits.shutdownGraceMs);
+    await options.serving.engine.close(limits.shutdownGraceMs);
     for (const socket of silentConnections) socket.destroy();
   });
 

@@ -1,7 +1,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { FastifyBaseLogger } from 'fastify';
 import type { components } from '../openapi/types.gen.ts';
-import { ApiError, badRequest, notReady, shuttingDown, toApiError } from './api-error.ts';
+import { ApiError, badRequest, toApiError } from './api-error.ts';
 import { renderChatPrompt, type ChatMessage } from './chat-template.ts';
 import { validationError } from './error-handler.ts';
 import { startGeneration } from './generation-run.ts';
@@ -78,18 +78,17 @@ export class ChatSession {
     if (this.running) {
       return this.error(new ApiError(409, 'invalid_request_error', `Turn ${this.running.id} is still running; cancel it first`, 'turn_in_progress'), id);
     }
-    const engine = this.ctx.registry.active();
-    if (this.ctx.lifecycle.closing) return this.error(shuttingDown(), id);
-    if (!engine) return this.error(notReady(), id);
     if (message.system !== undefined) this.system = message.system;
     const user: ChatMessage = { role: 'user', content: message.content };
     const messages: ChatMessage[] = [...(this.system ? [{ role: 'system' as const, content: this.system }] : []), ...this.history, user];
     const controller = new AbortController();
     let events;
     try {
+      const { engine, ref } = this.ctx.modelFor(message.model ?? this.ctx.defaultModel());
       events = startGeneration(
         engine,
         {
+          model: ref,
           prompt: renderChatPrompt(messages),
           sampling: { ...samplingOptions(message, 0), n: 1 },
           ...flanOptions(message.flan, 1),

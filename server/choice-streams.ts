@@ -2,6 +2,7 @@ import type {
   Engine,
   GenerationEvent,
   GenerationRequest,
+  GenerationStream,
   RequestDoneEvent,
   SampleDoneEvent,
   TokenEvent,
@@ -11,23 +12,24 @@ import { collectGeneration, startGeneration, type GenerationResult } from './gen
 import type { ServerMetrics } from './server-metrics.ts';
 
 /**
- * Starts one generation per prompt. All are started before anything is awaited, so that a refusal
+ * Starts one generation per prompt and waits until the engine has taken them all, so that a refusal
  * (queue full, prompt too long) for any prompt surfaces before the response begins; the ones already
  * started are then cancelled rather than left decoding for nobody.
  */
-export function startAll(
+export async function startAll(
   engine: Engine,
   prompts: (string | number[])[],
   base: Omit<GenerationRequest, 'prompt' | 'signal'>,
   clientGone: AbortSignal,
   metrics: ServerMetrics,
   route: string,
-): { streams: AsyncIterable<GenerationEvent>[]; cancel: () => void } {
+): Promise<{ streams: AsyncIterable<GenerationEvent>[]; cancel: () => void }> {
   const controller = new AbortController();
   const signal = AbortSignal.any([clientGone, controller.signal]);
-  const streams: AsyncIterable<GenerationEvent>[] = [];
+  const streams: GenerationStream[] = [];
   try {
     for (const prompt of prompts) streams.push(startGeneration(engine, { ...base, prompt, signal }, metrics, route));
+    await Promise.all(streams.map((s) => s.accepted));
   } catch (err) {
     controller.abort();
     throw err;

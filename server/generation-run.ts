@@ -3,6 +3,7 @@ import type {
   FinishReason,
   GenerationEvent,
   GenerationRequest,
+  GenerationStream,
   TokenEvent,
   Vote,
 } from '../runtime/engine/engine-api.ts';
@@ -29,18 +30,18 @@ export interface GenerationResult {
 
 /**
  * Starts a generation and observes its events for the metrics (time to first token, time between a
- * sample's tokens, token counts). engine.generate's synchronous EngineErrors propagate from this
- * call, before anything was sent, so the route can still answer with a proper status.
+ * sample's tokens, token counts). The engine's refusals throw here or reject `accepted`, before
+ * anything was sent, so the route can still answer with a proper status.
  */
 export function startGeneration(
   engine: Engine,
   request: GenerationRequest,
   metrics: ServerMetrics,
   route: string,
-): AsyncIterable<GenerationEvent> {
+): GenerationStream {
   const started = performance.now();
   const events = engine.generate(request);
-  return observe(events, metrics, route, started);
+  return Object.assign(observe(events, metrics, route, started), { accepted: events.accepted });
 }
 
 async function* observe(events: AsyncIterable<GenerationEvent>, metrics: ServerMetrics, route: string, started: number) {

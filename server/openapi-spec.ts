@@ -12,7 +12,7 @@ export interface OpenApiDocument extends JsonObject {
   components: JsonObject;
 }
 
-export type HttpMethod = 'get' | 'post';
+export type HttpMethod = 'get' | 'post' | 'delete';
 
 /** The JSON schemas fastify validates one route with. */
 export interface RouteSchema {

@@ -1,11 +1,16 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ConfigError } from '../../runtime/config-error.ts';
-import { createEngine } from '../../runtime/engine/t5-engine.ts';
+import { EngineError } from '../../runtime/engine/engine-api.ts';
+import { EngineClient } from '../../runtime/engine/engine-client.ts';
+import { sessionConfigFromEnv } from '../../runtime/onnx-session.ts';
+import { ModelCatalog } from '../../runtime/versions/model-catalog.ts';
+import { VersionStore, versionStorePath } from '../../runtime/versions/version-store.ts';
 import { buildApp } from '../../server/app.ts';
 import { Lab } from '../../server/lab.ts';
+import { Serving } from '../../server/server-context.ts';
 import { bindHost, isKeyless, serverConfigFromEnv } from '../../server/server-config.ts';
 
 interface ServeOptions {
@@ -25,26 +30,78 @@ const NO_MODEL =
   'no model to serve: set FLAN_MODEL=<dir> or pass --model <dir>, a model directory in the Hugging Face layout ' +
   '(config.json, model.safetensors, tokenizer.json, generation_config.json)';
 
+/** A base model to serve: the name clients call it by and its directory. */
+export interface BaseModelSpec {
+  name: string;
+  dir: string;
+}
+
 /**
- * `flan-serve serve`: listens at once (so /healthz answers and /readyz says 503 while loading), then
- * loads the model and makes it the active version. SIGINT/SIGTERM shut down gracefully; a second
- * signal exits at once.
+ * FLAN_MODEL / --model: one directory, or a comma list of `[name=]dir` (the name defaults to the
+ * directory's base name). `--model-id` renames a single model.
+ */
+export function parseModelSpecs(spec: string, singleName?: string): BaseModelSpec[] {
+  const models = spec
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const dir = resolve(eq === -1 ? part : part.slice(eq + 1));
+      return { name: eq === -1 ? basename(dir) : part.slice(0, eq), dir };
+    });
+  if (models.length === 0) throw new ConfigError(NO_MODEL);
+  if (singleName !== undefined) {
+    if (models.length > 1) throw new ConfigError('--model-id names one model; with several, write name=dir for each');
+    models[0].name = singleName;
+  }
+  const names = new Set(models.map((m) => m.name));
+  if (names.size !== models.length) throw new ConfigError(`two models share a name in "${spec}"; write name=dir for each`);
+  for (const m of models) if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(m.name)) throw new ConfigError(`model name "${m.name}" must be letters, digits, '.', '_' or '-'`);
+  return models;
+}
+
+/** FLAN_MODEL_MEMORY_MB: the weights of loaded versions kept at most (idle ones are unloaded past it). */
+function modelMemoryBytes(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.FLAN_MODEL_MEMORY_MB;
+  if (raw === undefined || raw === '') return undefined;
+  const mb = Number(raw);
+  if (!Number.isInteger(mb) || mb < 1) throw new ConfigError(`FLAN_MODEL_MEMORY_MB must be a whole number of MiB, not "${raw}"`);
+  return mb * 2 ** 20;
+}
+
+/**
+ * `flan-serve serve`: listens at once (so /healthz answers and /readyz says 503 while loading), starts
+ * the engine worker, loads the base models and serves them by name with every version in the store.
+ * SIGINT/SIGTERM shut down gracefully; a second signal exits at once.
  */
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('Serve a model over the OpenAI-style HTTP API and websocket chat')
-    .option('--model <dir>', 'model directory (default: $FLAN_MODEL, else the embedded models/flan-mini)')
-    .option('--model-id <name>', 'the model name clients use (default: the directory name)')
+    .description('Serve models over the OpenAI-style HTTP API and websocket chat')
+    .option('--model <spec>', 'model directory, or a comma list of name=dir (default: $FLAN_MODEL, else the embedded models/flan-mini)')
+    .option('--model-id <name>', 'the name clients use for a single model (default: the directory name)')
     .option('--host <host>', 'address to listen on (default: $HOST or 127.0.0.1)')
     .option('--port <port>', 'port to listen on (default: $PORT or 8080)')
     .action(async (opts: ServeOptions) => {
-      const modelDir = opts.model ?? process.env.FLAN_MODEL ?? embeddedModelDir();
-      if (!modelDir) throw new ConfigError(NO_MODEL);
+      const spec = opts.model ?? process.env.FLAN_MODEL ?? embeddedModelDir();
+      if (!spec) throw new ConfigError(NO_MODEL);
+      const models = parseModelSpecs(spec, opts.modelId);
       const config = serverConfigFromEnv({ ...process.env, ...(opts.host ? { HOST: opts.host } : {}), ...(opts.port ? { PORT: opts.port } : {}) });
-      // Uploaded files, fine-tuning jobs, model versions and eval runs live here across restarts.
-      const lab = Lab.open({ dataDir: resolve(process.env.FLAN_DATA_DIR || 'data') });
-      const app = await buildApp({ registry: lab.models, lab, config, logger: { level: 'info' } });
+      const memory = modelMemoryBytes(process.env);
+      const dataDir = resolve(process.env.FLAN_DATA_DIR || 'data');
+      let log: { error: (obj: object, msg: string) => void } | undefined;
+      const engine = new EngineClient({
+        session: sessionConfigFromEnv(),
+        limits: memory ? { modelMemoryBytes: memory } : {},
+        onRestart: (err) => log?.error({ err }, 'the engine worker died; a new one was started and its requests answered 503'),
+      });
+      // Versions, aliases and jobs live here across restarts, shared by every replica that mounts it.
+      const catalog = new ModelCatalog(VersionStore.open(versionStorePath(dataDir)), engine);
+      const serving = new Serving(engine, catalog);
+      const lab = Lab.open({ dataDir, catalog });
+      const app = await buildApp({ serving, lab, config, logger: { level: 'info' } });
+      log = app.log;
       const { host, overridden } = bindHost(config);
       if (overridden) app.log.warn(`HOST=${overridden} ignored: with no FLAN_API_KEYS the API is open, so it listens on ${host} only`);
       else if (isKeyless(config)) app.log.warn(`no FLAN_API_KEYS: the API is open and listens on loopback (${host}) only`);
@@ -63,15 +120,16 @@ export function registerServe(program: Command): void {
       });
 
       try {
-        const dir = resolve(modelDir);
-        const engine = await createEngine({ modelDir: dir, modelId: opts.modelId });
-        const model = engine.modelId;
-        const restoreError = await lab.models.serve(engine, { id: basename(dir), modelId: model, dir });
-        if (restoreError) app.log.error({ err: restoreError }, 'the version active before the restart did not load; serving the base model');
-        app.log.info({ model, dir, version: (await lab.models.list()).activeId }, 'model ready');
+        for (const model of models) {
+          // When its weights were written, so the listing does not change with each restart.
+          await catalog.addBase(model.name, model.dir, Math.floor(statSync(model.dir).mtimeMs / 1000));
+          app.log.info({ model: model.name, dir: model.dir, version: catalog.store.alias(model.name)?.versionId }, 'model ready');
+        }
+        serving.ready = true;
       } catch (err) {
         await app.close();
-        throw err;
+        // A base model that does not load is the user's to fix: one line, not a stack.
+        throw err instanceof EngineError ? new ConfigError(err.message) : err;
       }
       await stopped;
     });

@@ -4,16 +4,17 @@ import { cpus } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { sessionConfigFromEnv } from '../../runtime/onnx-session.ts';
 import { parseInstructionJsonl } from '../data/instruction-example.ts';
-import { JobRegistry, type FinetuneJob, type JobEvent, type JobStatus, type ModelVersion } from './job-registry.ts';
+import { VersionStore, versionStorePath, type ModelVersion } from '../../runtime/versions/version-store.ts';
+import { JobRegistry, type FinetuneJob, type JobEvent, type JobStatus } from './job-registry.ts';
 import { lossCurveSvg } from './loss-curve-svg.ts';
 import { spawnTrainingWorker, type TrainingWorker } from './spawn-worker.ts';
 import { jobPaths, type TrainingEvent, type TrainingSpec } from './training-run.ts';
 import type { WorkerMessage } from './training-worker.ts';
 
 /**
- * What the serving side implements so a finished job can be hot-swapped in: load the model directory
- * and, if it loads, send new requests to it while in-flight ones finish on the old weights. It must
- * throw (and keep the old version serving) when the directory fails to load.
+ * What the serving side implements so a finished job can be hot-swapped in: load the version (already
+ * in the version store) and, if it loads, move its alias to it while in-flight requests finish on the
+ * old weights. It must throw (and keep the old version serving) when the version fails to load.
  */
 export interface ModelPublisher {
   publish(version: PublishedModel): Promise<void>;
@@ -48,6 +49,8 @@ export interface JobManagerOptions {
   /** FLAN_DATA_DIR: the registry lives in <dataDir>/finetune/registry.sqlite, job work in .../jobs/. */
   dataDir: string;
   publisher?: ModelPublisher;
+  /** Where succeeded jobs register their versions (default: the store under dataDir). */
+  versions?: VersionStore;
   /** Jobs trained at once (default 1: a training process uses the threads it is given). */
   maxConcurrent?: number;
 }
@@ -72,6 +75,7 @@ export class JobManager {
 
   private constructor(
     private readonly registry: JobRegistry,
+    private readonly versions: VersionStore,
     private readonly jobsDir: string,
     private readonly options: JobManagerOptions,
   ) {}
@@ -81,7 +85,8 @@ export class JobManager {
     const jobsDir = join(root, 'jobs');
     mkdirSync(jobsDir, { recursive: true });
     const registry = new JobRegistry(join(root, 'registry.sqlite'));
-    const manager = new JobManager(registry, jobsDir, options);
+    const versions = options.versions ?? VersionStore.open(versionStorePath(options.dataDir));
+    const manager = new JobManager(registry, versions, jobsDir, options);
     for (const job of registry.jobs({ status: 'running', limit: 1_000_000 })) {
       registry.setStatus(job.id, 'queued');
       manager.emit(job.id, 'info', 'requeued', 'The server restarted; the job resumes from its last checkpoint.');
@@ -132,15 +137,10 @@ export class JobManager {
     return this.registry.events(id, opts);
   }
 
-  /** Model versions the job produced (one per successful run). */
+  /** Model versions the job produced (one per successful run), newest first. */
   checkpoints(id: string): ModelVersion[] {
     this.get(id);
-    return this.registry.modelVersions(id);
-  }
-
-  /** Every model version any job produced, newest first: what a serving registry lists and activates. */
-  modelVersions(): ModelVersion[] {
-    return this.registry.modelVersions();
+    return this.versions.byJob(id);
   }
 
   /** Live events of one job; returns the unsubscribe function. */
@@ -220,6 +220,7 @@ export class JobManager {
     });
     await Promise.all(exits);
     this.registry.close();
+    if (!this.options.versions) this.versions.close();
   }
 
   private schedule(): void {
@@ -274,17 +275,17 @@ export class JobManager {
     await this.versionChains.get(job.id);
     const base = basename(job.spec.baseModelDir);
     const id = `ft:${base}:${job.suffix ?? 'custom'}:${job.id}`;
-    const best = Math.min(...this.registry.modelVersions(job.id).map((v) => v.heldOutLoss ?? Number.POSITIVE_INFINITY));
+    const best = Math.min(...this.versions.byJob(job.id).map((v) => v.heldOutLoss ?? Number.POSITIVE_INFINITY));
     if (job.spec.continual && result.heldOutLoss !== null && result.heldOutLoss > best) {
-      this.registry.setStatus(job.id, 'succeeded', { fineTunedModel: this.registry.modelVersions(job.id)[0]?.id });
-      this.emit(job.id, 'info', 'succeeded', `Job succeeded; the final weights (held-out loss ${result.heldOutLoss.toFixed(4)}) were not better than version ${this.registry.modelVersions(job.id)[0]?.id} and were not promoted.`);
+      this.registry.setStatus(job.id, 'succeeded', { fineTunedModel: this.versions.byJob(job.id)[0]?.id });
+      this.emit(job.id, 'info', 'succeeded', `Job succeeded; the final weights (held-out loss ${result.heldOutLoss.toFixed(4)}) were not better than version ${this.versions.byJob(job.id)[0]?.id} and were not promoted.`);
       return;
     }
     // Each version keeps its own directory, so a later job never overwrites weights being served.
     const modelDir = join(this.jobsDir, job.id, 'versions', id.replace(/[^A-Za-z0-9._-]/g, '_'));
     mkdirSync(join(modelDir, '..'), { recursive: true });
     renameSync(result.modelDir, modelDir);
-    this.registry.addModelVersion({ id, jobId: job.id, modelDir, heldOutLoss: result.heldOutLoss });
+    this.versions.add({ id, parentDir: job.spec.baseModelDir, jobId: job.id, modelDir, heldOutLoss: result.heldOutLoss });
     this.registry.setStatus(job.id, 'succeeded', { fineTunedModel: id });
     this.emit(job.id, 'info', 'succeeded', `Job succeeded: model ${id}.`, { model: id, model_dir: modelDir, held_out_loss: result.heldOutLoss });
     await this.publish(job, { id, jobId: job.id, modelDir, heldOutLoss: result.heldOutLoss });
@@ -293,7 +294,7 @@ export class JobManager {
   /** A continual job's intermediate version: registered, and hot-swapped in when the job asked. */
   private async registerStepVersion(job: FinetuneJob, step: number, modelDir: string, heldOutLoss: number | null): Promise<void> {
     const id = `ft:${basename(job.spec.baseModelDir)}:${job.suffix ?? 'custom'}:${job.id}:step-${step}`;
-    this.registry.addModelVersion({ id, jobId: job.id, modelDir, heldOutLoss });
+    this.versions.add({ id, parentDir: job.spec.baseModelDir, jobId: job.id, modelDir, heldOutLoss });
     this.emit(job.id, 'info', 'version', `Step ${step}: version ${id} (held-out loss ${heldOutLoss?.toFixed(4) ?? 'n/a'}).`, { step, model: id, held_out_loss: heldOutLoss });
     await this.publish(job, { id, jobId: job.id, modelDir, heldOutLoss });
   }
@@ -302,7 +303,7 @@ export class JobManager {
     if (!job.publish || !this.options.publisher) return;
     try {
       await this.options.publisher.publish(version);
-      this.registry.markPublished(version.id);
+      this.versions.markPublished(version.id);
       this.emit(job.id, 'info', 'published', `Model ${version.id} is now serving.`, { model: version.id });
     } catch (err) {
       this.emit(job.id, 'error', 'publish_failed', `Model ${version.id} could not be loaded for serving; the previous version keeps serving: ${(err as Error).message}`, { model: version.id });

@@ -38,14 +38,6 @@ export interface JobEvent {
   data: Record<string, unknown> | null;
 }
 
-export interface ModelVersion {
-  id: string;
-  jobId: string;
-  modelDir: string;
-  createdAt: number;
-  heldOutLoss: number | null;
-  published: boolean;
-}
 
 interface JobRow {
   id: string;
@@ -70,9 +62,6 @@ CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL, created_at INTEGER NOT NULL,
   level TEXT NOT NULL, type TEXT NOT NULL, message TEXT NOT NULL, data TEXT);
 CREATE INDEX IF NOT EXISTS events_by_job ON events (job_id, seq);
-CREATE TABLE IF NOT EXISTS model_versions (
-  id TEXT PRIMARY KEY, job_id TEXT NOT NULL, model_dir TEXT NOT NULL, created_at INTEGER NOT NULL,
-  held_out_loss REAL, published INTEGER NOT NULL DEFAULT 0);
 `;
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -172,27 +161,6 @@ export class JobRegistry {
       message: r.message,
       data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : null,
     }));
-  }
-
-  addModelVersion(v: Omit<ModelVersion, 'createdAt' | 'published'>): ModelVersion {
-    this.db
-      .prepare('INSERT INTO model_versions (id, job_id, model_dir, created_at, held_out_loss) VALUES (?, ?, ?, ?, ?)')
-      .run(v.id, v.jobId, v.modelDir, now(), v.heldOutLoss);
-    return this.modelVersions().find((m) => m.id === v.id)!;
-  }
-
-  markPublished(id: string): void {
-    this.db.prepare('UPDATE model_versions SET published = 1 WHERE id = ?').run(id);
-  }
-
-  /** Newest first. */
-  modelVersions(jobId?: string): ModelVersion[] {
-    const rows = (
-      jobId
-        ? this.db.prepare('SELECT * FROM model_versions WHERE job_id = ? ORDER BY rowid DESC').all(jobId)
-        : this.db.prepare('SELECT * FROM model_versions ORDER BY rowid DESC').all()
-    ) as { id: string; job_id: string; model_dir: string; created_at: number; held_out_loss: number | null; published: number }[];
-    return rows.map((r) => ({ id: r.id, jobId: r.job_id, modelDir: r.model_dir, createdAt: r.created_at, heldOutLoss: r.held_out_loss, published: r.published === 1 }));
   }
 
   close(): void {

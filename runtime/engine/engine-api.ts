@@ -1,8 +1,7 @@
-import type { Tokenizer } from '../checkpoint/tokenizer.ts';
-
 /**
- * What the engine offers the layers above it (server, eval, CLI). It knows nothing of HTTP: requests are
- * plain data, results an async stream of events, failures typed errors the server maps to statuses.
+ * What the engine offers the layers above it (server, eval, CLI), and the message protocol between the
+ * server's thread and the engine core's worker. It knows nothing of HTTP: requests are plain data,
+ * results an async stream of events, failures typed errors the server maps to statuses.
  */
 
 export interface SamplingOptions {
@@ -46,7 +45,17 @@ export interface SelfConsistency {
   temperature: number;
 }
 
+/** A model version the engine can load: its stable id and its directory (Hugging Face layout). */
+export interface ModelRef {
+  id: string;
+  dir: string;
+  /** Where its tokenizer lives when the directory has none. */
+  tokenizerDir?: string;
+}
+
 export interface GenerationRequest {
+  /** Which version runs it; an engine made for one model may leave it out. */
+  model?: ModelRef;
   /** Text, or token ids as OpenAI's API allows. */
   prompt: string | number[];
   sampling?: Partial<SamplingOptions>;
@@ -108,24 +117,49 @@ export interface EngineStats {
   running: number;
   batchSize: number;
   kvCacheBytes: number;
+  /** Model versions loaded now, and the bytes of their weights. */
+  loadedModels: number;
+  modelBytes: number;
+}
+
+/** What the engine reports of a model it loaded. */
+export interface LoadedModelInfo {
+  id: string;
+  /** Bytes of weights it holds (what the memory budget counts). */
+  bytes: number;
+  maxPromptTokens: number;
+}
+
+/**
+ * A generation's events. `accepted` settles once the engine has taken the request: it rejects with the
+ * EngineError of a refusal (bad options, prompt too long, queue full, unknown model), which iterating
+ * would throw too, so a server can answer with a status before it starts a response.
+ */
+export interface GenerationStream extends AsyncIterable<GenerationEvent> {
+  readonly accepted: Promise<void>;
 }
 
 export interface Engine {
-  readonly modelId: string;
-  readonly tokenizer: Tokenizer;
-  /** Longest prompt in tokens the engine accepts. */
-  readonly maxPromptTokens: number;
-  /**
-   * Starts a request. Throws EngineError synchronously for a request that cannot be accepted (bad
-   * options, prompt too long, queue full, engine closed); later failures arrive through the stream.
-   */
-  generate(request: GenerationRequest): AsyncIterable<GenerationEvent>;
+  /** Starts a request. May throw EngineError at once; later refusals reject `accepted`. */
+  generate(request: GenerationRequest): GenerationStream;
+  /** Loads a version ahead of its first request (a hot swap loads before it moves an alias). */
+  load(model: ModelRef): Promise<LoadedModelInfo>;
+  /** Unloads a version once its requests have finished. */
+  unload(modelId: string): Promise<void>;
   stats(): EngineStats;
   /** Stops accepting; finishes in-flight requests within graceMs, then cancels the rest. */
   close(graceMs?: number): Promise<void>;
 }
 
-export type EngineErrorCode = 'invalid_request' | 'prompt_too_long' | 'queue_full' | 'closed' | 'internal';
+export type EngineErrorCode =
+  | 'invalid_request'
+  | 'prompt_too_long'
+  | 'queue_full'
+  | 'closed'
+  | 'internal'
+  | 'model_load_failed'
+  /** The engine's worker died; it is being restarted. */
+  | 'unavailable';
 
 export class EngineError extends Error {
   constructor(
@@ -140,3 +174,46 @@ export class EngineError extends Error {
     this.name = 'EngineError';
   }
 }
+
+/** An EngineError as it crosses the worker boundary (structured clone drops the class). */
+export interface EngineErrorData {
+  code: EngineErrorCode;
+  message: string;
+  param?: string;
+  retryAfterSeconds?: number;
+}
+
+export function engineErrorData(err: unknown): EngineErrorData {
+  if (err instanceof EngineError) {
+    return { code: err.code, message: err.message, ...(err.param ? { param: err.param } : {}), ...(err.retryAfterSeconds ? { retryAfterSeconds: err.retryAfterSeconds } : {}) };
+  }
+  return { code: 'internal', message: (err as Error)?.message ?? String(err) };
+}
+
+export function engineErrorFrom(data: EngineErrorData): EngineError {
+  return new EngineError(data.code, data.message, data.param, data.retryAfterSeconds);
+}
+
+/** A generation that failed after it was accepted (a failed model run): the last entry of its stream. */
+export interface StreamFailure {
+  type: 'failure';
+  error: EngineErrorData;
+}
+
+/** Server thread -> engine worker. `id` pairs a command with its replies. */
+export type EngineCommand =
+  | { type: 'generate'; id: number; request: Omit<GenerationRequest, 'signal'> }
+  | { type: 'cancel'; id: number }
+  | { type: 'load'; id: number; model: ModelRef }
+  | { type: 'unload'; id: number; modelId: string }
+  | { type: 'close'; id: number; graceMs: number };
+
+/**
+ * Engine worker -> server thread. A generation's events travel in batches, one message per decode
+ * step rather than one per token, with the stats of that moment.
+ */
+export type EngineReply =
+  | { type: 'accepted'; id: number }
+  | { type: 'events'; batch: [id: number, event: GenerationEvent | StreamFailure][]; stats: EngineStats }
+  | { type: 'failed'; id: number; error: EngineErrorData }
+  | { type: 'result'; id: number; value?: LoadedModelInfo; error?: EngineErrorData };

@@ -82,8 +82,7 @@ export async function adminEvalRoutes(app: FastifyInstance, opts: { ctx: ServerC
 
   app.post('/admin/evals', { schema: routeSchema('post', '/admin/evals'), onRequest }, async (request) => {
     const body = request.body as RunRequest;
-    const engine = ctx.registry.active();
-    if (!engine) throw notReady();
+    const defaultModel = ctx.defaultModel();
     if (body.suite !== 'synthetic') {
       if (!body.data_dir) throw badRequest(`Suite ${body.suite} needs data_dir, the benchmark's directory on the server`, 'data_dir', 'missing_required_parameter');
       if (!existsSync(body.data_dir)) throw badRequest(`data_dir ${body.data_dir} does not exist on the server`, 'data_dir');
@@ -99,8 +98,8 @@ export async function adminEvalRoutes(app: FastifyInstance, opts: { ctx: ServerC
       suite: body.suite,
       mode: body.mode ?? 'direct',
       concurrency: body.concurrency ?? 2,
-      // The name that keeps reaching the active version, so a hot swap mid-run does not fail requests.
-      model: body.model ?? ctx.registry.aliases?.()[0] ?? engine.modelId,
+      // An alias keeps reaching the active version, so a hot swap mid-run does not fail requests.
+      model: body.model ?? defaultModel,
       ...(body.tasks ? { tasks: body.tasks } : {}),
       ...(body.data_dir ? { dataDir: resolve(body.data_dir) } : {}),
       ...(body.limit !== undefined ? { limit: body.limit } : {}),

@@ -1,50 +1,49 @@
 import type { FastifyInstance } from 'fastify';
 import type { components } from '../../openapi/types.gen.ts';
-import { ApiError } from '../api-error.ts';
-import { RegistryError, type ModelVersionInfo } from '../model-registry.ts';
+import type { Alias, ModelVersion } from '../../runtime/versions/version-store.ts';
+import { fromVersionError } from '../api-error.ts';
 import { routeSchema } from '../openapi-spec.ts';
 import type { ServerContext } from '../server-context.ts';
 
-type ModelVersion = components['schemas']['ModelVersion'];
+type VersionView = components['schemas']['ModelVersion'];
 
-function fromRegistryError(err: unknown): unknown {
-  if (!(err instanceof RegistryError)) return err;
-  switch (err.code) {
-    case 'unknown_version':
-      return new ApiError(404, 'not_found_error', err.message, 'version_not_found', 'version');
-    case 'no_previous_version':
-      return new ApiError(409, 'invalid_request_error', err.message, 'no_previous_version');
-    case 'load_failed':
-      return new ApiError(500, 'server_error', err.message, 'load_failed');
-  }
+function source(v: ModelVersion): string {
+  if (v.kind === 'base') return v.modelDir;
+  return `finetune job ${v.jobId}${v.heldOutLoss === null ? '' : ` (held-out loss ${v.heldOutLoss.toFixed(4)})`}`;
 }
 
 export async function adminRoutes(app: FastifyInstance, opts: { ctx: ServerContext }): Promise<void> {
-  const { registry } = opts.ctx;
-  const onRequest = opts.ctx.auth('admin');
-  const view = (v: ModelVersionInfo, activeId: string | undefined): ModelVersion => ({
+  const { ctx } = opts;
+  const onRequest = ctx.auth('admin');
+  const view = (v: ModelVersion, aliases: Alias[]): VersionView => ({
     id: v.id,
-    model: v.modelId,
+    model: v.alias,
     created: v.createdAt,
-    source: v.source,
-    active: v.id === activeId,
+    source: source(v),
+    active: aliases.some((a) => a.versionId === v.id),
   });
+  const aliasView = (alias: Alias) => {
+    const { store } = ctx.catalog;
+    return view(store.get(alias.versionId)!, store.aliases());
+  };
 
   app.get('/admin/models', { schema: routeSchema('get', '/admin/models'), onRequest }, async () => {
-    const { versions, activeId } = await registry.list();
-    return { object: 'list' as const, data: versions.map((v) => view(v, activeId)), active: activeId ?? null };
+    const { store } = ctx.catalog;
+    const aliases = store.aliases();
+    return { object: 'list' as const, data: store.list().map((v) => view(v, aliases)), active: aliases[0]?.versionId ?? null };
   });
 
   app.post('/admin/models/:version/activate', { schema: routeSchema('post', '/admin/models/{version}/activate'), onRequest }, async (request) => {
     const { version } = request.params as { version: string };
-    const info = await registry.activate(version).catch((err) => Promise.reject(fromRegistryError(err)));
-    request.log.info({ version: info.id }, 'model version activated');
-    return view(info, info.id);
+    const alias = await ctx.catalog.activate(version).catch((err) => Promise.reject(fromVersionError(err)));
+    request.log.info({ version, alias: alias.name }, 'model version activated');
+    return aliasView(alias);
   });
 
   app.post('/admin/models/rollback', { schema: routeSchema('post', '/admin/models/rollback'), onRequest }, async (request) => {
-    const info = await registry.rollback().catch((err) => Promise.reject(fromRegistryError(err)));
-    request.log.info({ version: info.id }, 'model version rolled back');
-    return view(info, info.id);
+    const body = (request.body ?? {}) as { model?: string };
+    const alias = await ctx.catalog.rollback(body.model).catch((err) => Promise.reject(fromVersionError(err)));
+    request.log.info({ version: alias.versionId, alias: alias.name }, 'model version rolled back');
+    return aliasView(alias);
   });
 }

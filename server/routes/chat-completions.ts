@@ -22,7 +22,7 @@ export async function chatCompletionRoutes(app: FastifyInstance, opts: { ctx: Se
     { schema: routeSchema('post', '/v1/chat/completions'), onRequest: ctx.auth('api') },
     async (request, reply) => {
       const body = request.body as ChatCompletionRequest;
-      const engine = ctx.engineFor(body.model);
+      const { engine, ref } = ctx.modelFor(body.model);
       const perPrompt = samplesPerPrompt(body.n, body.flan);
       const alternatives = body.top_logprobs ?? 0;
       const withLogprobs = body.logprobs === true;
@@ -31,15 +31,15 @@ export async function chatCompletionRoutes(app: FastifyInstance, opts: { ctx: Se
         { ...body, max_tokens: body.max_completion_tokens ?? body.max_tokens },
         withLogprobs ? engineLogprobs(alternatives) : 0,
       );
-      const { streams, cancel } = startAll(
+      const { streams, cancel } = await startAll(
         engine,
         [renderChatPrompt(body.messages)],
-        { sampling, ...flanOptions(body.flan, body.n) },
+        { model: ref, sampling, ...flanOptions(body.flan, body.n) },
         clientGone,
         ctx.metrics,
         '/v1/chat/completions',
       );
-      const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: engine.modelId };
+      const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: body.model };
 
       if (!body.stream) {
         const [result] = await collectAll(streams, withLogprobs).catch((err) => {

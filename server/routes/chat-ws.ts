@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { badRequest, notReady, shuttingDown } from '../api-error.ts';
+import { badRequest, shuttingDown } from '../api-error.ts';
 import { ChatSession, type WsServerMessage } from '../chat-session.ts';
 import { routeSchema } from '../openapi-spec.ts';
 import type { ServerContext } from '../server-context.ts';
@@ -10,7 +10,7 @@ export async function chatWebsocketRoutes(app: FastifyInstance, opts: { ctx: Ser
   // Refused before the upgrade, so the client gets an HTTP status rather than a socket that closes.
   const ready = async () => {
     if (ctx.lifecycle.closing) throw shuttingDown();
-    if (!ctx.registry.active()) throw notReady();
+    ctx.defaultModel();
   };
   app.get(
     '/v1/chat/ws',
@@ -25,7 +25,7 @@ export async function chatWebsocketRoutes(app: FastifyInstance, opts: { ctx: Ser
         else session.receive(data.toString());
       });
       socket.on('close', () => void session.close());
-      send({ type: 'ready', model: ctx.registry.active()?.modelId ?? '' });
+      send({ type: 'ready', model: ctx.defaultModel() });
     },
   );
 }

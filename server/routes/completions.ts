@@ -28,20 +28,20 @@ export async function completionRoutes(app: FastifyInstance, opts: { ctx: Server
     { schema: routeSchema('post', '/v1/completions'), onRequest: ctx.auth('api') },
     async (request, reply) => {
       const body = request.body as CompletionRequest;
-      const engine = ctx.engineFor(body.model);
+      const { engine, ref } = ctx.modelFor(body.model);
       const perPrompt = samplesPerPrompt(body.n, body.flan);
       const alternatives = body.logprobs ?? 0;
       const withLogprobs = body.logprobs !== null && body.logprobs !== undefined;
       const clientGone = clientGoneSignal(reply.raw);
-      const { streams, cancel } = startAll(
+      const { streams, cancel } = await startAll(
         engine,
         promptList(body.prompt),
-        { sampling: samplingOptions(body, engineLogprobs(body.logprobs)), ...flanOptions(body.flan, body.n) },
+        { model: ref, sampling: samplingOptions(body, engineLogprobs(body.logprobs)), ...flanOptions(body.flan, body.n) },
         clientGone,
         ctx.metrics,
         '/v1/completions',
       );
-      const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion' as const, created: Math.floor(Date.now() / 1000), model: engine.modelId };
+      const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion' as const, created: Math.floor(Date.now() / 1000), model: body.model };
 
       if (!body.stream) {
         // A failed prompt must not leave its siblings decoding for a response that will never be sent.

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { components } from '../../openapi/types.gen.ts';
-import type { Engine } from '../../runtime/engine/engine-api.ts';
-import { modelNotFound } from '../api-error.ts';
+import type { ServedName } from '../../runtime/versions/model-catalog.ts';
+import { fromVersionError, modelNotFound } from '../api-error.ts';
 import { routeSchema } from '../openapi-spec.ts';
 import type { ServerContext } from '../server-context.ts';
 
@@ -9,20 +9,27 @@ type Model = components['schemas']['Model'];
 
 export async function modelRoutes(app: FastifyInstance, opts: { ctx: ServerContext }): Promise<void> {
   const { ctx } = opts;
-  // The server started serving when it came up; a hot swap keeps the id clients already use.
-  const created = Math.floor(Date.now() / 1000);
-  const describe = (id: string): Model => ({ id, object: 'model', created, owned_by: 'flan-serve' });
-  // The active engine's own id, then the registry's aliases for it (the base name after a hot swap).
-  const names = (engine: Engine | undefined) =>
-    engine ? [engine.modelId, ...(ctx.registry.aliases?.() ?? []).filter((a) => a !== engine.modelId)] : [];
+  const describe = (name: ServedName): Model => ({ id: name.id, object: 'model', created: name.created, owned_by: name.ownedBy });
+  const served = () => (ctx.serving.ready ? ctx.catalog.servedNames() : []);
 
   app.get('/v1/models', { schema: routeSchema('get', '/v1/models'), onRequest: ctx.auth('api') }, async () => {
-    return { object: 'list' as const, data: names(ctx.registry.active()).map(describe) };
+    return { object: 'list' as const, data: served().map(describe) };
   });
 
   app.get('/v1/models/:model', { schema: routeSchema('get', '/v1/models/{model}'), onRequest: ctx.auth('api') }, async (request) => {
     const { model } = request.params as { model: string };
-    if (!names(ctx.registry.active()).includes(model)) throw modelNotFound(model);
-    return describe(model);
+    const listed = served().find((n) => n.id === model);
+    if (listed) return describe(listed);
+    // Names not listed still answer when they serve something (a base checkpoint's `<name>@base`).
+    const version = ctx.serving.ready ? ctx.catalog.resolve(model)?.version : undefined;
+    if (!version) throw modelNotFound(model);
+    return describe({ id: model, created: version.createdAt, ownedBy: version.kind === 'base' ? 'flan-serve' : 'user' });
+  });
+
+  app.delete('/v1/models/:model', { schema: routeSchema('delete', '/v1/models/{model}'), onRequest: ctx.auth('admin') }, async (request) => {
+    const { model } = request.params as { model: string };
+    const version = await ctx.catalog.remove(model).catch((err) => Promise.reject(fromVersionError(err)));
+    request.log.info({ model: version.id }, 'model deleted');
+    return { id: version.id, object: 'model' as const, deleted: true };
   });
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { notReady, shuttingDown } from '../api-error.ts';
+import { shuttingDown } from '../api-error.ts';
 import { renderDocsPage } from '../docs-page.ts';
 import { loadSpec, routeSchema } from '../openapi-spec.ts';
 import type { ServerContext } from '../server-context.ts';
@@ -13,9 +13,7 @@ export async function opsRoutes(app: FastifyInstance, opts: { ctx: ServerContext
 
   app.get('/readyz', { schema: routeSchema('get', '/readyz') }, async () => {
     if (ctx.lifecycle.closing) throw shuttingDown();
-    const engine = ctx.registry.active();
-    if (!engine) throw notReady();
-    return { status: 'ready' as const, model: engine.modelId };
+    return { status: 'ready' as const, model: ctx.defaultModel() };
   });
 
   app.get('/metrics', { schema: routeSchema('get', '/metrics') }, async (_request, reply) => {

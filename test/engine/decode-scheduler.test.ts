@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { T5Engine } from '../../runtime/engine/t5-engine.ts';
+import type { EngineCore } from '../../runtime/engine/engine-core.ts';
 import { EngineError } from '../../runtime/engine/engine-api.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { collect, referenceCase, referenceEngine } from './reference-engine.ts';
@@ -7,7 +7,7 @@ import { collect, referenceCase, referenceEngine } from './reference-engine.ts';
 const MODEL = 't5-tiny-flan-f32';
 
 describe.skipIf(!hasShared)('continuous batching on the reference checkpoint', () => {
-  let engine: T5Engine;
+  let engine: EngineCore;
   const expected = hasShared ? referenceCase(MODEL) : undefined!;
   const steps = () => expected.greedy[0].length - 1;
   // greedy_ids start with the decoder start token and never hit eos within 10 steps for this model.
@@ -68,7 +68,8 @@ describe.skipIf(!hasShared)('continuous batching on the reference checkpoint', (
   });
 
   it('n samples share one encoder pass and differ from each other', async () => {
-    const encode = vi.spyOn((engine as unknown as { scheduler: { runner: { encode: () => unknown } } }).scheduler.runner, 'encode');
+    const router = (engine as unknown as { router: { get(id: string): { runner: { encode: () => unknown } } } }).router;
+    const encode = vi.spyOn(router.get(MODEL).runner, 'encode');
     const prompt = [...expected.prompts[2], 7]; // a prompt not seen before, so the encoder cache misses once
     const r = await collect(engine.generate({ prompt, sampling: { maxTokens: 6, temperature: 1, n: 4, seed: 5 } }));
     expect(r.tokens).toHaveLength(4);

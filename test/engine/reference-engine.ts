@@ -1,8 +1,9 @@
-import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
 import { SafetensorsFile } from '../../runtime/checkpoint/safetensors.ts';
-import { loadTokenizer } from '../../runtime/checkpoint/tokenizer.ts';
-import { DEFAULT_LIMITS, T5Engine, type EngineLimits } from '../../runtime/engine/t5-engine.ts';
 import type { GenerationEvent } from '../../runtime/engine/engine-api.ts';
+import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
+import { loadTokenizer } from '../../runtime/checkpoint/tokenizer.ts';
+import { DEFAULT_LIMITS, EngineCore, type EngineLimits } from '../../runtime/engine/engine-core.ts';
+import type { ModelLoader } from '../../runtime/engine/model-router.ts';
 import { T5Runner } from '../../runtime/t5-runner.ts';
 import { referenceDir, rowsOf, tokenizerDir } from '../helpers/shared-fixtures.ts';
 
@@ -10,18 +11,18 @@ import { referenceDir, rowsOf, tokenizerDir } from '../helpers/shared-fixtures.t
  * An engine over a reference checkpoint. Its 384-token vocabulary is the head of T5's, so the real T5
  * tokenizer decodes its output (prompts are given as token ids).
  */
-export async function referenceEngine(model: string, limits: Partial<EngineLimits> = {}): Promise<T5Engine> {
-  const { config, weights, generationConfig } = loadModelDir(`${referenceDir}/${model}`);
-  const runner = await T5Runner.fromWeights(config, weights, { device: 'cpu', threads: 1 });
-  return new T5Engine(
-    {
-      modelId: model,
-      runner,
-      tokenizer: loadTokenizer(tokenizerDir),
-      tokens: { decoderStart: generationConfig.decoderStartTokenId, eos: generationConfig.eosTokenIds },
-    },
-    { ...DEFAULT_LIMITS, ...limits },
-  );
+export async function referenceEngine(model: string, limits: Partial<EngineLimits> = {}): Promise<EngineCore> {
+  const ref = { id: model, dir: `${referenceDir}/${model}` };
+  // The fixtures have no tokenizer of their own; T5's decodes their ids (it is larger than their vocabulary).
+  const loader: ModelLoader = async (_ref, session) => {
+    const { config, weights, generationConfig } = loadModelDir(ref.dir);
+    const runner = await T5Runner.fromWeights(config, weights, session);
+    const tokens = { decoderStart: generationConfig.decoderStartTokenId, eos: generationConfig.eosTokenIds };
+    return { runner, tokenizer: loadTokenizer(tokenizerDir), tokens, bytes: 0 };
+  };
+  const engine = new EngineCore({ ...DEFAULT_LIMITS, ...limits }, { device: 'cpu', threads: 1 }, ref, loader);
+  await engine.load(ref);
+  return engine;
 }
 
 export function referenceCase(model: string) {

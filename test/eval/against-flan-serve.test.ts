@@ -18,7 +18,7 @@ describe.skipIf(!HAVE_SHARED_BENCHMARKS)('eval against flan-serve (tiny referenc
   const KEY = 'sk-eval';
 
   beforeAll(async () => {
-    server = await startTestServer([await tinyEngine()], { apiKeys: [KEY] });
+    server = await startTestServer(await tinyEngine(), { apiKeys: [KEY] });
   });
   afterAll(() => server?.close());
 

@@ -71,7 +71,7 @@ describe('JobManager', () => {
     expect(published.map((p) => p.id)).toEqual([done.fineTunedModel]);
     const [version] = manager.checkpoints(job.id);
     expect(version.published).toBe(true);
-    expect(manager.modelVersions().map((v) => v.id)).toEqual([done.fineTunedModel]);
+    expect(manager.checkpoints(job.id).map((v) => v.id)).toEqual([done.fineTunedModel]);
     // The published directory is a complete model: it loads with its tokenizer.
     expect(loadModelDir(published[0].modelDir, { requireTokenizer: true }).tokenizer).toBeDefined();
     const svg = manager.lossCurve(job.id);

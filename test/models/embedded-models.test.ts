@@ -5,7 +5,7 @@ import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
 import { SafetensorsFile } from '../../runtime/checkpoint/safetensors.ts';
 import { TiktokenTokenizer } from '../../runtime/checkpoint/tiktoken-tokenizer.ts';
 import type { Engine } from '../../runtime/engine/engine-api.ts';
-import { createEngine } from '../../runtime/engine/t5-engine.ts';
+import { createEngine } from '../../runtime/engine/engine-core.ts';
 import { generateEvalSet } from '../../finetune/data/synthetic/index.ts';
 
 const MODELS = ['models/flan-mini-base', 'models/flan-mini'];

@@ -53,7 +53,7 @@ describe.skipIf(!hasShared)('bad inputs get an OpenAI-shaped error and leave the
 
   beforeAll(async () => {
     const engine = await tinyEngine({ limits: { maxPromptTokens: 64 } });
-    server = await startTestServer([engine], { apiKeys: [KEY], adminKey: ADMIN, limits: { bodyBytes: 64 * 1024, websocketMessageBytes: 1024 } });
+    server = await startTestServer(engine, { apiKeys: [KEY], adminKey: ADMIN, limits: { bodyBytes: 64 * 1024, websocketMessageBytes: 1024 } });
   });
   afterAll(() => server?.close());
 
@@ -113,7 +113,7 @@ describe.skipIf(!hasShared)('refusals and failures the real engine cannot be mad
       yield* sampleEvents(['ok'], 'stop');
       yield { type: 'done', promptTokens: 2, completionTokens: 1, prompt: 'Hi' };
     });
-    const server = await startTestServer([engine]);
+    const server = await startTestServer(engine);
     try {
       engine.refuseNext = new EngineError('queue_full', 'the server is at capacity; retry shortly', undefined, 3);
       const res = await post(`${server.url}/v1/completions`, { model, prompt: 'Hi' });
@@ -128,7 +128,7 @@ describe.skipIf(!hasShared)('refusals and failures the real engine cannot be mad
   });
 
   it('answers 503 while no model is ready', async () => {
-    const server = await startTestServer([]);
+    const server = await startTestServer(undefined);
     try {
       const res = await post(`${server.url}/v1/completions`, { model, prompt: 'Hi' });
       expect(res.status).toBe(503);
@@ -150,7 +150,7 @@ describe.skipIf(!hasShared)('refusals and failures the real engine cannot be mad
       yield* sampleEvents([], 'cancelled');
       yield { type: 'done', promptTokens: 2, completionTokens: 1, prompt: 'Hi' };
     });
-    const server = await startTestServer([engine]);
+    const server = await startTestServer(engine);
     try {
       const res = await post(`${server.url}/v1/completions`, { model, prompt: 'Hi', stream: true });
       const reader = res.body!.getReader();
@@ -170,7 +170,7 @@ describe.skipIf(!hasShared)('refusals and failures the real engine cannot be mad
       yield { type: 'token', sample: 0, tokenId: 100, text: 'partial' };
       throw new EngineError('internal', 'generation failed: out of memory');
     });
-    const server = await startTestServer([engine]);
+    const server = await startTestServer(engine);
     try {
       const res = await post(`${server.url}/v1/completions`, { model, prompt: 'Hi', stream: true });
       const body = await res.text();

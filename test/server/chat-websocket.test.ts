@@ -24,7 +24,7 @@ async function readTurn(socket: Ws) {
 describe.skipIf(!hasShared)('websocket chat with the real engine', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer([await tinyEngine()]);
+    server = await startTestServer(await tinyEngine());
   });
   afterAll(() => server?.close());
 
@@ -67,7 +67,7 @@ describe.skipIf(!hasShared)('websocket chat protocol', () => {
 
   beforeAll(async () => {
     engine = new ScriptedEngine(TINY_MODEL, t5Tokenizer(), script);
-    server = await startTestServer([engine]);
+    server = await startTestServer(engine);
   });
   afterAll(() => server?.close());
   const lastPrompt = () => engine.requests[engine.requests.length - 1].prompt;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
-import { InMemoryModelRegistry } from '../../server/model-registry.ts';
+import { notServing } from './helpers/test-server.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { makeTinyModelDir } from '../helpers/tiny-model.ts';
 import { expectMatchesSchema } from './helpers/spec-check.ts';
@@ -284,7 +284,7 @@ describe.skipIf(!hasShared)('fine-tuning API through the openai client', () => {
 
 describe('fine-tuning routes of a server without a data directory', () => {
   it('are registered and answer 503 lab_unavailable after the admin check', async () => {
-    const app = await buildApp({ registry: new InMemoryModelRegistry(), config: { apiKeys: [USER], adminKey: ADMIN } });
+    const app = await buildApp({ serving: notServing(), config: { apiKeys: [USER], adminKey: ADMIN } });
     try {
       const auth = (key: string) => ({ authorization: `Bearer ${key}` });
       expect((await app.inject({ method: 'GET', url: '/v1/fine_tuning/jobs', headers: auth(USER) })).statusCode).toBe(403);

@@ -23,7 +23,7 @@ describe.skipIf(!hasShared)('the flan extension: chain of thought and self-consi
   let engine: ScriptedEngine;
   beforeAll(async () => {
     engine = new ScriptedEngine(TINY_MODEL, t5Tokenizer(), votingScript);
-    server = await startTestServer([engine]);
+    server = await startTestServer(engine);
   });
   afterAll(() => server?.close());
 
@@ -78,7 +78,7 @@ describe.skipIf(!hasShared)('the flan extension: chain of thought and self-consi
 
 describe.skipIf(!hasShared)('the flan extension on the real engine', () => {
   it('shows the chain-of-thought prompt the model saw, counted in its usage', async () => {
-    const server = await startTestServer([await tinyEngine()]);
+    const server = await startTestServer(await tinyEngine());
     try {
       const res = await post(`${server.url}/v1/completions`, {
         model: TINY_MODEL,

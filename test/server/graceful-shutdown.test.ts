@@ -38,7 +38,7 @@ describe.skipIf(!hasShared)('graceful shutdown', () => {
   it('refuses new work while in-flight requests finish within the grace period', async () => {
     let release!: () => void;
     const engine = drainingEngine(new Promise<void>((resolve) => (release = resolve)));
-    const server = await startTestServer([engine], { limits: { shutdownGraceMs: 60_000 } });
+    const server = await startTestServer(engine, { limits: { shutdownGraceMs: 60_000 } });
     const res = await post(`${server.url}/v1/completions`, { model: TINY_MODEL, prompt: 'Hi', stream: true });
     const reader = res.body!.getReader();
     await readUntil(reader, '"one"');
@@ -60,7 +60,7 @@ describe.skipIf(!hasShared)('graceful shutdown', () => {
 
   it('ends streams cancelled at the end of the grace period with a shutting_down error event', async () => {
     const engine = drainingEngine(new Promise<void>(() => {}));
-    const server = await startTestServer([engine], { limits: { shutdownGraceMs: 0 } });
+    const server = await startTestServer(engine, { limits: { shutdownGraceMs: 0 } });
     const res = await post(`${server.url}/v1/completions`, { model: TINY_MODEL, prompt: 'Hi', stream: true });
     const reader = res.body!.getReader();
     await readUntil(reader, '"one"');
@@ -73,7 +73,7 @@ describe.skipIf(!hasShared)('graceful shutdown', () => {
 
   it('closes websocket sessions with 1001', async () => {
     const engine = drainingEngine(Promise.resolve());
-    const server = await startTestServer([engine]);
+    const server = await startTestServer(engine);
     const socket = await openSocket(`${server.url}/v1/chat/ws`);
     const code = new Promise<number>((resolve) => socket.once('close', (c) => resolve(c)));
     await server.close();

@@ -13,7 +13,7 @@ describe.skipIf(!hasShared)('the official openai client against flan-serve', () 
   const tokens = (text: string) => t5Tokenizer().encode(text).length;
 
   beforeAll(async () => {
-    server = await startTestServer([await tinyEngine()], { apiKeys: [KEY] });
+    server = await startTestServer(await tinyEngine(), { apiKeys: [KEY] });
     client = new OpenAI({ apiKey: KEY, baseURL: `${server.url}/v1`, maxRetries: 0 });
   });
   afterAll(() => server?.close());

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildApp } from '../../server/app.ts';
-import { InMemoryModelRegistry } from '../../server/model-registry.ts';
+import { notServing } from './helpers/test-server.ts';
 import { documentedRoutes, specPath } from '../../server/openapi-spec.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { sampleEvents, ScriptedEngine } from './helpers/scripted-engine.ts';
@@ -16,7 +16,7 @@ describe.skipIf(!hasShared)('health, readiness, metrics and documentation', () =
       yield* sampleEvents(['a', 'b', 'c'], 'stop');
       yield { type: 'done', promptTokens: 5, completionTokens: 3, prompt: 'Hi' };
     });
-    server = await startTestServer([engine], { apiKeys: ['k'] });
+    server = await startTestServer(engine, { apiKeys: ['k'] });
   });
   afterAll(() => server?.close());
 
@@ -43,7 +43,7 @@ describe.skipIf(!hasShared)('health, readiness, metrics and documentation', () =
   });
 
   it('refuses to register a route the spec does not describe', async () => {
-    const app = await buildApp({ registry: new InMemoryModelRegistry(), config: { apiKeys: [] } });
+    const app = await buildApp({ serving: notServing(), config: { apiKeys: [] } });
     expect(() => app.get('/v1/undocumented', async () => 'hidden')).toThrow(/not described in openapi\/openapi.yaml/);
     await app.close();
   });

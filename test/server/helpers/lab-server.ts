@@ -1,19 +1,26 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
-import { createEngine } from '../../../runtime/engine/t5-engine.ts';
+import type { Engine } from '../../../runtime/engine/engine-api.ts';
+import { DEFAULT_LIMITS, EngineCore } from '../../../runtime/engine/engine-core.ts';
+import { EngineClient } from '../../../runtime/engine/engine-client.ts';
+import { ModelCatalog } from '../../../runtime/versions/model-catalog.ts';
+import { VersionStore, versionStorePath } from '../../../runtime/versions/version-store.ts';
 import { buildApp } from '../../../server/app.ts';
 import { Lab } from '../../../server/lab.ts';
+import { Serving } from '../../../server/server-context.ts';
 
 export const ADMIN = 'sk-admin';
 export const USER = 'sk-user';
 /** The name clients use for the tiny model; it keeps reaching whichever version is active. */
 export const BASE_MODEL = 'flan-tiny';
-export const BASE_VERSION = 'flan-tiny-base';
+/** The base checkpoint's own version id: it keeps naming the base weights after an activation. */
+export const BASE_VERSION = 'flan-tiny@base';
 
 export interface LabServer {
   app: FastifyInstance;
   lab: Lab;
+  serving: Serving;
   url: string;
   /** The official client, with the admin key (fine-tuning routes take it; /v1 accepts it too). */
   client: OpenAI;
@@ -21,23 +28,28 @@ export interface LabServer {
 }
 
 /**
- * The server as `flan-serve serve` builds it with a data directory: a tiny model as the base version,
- * files, fine-tuning jobs and eval runs under dataDir. Opening the same dataDir again is a restart.
+ * The server as `flan-serve serve` builds it with a data directory: a tiny model as the base model,
+ * files, fine-tuning jobs, versions and eval runs under dataDir. Opening the same dataDir again is a
+ * restart. `worker: true` runs the engine in its worker thread as the server does; by default it runs
+ * in this thread, which is quicker to start.
  */
-export async function startLabServer(dataDir: string, modelDir: string): Promise<LabServer> {
+export async function startLabServer(dataDir: string, modelDir: string, opts: { worker?: boolean } = {}): Promise<LabServer> {
   // Training processes take their thread count from FLAN_THREADS; tests share two cores.
   process.env.FLAN_THREADS = '1';
   const session = { device: 'cpu' as const, threads: 1 };
-  const lab = Lab.open({ dataDir, session });
-  const engine = await createEngine({ modelDir, modelId: BASE_MODEL, session });
-  const restoreError = await lab.models.serve(engine, { id: BASE_VERSION, modelId: BASE_MODEL, dir: modelDir });
-  if (restoreError) throw restoreError;
-  const app = await buildApp({ registry: lab.models, lab, config: { apiKeys: [USER], adminKey: ADMIN } });
+  const engine: Engine = opts.worker ? new EngineClient({ session }) : new EngineCore(DEFAULT_LIMITS, session);
+  const catalog = new ModelCatalog(VersionStore.open(versionStorePath(dataDir)), engine);
+  const serving = new Serving(engine, catalog);
+  const lab = Lab.open({ dataDir, catalog });
+  await catalog.addBase(BASE_MODEL, modelDir);
+  serving.ready = true;
+  const app = await buildApp({ serving, lab, config: { apiKeys: [USER], adminKey: ADMIN } });
+  app.addHook('onClose', async () => catalog.store.close());
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   const client = new OpenAI({ apiKey: ADMIN, baseURL: `${url}/v1`, maxRetries: 0 });
-  return { app, lab, url, client, close: () => app.close() };
+  return { app, lab, serving, url, client, close: () => app.close() };
 }
 
 /** Polls until `done` holds for what `read` returns (no time limit of its own: the test's applies). */

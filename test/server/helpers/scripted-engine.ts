@@ -6,6 +6,9 @@ import type {
   FinishReason,
   GenerationEvent,
   GenerationRequest,
+  GenerationStream,
+  LoadedModelInfo,
+  ModelRef,
 } from '../../../runtime/engine/engine-api.ts';
 
 export type Script = (request: GenerationRequest, engine: ScriptedEngine) => AsyncGenerator<GenerationEvent>;
@@ -30,13 +33,20 @@ export class ScriptedEngine implements Engine {
     private readonly script: Script,
   ) {}
 
-  generate(request: GenerationRequest): AsyncIterable<GenerationEvent> {
+  generate(request: GenerationRequest): GenerationStream {
     const refusal = this.refuseNext;
     this.refuseNext = undefined;
     if (refusal) throw refusal;
     this.requests.push(request);
-    return this.track(this.script(request, this));
+    return Object.assign(this.track(this.script(request, this)), { accepted: Promise.resolve() });
   }
+
+  /** Nothing to load: the script is the model. */
+  async load(model: ModelRef): Promise<LoadedModelInfo> {
+    return { id: model.id, bytes: 0, maxPromptTokens: this.maxPromptTokens };
+  }
+
+  async unload(): Promise<void> {}
 
   private running = 0;
   private idleWaiters: (() => void)[] = [];
@@ -51,7 +61,7 @@ export class ScriptedEngine implements Engine {
   }
 
   stats(): EngineStats {
-    return { queued: 0, running: 0, batchSize: 0, kvCacheBytes: 0 };
+    return { queued: 0, running: 0, batchSize: 0, kvCacheBytes: 0, loadedModels: 0, modelBytes: 0 };
   }
 
   /** Like the real engine, resolves once every request in flight has ended (the scripts decide how). */

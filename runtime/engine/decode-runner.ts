@@ -1,0 +1,103 @@
+import { LRUCache } from 'lru-cache';
+import { int64Feed } from '../onnx-session.ts';
+import type { T5Runner } from '../t5-runner.ts';
+import { BatchKVCache, sliceCrossRow, type CrossKV } from './batch-kv-cache.ts';
+
+/** One decode step's output for the batch, in batch order. */
+export interface StepOutput {
+  /** [B, V] logits; the buffer is reused by the next step, so read it before stepping again. */
+  logits: Float32Array;
+  /** The argmax of each row, computed in the graph. */
+  greedyIds: BigInt64Array;
+}
+
+/**
+ * Runs a batch of sequences on one model: the encoder (with its cache of prompts' cross K/V), the
+ * batch's KV cache and the decoder step. It owns every tensor the graphs read and write, so nothing
+ * above it knows where they live; the scheduler only says who is in the batch and feeds token ids.
+ */
+export class DecodeRunner {
+  private readonly cache: BatchKVCache;
+  private readonly encoderCache: LRUCache<string, CrossKV>;
+  /** Bytes one token of one sequence adds to the KV cache (self and cross attention). */
+  readonly perTokenKvBytes: number;
+
+  constructor(
+    readonly runner: T5Runner,
+    encoderCacheBytes: number,
+  ) {
+    const c = runner.config;
+    this.cache = new BatchKVCache(c.numDecoderLayers, c.numHeads, c.dKv);
+    this.perTokenKvBytes = 2 * c.numDecoderLayers * c.numHeads * c.dKv * 4;
+    this.encoderCache = new LRUCache<string, CrossKV>({
+      maxSize: Math.max(1, encoderCacheBytes),
+      sizeCalculation: (entry) => Math.max(1, entry.tensors.reduce((s, t) => s + t.byteLength, 0)),
+    });
+  }
+
+  get vocabSize(): number {
+    return this.runner.config.vocabSize;
+  }
+
+  kvCacheBytes(): number {
+    return this.cache.bytes();
+  }
+
+  /**
+   * Changes the batch between steps: keeps the rows at `keep` (old indices, in their new order) and
+   * appends one row per prompt of `joining`, whose encoder passes run as one padded batch (prompts
+   * seen before come from the encoder cache).
+   */
+  async repack(keep: number[], joining: number[][]): Promise<void> {
+    const cross = joining.length ? await this.encode(joining) : [];
+    this.cache.repack(keep, cross);
+  }
+
+  /** One decoder step for every row, each fed its last token. */
+  async step(lastTokens: number[]): Promise<StepOutput> {
+    const { logits, greedyIds, newKV } = await this.runner.decodeStep({
+      inputIds: int64Feed(lastTokens.map((t) => [t])),
+      encoderAttentionMask: this.cache.encoderMask,
+      ...this.cache.selfAttentionFeeds(),
+      past: this.cache.past,
+      cross: this.cache.cross,
+    });
+    this.cache.append(newKV);
+    return { logits: logits.data as Float32Array, greedyIds };
+  }
+
+  /** Drops every row (after a failed step the batch starts over empty). */
+  clear(): void {
+    this.cache.repack([], []);
+  }
+
+  release(): Promise<void> {
+    return this.runner.release();
+  }
+
+  /** Runs the encoder once per distinct uncached prompt (batched), returning each prompt's cross K/V. */
+  private async encode(prompts: number[][]): Promise<CrossKV[]> {
+    const found = new Map<string, CrossKV>();
+    const missing = new Map<string, number[]>();
+    for (const ids of prompts) {
+      const key = ids.join(',');
+      const hit = this.encoderCache.get(key);
+      if (hit) found.set(key, hit);
+      else missing.set(key, ids);
+    }
+    if (missing.size) {
+      const rows = [...missing.values()];
+      const width = Math.max(...rows.map((p) => p.length));
+      const ids = rows.map((p) => [...p, ...new Array<number>(width - p.length).fill(0)]);
+      const mask = rows.map((p) => p.map(() => 1).concat(new Array<number>(width - p.length).fill(0)));
+      const states = await this.runner.encode(int64Feed(ids), int64Feed(mask));
+      const cross = await this.runner.crossKeyValues(states);
+      [...missing.keys()].forEach((key, b) => {
+        const row = sliceCrossRow(cross, b, rows[b].length);
+        found.set(key, row);
+        this.encoderCache.set(key, row);
+      });
+    }
+    return prompts.map((ids) => found.get(ids.join(','))!);
+  }
+}

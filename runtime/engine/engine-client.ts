@@ -1,0 +1,197 @@
+import { Worker } from 'node:worker_threads';
+import type { SessionConfig } from '../onnx-session.ts';
+import { DEFAULT_LIMITS, type EngineLimits } from './engine-core.ts';
+import {
+  EngineError,
+  engineErrorFrom,
+  type Engine,
+  type EngineCommand,
+  type EngineErrorData,
+  type EngineReply,
+  type EngineStats,
+  type GenerationEvent,
+  type GenerationRequest,
+  type GenerationStream,
+  type LoadedModelInfo,
+  type ModelRef,
+} from './engine-api.ts';
+import { EventChannel } from './event-channel.ts';
+import type { EngineWorkerData } from './engine-worker.ts';
+
+/**
+ * No vocabulary piece of a T5 tokenizer is longer than this many bytes, so a prompt longer than
+ * maxPromptTokens times it cannot fit and is refused before anyone tokenizes it.
+ */
+export const MAX_BYTES_PER_TOKEN = 32;
+
+export interface EngineClientOptions {
+  limits?: Partial<EngineLimits>;
+  session: SessionConfig;
+  /** Told when the worker died and a new one was started (for the log). */
+  onRestart?: (error: Error) => void;
+}
+
+interface PendingGeneration {
+  channel: EventChannel<GenerationEvent>;
+  accept: () => void;
+  refuse: (error: EngineError) => void;
+}
+
+const EMPTY_STATS: EngineStats = { queued: 0, running: 0, batchSize: 0, kvCacheBytes: 0, loadedModels: 0, modelBytes: 0 };
+
+/**
+ * The engine as the server thread sees it: the engine core runs in a worker thread and this proxy
+ * speaks its message protocol (engine-api.ts). Only cheap checks happen here (a prompt too large to
+ * ever fit is refused before it is copied to the worker). A worker that dies is replaced; its
+ * in-flight requests end with an `unavailable` EngineError (a 503), never a hang.
+ */
+export class EngineClient implements Engine {
+  private worker!: Worker;
+  private nextId = 1;
+  private readonly generations = new Map<number, PendingGeneration>();
+  private readonly calls = new Map<number, { resolve: (v: LoadedModelInfo | undefined) => void; reject: (e: EngineError) => void }>();
+  /** Versions loaded on request (not merely used): loaded again in a replacement worker. */
+  private readonly pinned = new Map<string, ModelRef>();
+  private lastStats = EMPTY_STATS;
+  private closing = false;
+  readonly limits: EngineLimits;
+  /** How many times the worker was replaced. */
+  restarts = 0;
+
+  constructor(private readonly options: EngineClientOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.spawn();
+  }
+
+  get maxPromptBytes(): number {
+    return this.limits.maxPromptTokens * MAX_BYTES_PER_TOKEN;
+  }
+
+  stats(): EngineStats {
+    return this.lastStats;
+  }
+
+  generate(request: GenerationRequest): GenerationStream {
+    if (this.closing) throw new EngineError('closed', 'the engine is shutting down');
+    const { prompt } = request;
+    const tooLong = typeof prompt === 'string' ? Buffer.byteLength(prompt) > this.maxPromptBytes : prompt.length > this.limits.maxPromptTokens;
+    if (tooLong) {
+      throw new EngineError('prompt_too_long', `the prompt is longer than the ${this.limits.maxPromptTokens} tokens this server accepts`, 'prompt');
+    }
+    if (request.signal?.aborted) throw new EngineError('invalid_request', 'the request was already cancelled');
+    const id = this.nextId++;
+    const cancel = () => this.post({ type: 'cancel', id });
+    const channel = new EventChannel<GenerationEvent>(cancel);
+    let accept!: () => void;
+    let refuse!: (error: EngineError) => void;
+    const accepted = new Promise<void>((resolve, reject) => ((accept = resolve), (refuse = reject)));
+    accepted.catch(() => undefined);
+    this.generations.set(id, {
+      channel,
+      accept,
+      refuse: (error) => {
+        refuse(error);
+        channel.end(error);
+      },
+    });
+    request.signal?.addEventListener('abort', cancel, { once: true });
+    const { signal: _signal, ...data } = request;
+    this.post({ type: 'generate', id, request: data });
+    return Object.assign(channel, { accepted });
+  }
+
+  async load(model: ModelRef): Promise<LoadedModelInfo> {
+    const info = (await this.call({ type: 'load', id: this.nextId++, model }))!;
+    this.pinned.set(model.id, model);
+    return info;
+  }
+
+  async unload(modelId: string): Promise<void> {
+    this.pinned.delete(modelId);
+    await this.call({ type: 'unload', id: this.nextId++, modelId });
+  }
+
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.call({ type: 'close', id: this.nextId++, graceMs }).catch(() => undefined);
+    await this.worker.terminate();
+  }
+
+  private call(command: Exclude<EngineCommand, { type: 'generate' | 'cancel' }>): Promise<LoadedModelInfo | undefined> {
+    return new Promise((resolve, reject) => {
+      this.calls.set(command.id, { resolve, reject });
+      this.post(command);
+    });
+  }
+
+  private post(command: EngineCommand): void {
+    this.worker.postMessage(command);
+  }
+
+  private spawn(): void {
+    const workerData: EngineWorkerData = {
+      entry: new URL('./engine-worker.ts', import.meta.url).href,
+      limits: this.limits,
+      session: this.options.session,
+    };
+    const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData });
+    this.worker = worker;
+    worker.on('message', (reply: EngineReply) => this.receive(reply));
+    let failure: Error | undefined;
+    worker.on('error', (err) => (failure = err));
+    worker.on('exit', (code) => {
+      if (this.worker !== worker) return;
+      this.failInFlight({ code: 'unavailable', message: 'the engine stopped while serving this request; retry it' });
+      if (this.closing) return;
+      this.restarts++;
+      this.lastStats = EMPTY_STATS;
+      this.options.onRestart?.(failure ?? new Error(`the engine worker exited with code ${code}`));
+      this.spawn();
+      for (const model of this.pinned.values()) void this.load(model).catch(() => undefined);
+    });
+  }
+
+  private receive(reply: EngineReply): void {
+    switch (reply.type) {
+      case 'accepted':
+        return this.generations.get(reply.id)?.accept();
+      case 'failed': {
+        const pending = this.generations.get(reply.id);
+        this.generations.delete(reply.id);
+        return pending?.refuse(engineErrorFrom(reply.error));
+      }
+      case 'events':
+        this.lastStats = reply.stats;
+        for (const [id, event] of reply.batch) {
+          const pending = this.generations.get(id);
+          if (!pending) continue;
+          if (event.type === 'failure') {
+            this.generations.delete(id);
+            pending.channel.end(engineErrorFrom(event.error));
+            continue;
+          }
+          pending.channel.push(event);
+          if (event.type === 'done') {
+            this.generations.delete(id);
+            pending.channel.end();
+          }
+        }
+        return;
+      case 'result': {
+        const call = this.calls.get(reply.id);
+        this.calls.delete(reply.id);
+        if (reply.error) call?.reject(engineErrorFrom(reply.error));
+        else call?.resolve(reply.value);
+      }
+    }
+  }
+
+  private failInFlight(data: EngineErrorData): void {
+    const error = engineErrorFrom(data);
+    for (const pending of this.generations.values()) pending.refuse(error);
+    this.generations.clear();
+    for (const call of this.calls.values()) call.reject(error);
+    this.calls.clear();
+  }
+}

@@ -1,0 +1,207 @@
+import { randomInt } from 'node:crypto';
+import { basename, resolve } from 'node:path';
+import { sessionConfigFromEnv, type SessionConfig } from '../onnx-session.ts';
+import { buildCotPrompt } from './chain-of-thought.ts';
+import type { SchedulerLimits } from './decode-scheduler.ts';
+import {
+  EngineError,
+  type Engine,
+  type EngineStats,
+  type GenerationEvent,
+  type GenerationRequest,
+  type GenerationStream,
+  type LoadedModelInfo,
+  type ModelRef,
+  type SamplingOptions,
+} from './engine-api.ts';
+import { EventChannel } from './event-channel.ts';
+import { ModelRouter, type LoadedModel, type ModelLoader, type RouterLimits } from './model-router.ts';
+import type { ScheduledRequest } from './output-processor.ts';
+import { validateSampling } from './sampling-options.ts';
+
+export interface EngineLimits extends SchedulerLimits, RouterLimits {
+  maxPromptTokens: number;
+  maxNewTokens: number;
+  defaultMaxTokens: number;
+}
+
+export const DEFAULT_LIMITS: EngineLimits = {
+  maxBatchSequences: 32,
+  maxQueuedRequests: 256,
+  maxKvCacheBytes: 2 * 2 ** 30,
+  encoderCacheBytes: 256 * 2 ** 20,
+  maxPromptTokens: 2048,
+  maxNewTokens: 1024,
+  defaultMaxTokens: 256,
+  modelMemoryBytes: 8 * 2 ** 30,
+};
+
+export interface EngineOptions {
+  /** A model directory in the Hugging Face layout, loaded as the engine's default model. */
+  modelDir: string;
+  /** Where the tokenizer lives when the model directory has none. */
+  tokenizerDir?: string;
+  /** The version id of that model; defaults to the directory's base name. */
+  modelId?: string;
+  session?: SessionConfig;
+  limits?: Partial<EngineLimits>;
+}
+
+/** The ModelRef of a directory, named by `id` or by the directory's base name. */
+export function modelRefFor(dir: string, id?: string, tokenizerDir?: string): ModelRef {
+  return { id: id ?? basename(resolve(dir)), dir: resolve(dir), ...(tokenizerDir ? { tokenizerDir } : {}) };
+}
+
+/** An engine in this thread with one model loaded as its default: for the CLI, tests and benchmarks. */
+export async function createEngine(options: EngineOptions): Promise<EngineCore> {
+  const model = modelRefFor(options.modelDir, options.modelId, options.tokenizerDir);
+  const engine = new EngineCore({ ...DEFAULT_LIMITS, ...options.limits }, options.session ?? sessionConfigFromEnv(), model);
+  await engine.load(model);
+  return engine;
+}
+
+/**
+ * The engine core: validates and shapes requests (sampling defaults, chain-of-thought prompts,
+ * self-consistency), tokenizes them, and hands them to the scheduler of the model version they name,
+ * which the router loads on first use. It runs wherever it is made: in the engine worker behind the
+ * server (engine-worker.ts), or in-process for the CLI and tests.
+ */
+export class EngineCore implements Engine {
+  private readonly router: ModelRouter;
+  private closed = false;
+
+  constructor(
+    readonly limits: EngineLimits,
+    session: SessionConfig,
+    /** The version a request without `model` runs on. */
+    readonly defaultModel?: ModelRef,
+    loader?: ModelLoader,
+  ) {
+    this.router = new ModelRouter(limits, session, loader);
+  }
+
+  stats(): EngineStats {
+    const models = this.router.models();
+    const total: EngineStats = { queued: 0, running: 0, batchSize: 0, kvCacheBytes: 0, loadedModels: models.length, modelBytes: 0 };
+    for (const m of models) {
+      const s = m.scheduler.stats();
+      total.queued += s.queued;
+      total.running += s.running;
+      total.batchSize += s.batchSize;
+      total.kvCacheBytes += s.kvCacheBytes;
+      total.modelBytes += m.bytes;
+    }
+    return total;
+  }
+
+  async load(model: ModelRef): Promise<LoadedModelInfo> {
+    if (this.closed) throw new EngineError('closed', 'the engine is shutting down');
+    return this.router.info(await this.router.acquire(model), this.limits.maxPromptTokens);
+  }
+
+  async unload(modelId: string): Promise<void> {
+    this.router.unload(modelId);
+  }
+
+  /**
+   * Starts a request. A request for a loaded model is checked and queued before this returns (its
+   * refusals throw here); one for a model not loaded yet is queued once the model has loaded.
+   */
+  generate(request: GenerationRequest): GenerationStream {
+    if (this.closed) throw new EngineError('closed', 'the engine is shutting down');
+    const ref = request.model ?? this.defaultModel;
+    if (!ref) throw new EngineError('invalid_request', 'no model named', 'model');
+    const loaded = this.router.get(ref.id);
+    if (loaded) return this.start(loaded, request);
+    return new DeferredStream(
+      this.router.acquire(ref).then((model) => {
+        if (this.closed) throw new EngineError('closed', 'the engine is shutting down');
+        return this.start(model, request);
+      }),
+    );
+  }
+
+  async close(graceMs = 10_000): Promise<void> {
+    this.closed = true;
+    await this.router.close(graceMs);
+  }
+
+  private start(model: LoadedModel, request: GenerationRequest): GenerationStream {
+    const sc = request.selfConsistency;
+    if (sc && (!Number.isInteger(sc.samples) || sc.samples < 1 || sc.samples > this.limits.maxBatchSequences)) {
+      throw new EngineError('invalid_request', `self-consistency samples must be 1..${this.limits.maxBatchSequences}`, 'samples');
+    }
+    const options = this.resolveSampling(request);
+    const cot = request.chainOfThought ?? (sc ? { mode: 'zero-shot' as const } : undefined);
+    const { prompt, promptIds } = this.preparePrompt(model, request.prompt, cot);
+    const { scheduler } = model;
+    const scheduled: ScheduledRequest = {
+      prompt,
+      promptIds,
+      options,
+      extractAnswers: cot !== undefined,
+      vote: cot !== undefined && options.n > 1,
+      channel: new EventChannel<GenerationEvent>(() => scheduler.cancel(scheduled)),
+      cancelled: false,
+    };
+    if (request.signal?.aborted) throw new EngineError('invalid_request', 'the request was already cancelled');
+    scheduler.submit(scheduled);
+    request.signal?.addEventListener('abort', () => scheduler.cancel(scheduled), { once: true });
+    return Object.assign(scheduled.channel, { accepted: Promise.resolve() });
+  }
+
+  private resolveSampling(request: GenerationRequest): SamplingOptions {
+    const sc = request.selfConsistency;
+    const merged = {
+      ...request.sampling,
+      ...(sc ? { n: sc.samples, temperature: sc.temperature } : {}),
+    };
+    const options = validateSampling(merged, this.limits);
+    return { ...options, seed: options.seed ?? randomInt(2 ** 31) };
+  }
+
+  private preparePrompt(model: LoadedModel, input: string | number[], cot: GenerationRequest['chainOfThought']) {
+    const { tokenizer } = model;
+    let prompt: string;
+    let promptIds: number[];
+    if (typeof input === 'string') {
+      prompt = cot ? buildCotPrompt(input, cot) : input;
+      promptIds = tokenizer.encode(prompt);
+    } else {
+      if (cot) throw new EngineError('invalid_request', 'chain of thought needs a text prompt, not token ids', 'prompt');
+      const vocab = model.runner.config.vocabSize;
+      if (!input.every((id) => Number.isInteger(id) && id >= 0 && id < vocab)) {
+        throw new EngineError('invalid_request', `token ids must be integers in [0, ${vocab})`, 'prompt');
+      }
+      promptIds = input;
+      prompt = tokenizer.decode(input, { skipSpecialTokens: false });
+    }
+    if (promptIds.length === 0) throw new EngineError('invalid_request', 'the prompt is empty', 'prompt');
+    if (promptIds.length > this.limits.maxPromptTokens) {
+      throw new EngineError(
+        'prompt_too_long',
+        `the prompt has ${promptIds.length} tokens; this model accepts at most ${this.limits.maxPromptTokens}`,
+        'prompt',
+      );
+    }
+    return { prompt, promptIds };
+  }
+}
+
+/**
+ * The stream of a request whose engine-side stream exists only later (after a model load): iteration
+ * waits for it; a refusal rejects `accepted` and is thrown by iteration.
+ */
+export class DeferredStream implements GenerationStream {
+  readonly accepted: Promise<void>;
+
+  constructor(private readonly inner: Promise<AsyncIterable<GenerationEvent>>) {
+    this.accepted = inner.then(() => undefined);
+    // Whoever iterates sees the refusal; nobody has to await `accepted`.
+    this.accepted.catch(() => undefined);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<GenerationEvent> {
+    yield* await this.inner;
+  }
+}
