@@ -715,6 +715,8 @@ export interface components {
             object: "text_completion";
             created: number;
             model: string;
+            /** @description The model version that served the request (an alias names different versions over time) */
+            system_fingerprint?: string;
             choices: components["schemas"]["CompletionChoice"][];
             usage: components["schemas"]["Usage"];
             flan?: components["schemas"]["FlanResult"];
@@ -725,6 +727,8 @@ export interface components {
             object: "text_completion";
             created: number;
             model: string;
+            /** @description The model version that served the request (an alias names different versions over time) */
+            system_fingerprint?: string;
             choices: components["schemas"]["CompletionChoice"][];
             usage?: components["schemas"]["Usage"] | null;
             flan?: components["schemas"]["FlanResult"];
@@ -780,6 +784,8 @@ export interface components {
             object: "chat.completion";
             created: number;
             model: string;
+            /** @description The model version that served the request (an alias names different versions over time) */
+            system_fingerprint?: string;
             choices: {
                 index: number;
                 message: {
@@ -800,6 +806,8 @@ export interface components {
             object: "chat.completion.chunk";
             created: number;
             model: string;
+            /** @description The model version that served the request (an alias names different versions over time) */
+            system_fingerprint?: string;
             choices: {
                 index: number;
                 delta: {

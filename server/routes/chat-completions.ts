@@ -39,7 +39,7 @@ export async function chatCompletionRoutes(app: FastifyInstance, opts: { ctx: Se
         ctx.metrics,
         '/v1/chat/completions',
       );
-      const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: body.model };
+      const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: ref.id };
 
       if (!body.stream) {
         const [result] = await collectAll(streams, withLogprobs).catch((err) => {

@@ -41,7 +41,7 @@ export async function completionRoutes(app: FastifyInstance, opts: { ctx: Server
         ctx.metrics,
         '/v1/completions',
       );
-      const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion' as const, created: Math.floor(Date.now() / 1000), model: body.model };
+      const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion' as const, created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: ref.id };
 
       if (!body.stream) {
         // A failed prompt must not leave its siblings decoding for a response that will never be sent.

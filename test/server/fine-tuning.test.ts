@@ -89,7 +89,9 @@ describe.skipIf(!hasShared)('fine-tuning API through the openai client', () => {
       while (!stop) {
         try {
           const res = await client.completions.create({ model: BASE_MODEL, prompt: 'color of the sky', max_tokens: 4 });
-          servedBy.set(res.model, (servedBy.get(res.model) ?? 0) + 1);
+          // The version that served it: the alias moves from the base to the finetuned one.
+          const served = res.system_fingerprint!;
+          servedBy.set(served, (servedBy.get(served) ?? 0) + 1);
         } catch {
           failures++;
         }
@@ -147,7 +149,7 @@ describe.skipIf(!hasShared)('fine-tuning API through the openai client', () => {
     stop = true;
     await Promise.all(streams);
     expect(failures).toBe(0);
-    expect(servedBy.get(BASE_MODEL)).toBeGreaterThan(0);
+    expect(servedBy.get(BASE_VERSION)).toBeGreaterThan(0);
 
     const versions = await json(await get(`${server.url}/admin/models`, ADMIN));
     expectMatchesSchema('ModelVersionList', versions);
@@ -166,23 +168,29 @@ describe.skipIf(!hasShared)('fine-tuning API through the openai client', () => {
     expect(svg).toMatch(/<polyline|<path/);
   });
 
-  it('serves the finetuned version by its own name and rolls back to the base and forward again', async () => {
+  it('serves the finetuned version by its own name beside the base, and rolls the alias back and forward', async () => {
     const [job] = (await client.fineTuning.jobs.list()).data;
     const version = job.fine_tuned_model!;
-    const complete = (model: string) => post(`${server.url}/v1/completions`, { model, prompt: 'color of grass', max_tokens: 2 }, USER);
-    expect((await json(await complete(version))).model).toBe(version);
-    // Both names reach the active version, and the models list says so.
-    expect((await client.models.list()).data.map((m) => m.id)).toEqual([version, BASE_MODEL]);
-    expect((await client.models.retrieve(BASE_MODEL)).id).toBe(BASE_MODEL);
+    const servedBy = async (model: string) => {
+      const res = await post(`${server.url}/v1/completions`, { model, prompt: 'color of grass', max_tokens: 2 }, USER);
+      const body = await json(res);
+      return res.status === 200 ? [body.model, body.system_fingerprint] : res.status;
+    };
+    expect(await servedBy(version)).toEqual([version, version]);
+    // The base name is an alias: after the hot swap it serves the finetuned version.
+    expect(await servedBy(BASE_MODEL)).toEqual([BASE_MODEL, version]);
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual([BASE_MODEL, version]);
+    expect((await client.models.retrieve(version)).owned_by).toBe('user');
 
     expect(await json(await post(`${server.url}/admin/models/rollback`, {}, ADMIN))).toMatchObject({ id: BASE_VERSION, active: true });
-    expect((await client.models.list()).data.map((m) => m.id)).toEqual([BASE_MODEL]);
-    expect((await complete(version)).status).toBe(404);
-    expect((await json(await complete(BASE_MODEL))).model).toBe(BASE_MODEL);
+    // Only the alias moved: the finetuned version still answers by its name.
+    expect(await servedBy(BASE_MODEL)).toEqual([BASE_MODEL, BASE_VERSION]);
+    expect(await servedBy(version)).toEqual([version, version]);
+    expect((await client.models.list()).data.map((m) => m.id)).toEqual([BASE_MODEL, version]);
 
     const activated = await json(await post(`${server.url}/admin/models/${encodeURIComponent(version)}/activate`, {}, ADMIN));
-    expect(activated).toMatchObject({ id: version, model: version, active: true });
-    expect((await json(await complete(BASE_MODEL))).model).toBe(version);
+    expect(activated).toMatchObject({ id: version, model: BASE_MODEL, active: true });
+    expect(await servedBy(BASE_MODEL)).toEqual([BASE_MODEL, version]);
   });
 
   it('cancels a running job', async () => {
@@ -275,7 +283,7 @@ describe.skipIf(!hasShared)('fine-tuning API through the openai client', () => {
     expect(after.active).toBe(before.active);
     expect(after.data).toEqual(before.data);
     const res = await json(await post(`${server.url}/v1/completions`, { model: BASE_MODEL, prompt: 'color of grass', max_tokens: 2 }, USER));
-    expect(res.model).toBe(before.active);
+    expect(res.system_fingerprint).toBe(before.active);
     expect((await client.fineTuning.jobs.list()).data.map((j) => [j.id, j.status])).toEqual(jobs);
     expect((await client.files.list()).data.map((f) => f.id)).toEqual([fileId]);
     expect(await json(await post(`${server.url}/admin/models/rollback`, {}, ADMIN))).toMatchObject({ id: BASE_VERSION });
