@@ -90,18 +90,19 @@ export function registerServe(program: Command): void {
       const config = serverConfigFromEnv({ ...process.env, ...(opts.host ? { HOST: opts.host } : {}), ...(opts.port ? { PORT: opts.port } : {}) });
       const memory = modelMemoryBytes(process.env);
       const dataDir = resolve(process.env.FLAN_DATA_DIR || 'data');
-      let log: { error: (obj: object, msg: string) => void } | undefined;
+      // The app's logger exists only once the app is built, after the engine it reports on.
+      const logs: { error?: (obj: object, msg: string) => void } = {};
       const engine = new EngineClient({
         session: sessionConfigFromEnv(),
         limits: memory ? { modelMemoryBytes: memory } : {},
-        onRestart: (err) => log?.error({ err }, 'the engine worker died; a new one was started and its requests answered 503'),
+        onRestart: (err) => logs.error?.({ err }, 'the engine worker died; a new one was started and its requests answered 503'),
       });
       // Versions, aliases and jobs live here across restarts, shared by every replica that mounts it.
       const catalog = new ModelCatalog(VersionStore.open(versionStorePath(dataDir)), engine);
       const serving = new Serving(engine, catalog);
       const lab = Lab.open({ dataDir, catalog });
       const app = await buildApp({ serving, lab, config, logger: { level: 'info' } });
-      log = app.log;
+      logs.error = (obj, msg) => app.log.error(obj, msg);
       const { host, overridden } = bindHost(config);
       if (overridden) app.log.warn(`HOST=${overridden} ignored: with no FLAN_API_KEYS the API is open, so it listens on ${host} only`);
       else if (isKeyless(config)) app.log.warn(`no FLAN_API_KEYS: the API is open and listens on loopback (${host}) only`);

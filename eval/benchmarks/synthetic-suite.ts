@@ -1,5 +1,6 @@
 import { ARITHMETIC_FAMILIES, COT_FAMILIES, COT_TARGET_TOKENS, DEFAULT_EVAL_PER_FAMILY, EXTENSION_FAMILIES, FAMILIES, generateEvalSet, HELD_OUT_FAMILIES } from '../../finetune/data/synthetic/index.ts';
-import { COT_TRIGGER, type PromptStyle } from '../prompting/modes.ts';
+import { COT_TRIGGER } from '../../runtime/engine/chain-of-thought.ts';
+import type { PromptStyle } from '../prompting/modes.ts';
 import type { QaSuiteSpec } from '../run/qa-suites.ts';
 import { BenchmarkDataError } from './read-text.ts';
 import type { QaTask } from './types.ts';

@@ -1,5 +1,6 @@
 import type { BbhCotPrompt } from '../benchmarks/bbh-loader.ts';
-import { COT_TRIGGER, type PromptStyle } from './modes.ts';
+import { COT_TRIGGER } from '../../runtime/engine/chain-of-thought.ts';
+import type { PromptStyle } from './modes.ts';
 
 /**
  * BBH prompts as Suzgun et al. and the Flan paper build them: the published cot-prompts text, then

@@ -1,5 +1,6 @@
 import { MGSM_EXEMPLARS_FILE, type MgsmTask } from '../benchmarks/mgsm-loader.ts';
-import { COT_TRIGGER, type PromptStyle } from './modes.ts';
+import { COT_TRIGGER } from '../../runtime/engine/chain-of-thought.ts';
+import type { PromptStyle } from './modes.ts';
 import { PromptUnavailableError } from './prompt-unavailable-error.ts';
 
 /**

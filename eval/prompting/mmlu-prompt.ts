@@ -1,7 +1,8 @@
 import type { MmluTask } from '../benchmarks/mmlu-loader.ts';
 import { MMLU_COT_FILE } from '../benchmarks/mmlu-loader.ts';
 import type { QaExample } from '../benchmarks/types.ts';
-import { COT_TRIGGER, type PromptStyle } from './modes.ts';
+import { COT_TRIGGER } from '../../runtime/engine/chain-of-thought.ts';
+import type { PromptStyle } from './modes.ts';
 import { PromptUnavailableError } from './prompt-unavailable-error.ts';
 
 const LETTERS = ['A', 'B', 'C', 'D'];

@@ -9,9 +9,6 @@ export function promptStyle(mode: Mode): PromptStyle {
   return mode === 'cot-sc' ? 'cot' : mode;
 }
 
-/** Kojima et al.'s zero-shot trigger, also the first line of every BBH CoT exemplar answer. */
-export const COT_TRIGGER = "Let's think step by step.";
-
 /** Kojima et al.'s second stage: appended after the reasoning to make the model state an answer. */
 export const ANSWER_TRIGGER = 'Therefore, the answer is';
 

@@ -1,5 +1,6 @@
 import type { Exemplar, QaExample } from '../benchmarks/types.ts';
-import { COT_TRIGGER, type PromptStyle } from './modes.ts';
+import { COT_TRIGGER } from '../../runtime/engine/chain-of-thought.ts';
+import type { PromptStyle } from './modes.ts';
 import { PromptUnavailableError } from './prompt-unavailable-error.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { QaExample, QaTask } from '../benchmarks/types.ts';
 import { completeSamples, type CompletionClient } from '../client/completion-client.ts';
 import { ANSWER_TRIGGER, EXEMPLAR_SEPARATOR, promptStyle, type Mode } from '../prompting/modes.ts';
-import { majorityVote } from '../scoring/majority-vote.ts';
+import { votedAnswer } from '../../runtime/engine/chain-of-thought.ts';
 import type { ExampleRecord, TaskResult } from './eval-result.ts';
 import type { QaSuiteSpec } from './qa-suites.ts';
 
@@ -38,7 +38,7 @@ export async function evaluateQuestion(
   let prediction: string | null;
   if (mode === 'cot-sc') {
     outputs = (await completeSamples(client, { ...request, temperature: sampling.temperature }, sampling.samples, signal)).map(firstBlock);
-    prediction = majorityVote(outputs.map((o) => spec.extract(o, style)));
+    prediction = votedAnswer(outputs.map((o) => spec.extract(o, style) ?? undefined)) ?? null;
   } else {
     const [output] = (await client.complete({ ...request, temperature: 0 }, signal)).texts.map(firstBlock);
     outputs = [output ?? ''];

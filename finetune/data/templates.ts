@@ -1,5 +1,6 @@
 import type { SeededRandom } from '../../runtime/seeded-random.ts';
 import type { InstructionExample } from './instruction-example.ts';
+import { COT_TRIGGER } from '../../runtime/engine/chain-of-thought.ts';
 
 /**
  * Flan-style formatting: each task has several input templates; an example is rendered zero-shot or
@@ -12,7 +13,6 @@ import type { InstructionExample } from './instruction-example.ts';
 export const DEFAULT_TEMPLATES = ['{inputs}', 'Q: {inputs}\nA:', '{inputs}\n\nAnswer:', 'Question: {inputs}\nAnswer:'];
 /** The template that leaves an input exactly as written. */
 export const VERBATIM = '{inputs}';
-export const COT_TRIGGER = "Let's think step by step.";
 const EXEMPLAR_SEPARATOR = '\n\n';
 
 export interface TemplateOptions {

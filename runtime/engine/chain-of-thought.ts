@@ -105,3 +105,12 @@ export function voteAnswers(answers: readonly (string | undefined)[]): Vote | un
   const winner = order.reduce((best, key) => (tally[key] > tally[best] ? key : best), order[0]);
   return { answer: winner, share: tally[winner] / answers.length, tally };
 }
+
+/**
+ * The vote's winner in the wording of the first sample that gave it ("(B)" rather than the key "(b)"
+ * of a text answer): what the eval harness scores, so that it and the engine never disagree.
+ */
+export function votedAnswer(answers: readonly (string | undefined)[]): string | undefined {
+  const winner = voteAnswers(answers)?.answer;
+  return answers.find((a) => a !== undefined && answerKey(a) === winner);
+}

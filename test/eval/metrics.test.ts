@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rocAuc } from '../../eval/scoring/auc.ts';
-import { majorityVote } from '../../eval/scoring/majority-vote.ts';
+import { votedAnswer } from '../../runtime/engine/chain-of-thought.ts';
 import { normalizedAverage, normalizeScore } from '../../eval/scoring/normalized-average.ts';
 import { probabilityOfYes } from '../../eval/toxicity/civil-comments-eval.ts';
 import { lexiconToxicity } from '../../eval/toxicity/lexicon-scorer.ts';
@@ -59,9 +59,11 @@ describe('normalized average (Flan paper, Section 2.3)', () => {
 
 describe('self-consistency majority vote', () => {
   it('ignores unanswered samples and breaks ties by the answer that got there first', () => {
-    expect(majorityVote(['18', null, '20', '18', '20', '18'])).toBe('18');
-    expect(majorityVote(['20', '18', '18', '20'])).toBe('18');
-    expect(majorityVote([null, null])).toBeNull();
+    expect(votedAnswer(['18', undefined, '20', '18', '20', '18'])).toBe('18');
+    expect(votedAnswer([undefined, undefined])).toBeUndefined();
+    // The engine's vote: one answer however it is written (raw strings would elect 'A', seen first).
+    expect(votedAnswer(['A', 'B', '(B)', 'b.'])).toBe('B');
+    expect(votedAnswer(['1,000', '999', '1000.0'])).toBe('1,000');
   });
 });
 

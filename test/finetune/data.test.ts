@@ -4,7 +4,8 @@ import { splitHeldOut } from '../../finetune/data/held-out.ts';
 import { DataFormatError, parseInstructionJsonl } from '../../finetune/data/instruction-example.ts';
 import { TaskMixture } from '../../finetune/data/mixture.ts';
 import { StepBatches } from '../../finetune/data/step-batches.ts';
-import { COT_TRIGGER, DEFAULT_TEMPLATES, renderExample, VERBATIM } from '../../finetune/data/templates.ts';
+import { DEFAULT_TEMPLATES, renderExample, VERBATIM } from '../../finetune/data/templates.ts';
+import { COT_TRIGGER } from '../../runtime/engine/chain-of-thought.ts';
 import { SeededRandom } from '../../runtime/seeded-random.ts';
 import { charTokenizer } from './char-tokenizer.ts';
 

@@ -42,7 +42,7 @@ describe.skipIf(!hasShared)('the event loop while the engine works', () => {
   it('answers /healthz within milliseconds while a model loads and a batch decodes', async () => {
     const loading = server.serving.catalog.addBase('big', bigModel);
     const decoding = Promise.all(
-      Array.from({ length: 16 }, (_, i) => post(`${server.url}/v1/completions`, { model: 'flan-tiny', prompt: `count to ${i}`, max_tokens: 32 }, USER).then((r) => r.json())),
+      Array.from({ length: 16 }, (_, i) => post(`${server.url}/v1/completions`, { model: 'flan-tiny', prompt: `count to ${i}`, max_tokens: 32 }, USER).then((r) => r.json() as Promise<{ choices?: { text: string }[] }>)),
     );
     const latencies = await pollHealth(server.url, Promise.all([loading, decoding]));
     const served = await decoding;
@@ -56,7 +56,7 @@ describe.skipIf(!hasShared)('the event loop while the engine works', () => {
     const res = await post(`${server.url}/v1/completions`, { model: 'flan-tiny', prompt: 'x'.repeat(512 * 1024) }, USER);
     const elapsed = performance.now() - started;
     expect(res.status).toBe(400);
-    expect((await res.json()).error.code).toBe('context_length_exceeded');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('context_length_exceeded');
     expect(elapsed).toBeLessThan(500);
   });
 });
