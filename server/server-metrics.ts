@@ -46,7 +46,7 @@ export class ServerMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     });
-    // Engine state is read when scraped, so the gauges are never stale and need no timer.
+    // Engine state is read when scraped: the engine's latest report (its worker sends one with every step's events).
     const engineGauge = (name: string, help: string, read: (s: EngineStats) => number) =>
       new Gauge({
         name,
@@ -61,6 +61,8 @@ export class ServerMetrics {
     engineGauge('flan_running_requests', 'Requests being decoded', (s) => s.running);
     engineGauge('flan_batch_size', 'Sequences in the current decoder batch', (s) => s.batchSize);
     engineGauge('flan_kv_cache_bytes', 'Bytes held by the batch KV cache', (s) => s.kvCacheBytes);
+    engineGauge('flan_loaded_models', 'Model versions loaded in the engine', (s) => s.loadedModels);
+    engineGauge('flan_model_bytes', 'Weight bytes of the loaded model versions (what FLAN_MODEL_MEMORY_MB bounds)', (s) => s.modelBytes);
     collectDefaultMetrics({ register: this.registry, prefix: 'flan_process_' });
   }
 }
