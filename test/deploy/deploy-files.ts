@@ -1,0 +1,21 @@
+import { ServerMetrics } from '../../server/server-metrics.ts';
+
+/** Paths of deploy/ and the facts its checks share. */
+export const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
+export const REPO = new URL('../../', import.meta.url).pathname;
+
+/** The metric families the server really exports: read from its registry, not from a list kept here. */
+export async function exportedMetricNames(): Promise<Set<string>> {
+  const metrics = new ServerMetrics(() => undefined);
+  return new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
+}
+
+const SAMPLE_SUFFIXES = ['_bucket', '_sum', '_count'];
+
+/** The metric families a PromQL expression reads (a histogram's _bucket/_sum/_count name its family). */
+export function metricsInQuery(expr: string): string[] {
+  return [...expr.matchAll(/\bflan_[a-z0-9_]+/g)].map(([name]) => {
+    const suffix = SAMPLE_SUFFIXES.find((s) => name.endsWith(s));
+    return suffix ? name.slice(0, -suffix.length) : name;
+  });
+}
