@@ -4,9 +4,12 @@ import { ServerMetrics } from '../../server/server-metrics.ts';
 export const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
 export const REPO = new URL('../../', import.meta.url).pathname;
 
-/** The metric families the server really exports: read from its registry, not from a list kept here. */
+/**
+ * The metric families the server really exports, read from its registry rather than from a list kept
+ * here; with a lab, as `flan-serve serve` always opens one.
+ */
 export async function exportedMetricNames(): Promise<Set<string>> {
-  const metrics = new ServerMetrics(() => undefined);
+  const metrics = new ServerMetrics(() => undefined, () => ({ queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 }));
   return new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
 }
 

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
-import { Job } from 'kubernetes-models/batch/v1';
+import { type IJob, Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Namespace, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
-import type { IContainer, IPodSpec } from 'kubernetes-models/v1';
+import type { IContainer, IPodSpec, ISecret } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../bin/cli.ts';
 import { DEFAULT_LIMITS } from '../../server/server-config.ts';
@@ -99,7 +99,7 @@ describe('the rendered overlays', () => {
     const ms = rendered[overlay];
     const pod = deployment(ms).spec!.template.spec!;
     const c = server(ms);
-    const secret = secretExample[0] as Secret;
+    const secret = secretExample[0] as unknown as ISecret;
     for (const name of ['FLAN_API_KEYS', 'FLAN_ADMIN_KEY']) {
       const ref = c.env?.find((e) => e.name === name)?.valueFrom?.secretKeyRef;
       expect(ref?.name, name).toBe(secret.metadata!.name);
@@ -158,7 +158,7 @@ describe('the rendered overlays', () => {
 });
 
 describe('the finetune Job template', () => {
-  const job = finetuneJob as Job;
+  const job = finetuneJob as unknown as IJob;
   const pod = job.spec!.template.spec as IPodSpec;
   const c = pod.containers[0]!;
 
