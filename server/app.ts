@@ -51,7 +51,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   const lifecycle = new Lifecycle();
-  const metrics = new ServerMetrics(() => options.registry.active()?.stats());
+  const { lab } = options;
+  const metrics = new ServerMetrics(() => options.registry.active()?.stats(), lab && (() => lab.jobs.countByStatus()));
   const ctx = new ServerContext(options.registry, metrics, new KeyChecker(options.config), limits, lifecycle);
 
   installErrorHandlers(app);
@@ -105,7 +106,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   for (const routes of [opsRoutes, modelRoutes, completionRoutes, chatCompletionRoutes, chatWebsocketRoutes, adminRoutes]) {
     await app.register(routes, { ctx });
   }
-  const { lab } = options;
   if (lab) {
     await app.register(fileRoutes, { ctx, files: lab.files });
     await app.register(fineTuningRoutes, { ctx, services: lab.fineTuning() });
