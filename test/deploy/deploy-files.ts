@@ -4,6 +4,9 @@ import { ServerMetrics } from '../../server/server-metrics.ts';
 export const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
 export const REPO = new URL('../../', import.meta.url).pathname;
 
+/** An image tag that names a release (20.20.2-bookworm-slim, v3.1.0), not one that moves (latest, bookworm). */
+export const VERSIONED_TAG = /^v?\d+\.\d+/;
+
 /**
  * The metric families the server really exports, read from its registry rather than from a list kept
  * here; with a lab, as `flan-serve serve` always opens one.
