@@ -48,7 +48,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   const lifecycle = new Lifecycle();
-  const metrics = new ServerMetrics(() => options.serving.engine.stats());
+  const { lab } = options;
+  const metrics = new ServerMetrics(() => options.serving.engine.stats(), lab && (() => lab.jobs.countByStatus()));
   const ctx = new ServerContext(options.serving, metrics, new KeyChecker(options.config), limits, lifecycle);
 
   installErrorHandlers(app);
@@ -102,7 +103,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   for (const routes of [opsRoutes, modelRoutes, completionRoutes, chatCompletionRoutes, chatWebsocketRoutes, adminRoutes]) {
     await app.register(routes, { ctx });
   }
-  const { lab } = options;
   if (lab) {
     await app.register(fileRoutes, { ctx, files: lab.files });
     await app.register(fineTuningRoutes, { ctx, services: lab.fineTuning() });

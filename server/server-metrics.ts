@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JobStatus } from '../finetune/jobs/job-registry.ts';
 import type { EngineStats } from '../runtime/engine/engine-api.ts';
 
 /**
@@ -13,7 +14,8 @@ export class ServerMetrics {
   readonly perTokenLatency: Histogram;
   readonly requestDuration: Histogram<'route'>;
 
-  constructor(stats: () => EngineStats | undefined) {
+  /** `jobs` counts the lab's fine-tuning jobs by status; a server without a lab exports none. */
+  constructor(stats: () => EngineStats | undefined, jobs?: () => Record<JobStatus, number>) {
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'flan_http_requests_total',
@@ -63,6 +65,17 @@ export class ServerMetrics {
     engineGauge('flan_kv_cache_bytes', 'Bytes held by the batch KV cache', (s) => s.kvCacheBytes);
     engineGauge('flan_loaded_models', 'Model versions loaded in the engine', (s) => s.loadedModels);
     engineGauge('flan_model_bytes', 'Weight bytes of the loaded model versions (what FLAN_MODEL_MEMORY_MB bounds)', (s) => s.modelBytes);
+    if (jobs) {
+      new Gauge({
+        name: 'flan_fine_tuning_jobs',
+        help: "Fine-tuning jobs of this server's lab, by status",
+        labelNames: ['status'],
+        registers,
+        collect() {
+          for (const [status, count] of Object.entries(jobs())) this.set({ status }, count);
+        },
+      });
+    }
     collectDefaultMetrics({ register: this.registry, prefix: 'flan_process_' });
   }
 }

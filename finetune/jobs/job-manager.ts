@@ -132,6 +132,10 @@ export class JobManager {
     return this.registry.jobs(opts);
   }
 
+  countByStatus(): Record<JobStatus, number> {
+    return this.registry.countByStatus();
+  }
+
   events(id: string, opts: { after?: number; limit?: number } = {}): JobEvent[] {
     this.get(id);
     return this.registry.events(id, opts);

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import type { TrainingSpec } from './training-run.ts';
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export interface JobError {
   code: string;
@@ -109,6 +110,15 @@ export class JobRegistry {
     }
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, limit) as JobRow[]).map(toJob);
+  }
+
+  /** How many jobs are in each status, every status present (0 when none). */
+  countByStatus(): Record<JobStatus, number> {
+    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+    for (const row of this.db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status').all() as { status: JobStatus; n: number }[]) {
+      counts[row.status] = row.n;
+    }
+    return counts;
   }
 
   /** Oldest queued first. */

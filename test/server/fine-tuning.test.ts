@@ -252,6 +252,16 @@ describe.skipIf(!hasShared)('fine-tuning API through the openai client', () => {
     expect(page.error.param).toBe('limit');
   });
 
+  it('exports the jobs by status on /metrics, every status present', async () => {
+    const jobs = (await client.fineTuning.jobs.list({ limit: 100 })).data;
+    const text = await (await get(`${server.url}/metrics`)).text();
+    for (const status of ['queued', 'running', 'succeeded', 'failed', 'cancelled']) {
+      const count = jobs.filter((j) => j.status === status).length;
+      expect(text).toMatch(new RegExp(`^flan_fine_tuning_jobs\\{status="${status}"\\} ${count}$`, 'm'));
+    }
+    expect(jobs.filter((j) => j.status === 'succeeded').length).toBeGreaterThan(0);
+  });
+
   it('answers bad job requests in OpenAI error shape before anything is queued', async () => {
     const before = (await client.fineTuning.jobs.list()).data.length;
     const cases: [Record<string, unknown>, number, string | null][] = [
