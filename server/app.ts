@@ -51,7 +51,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   const lifecycle = new Lifecycle();
-  const metrics = new ServerMetrics(() => options.registry.active()?.stats());
+  const metrics = new ServerMetrics(
+    () => options.registry.active()?.stats(),
+    () => options.registry.active()?.nodePlacement ?? [],
+  );
   const ctx = new ServerContext(options.registry, metrics, new KeyChecker(options.config), limits, lifecycle);
 
   installErrorHandlers(app);

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GraphNodePlacement } from '../runtime/device/node-placement.ts';
 import type { EngineStats } from '../runtime/engine/engine-api.ts';
 
 /**
@@ -13,7 +14,10 @@ export class ServerMetrics {
   readonly perTokenLatency: Histogram;
   readonly requestDuration: Histogram<'route'>;
 
-  constructor(stats: () => EngineStats | undefined) {
+  constructor(
+    stats: () => EngineStats | undefined,
+    nodePlacement: () => readonly GraphNodePlacement[] = () => [],
+  ) {
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'flan_http_requests_total',
@@ -61,6 +65,16 @@ export class ServerMetrics {
     engineGauge('flan_running_requests', 'Requests being decoded', (s) => s.running);
     engineGauge('flan_batch_size', 'Sequences in the current decoder batch', (s) => s.batchSize);
     engineGauge('flan_kv_cache_bytes', 'Bytes held by the batch KV cache', (s) => s.kvCacheBytes);
+    new Gauge({
+      name: 'flan_graph_nodes',
+      help: "Nodes of each graph of the served model that each execution provider runs (a GPU device's CPU share is its fall-back)",
+      labelNames: ['graph', 'provider'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of nodePlacement()) for (const [provider, nodes] of Object.entries(p.nodes)) this.set({ graph: p.graph, provider }, nodes);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'flan_process_' });
   }
 }

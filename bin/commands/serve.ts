@@ -3,6 +3,8 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ConfigError } from '../../runtime/config-error.ts';
+import { sessionConfigFromEnv } from '../../runtime/device/device-config.ts';
+import { placementWarnings } from '../../runtime/device/node-placement.ts';
 import { createEngine } from '../../runtime/engine/t5-engine.ts';
 import { buildApp } from '../../server/app.ts';
 import { Lab } from '../../server/lab.ts';
@@ -69,6 +71,8 @@ export function registerServe(program: Command): void {
         const restoreError = await lab.models.serve(engine, { id: basename(dir), modelId: model, dir });
         if (restoreError) app.log.error({ err: restoreError }, 'the version active before the restart did not load; serving the base model');
         app.log.info({ model, dir, version: (await lab.models.list()).activeId }, 'model ready');
+        app.log.info({ device: sessionConfigFromEnv().device, nodePlacement: engine.nodePlacement }, 'execution providers per graph');
+        for (const warning of placementWarnings(engine.nodePlacement)) app.log.warn(warning);
       } catch (err) {
         await app.close();
         throw err;

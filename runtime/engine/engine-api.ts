@@ -1,4 +1,5 @@
 import type { Tokenizer } from '../checkpoint/tokenizer.ts';
+import type { GraphNodePlacement } from '../device/node-placement.ts';
 
 /**
  * What the engine offers the layers above it (server, eval, CLI). It knows nothing of HTTP: requests are
@@ -121,6 +122,8 @@ export interface Engine {
    */
   generate(request: GenerationRequest): AsyncIterable<GenerationEvent>;
   stats(): EngineStats;
+  /** Per graph of the served model, how many nodes each execution provider runs (absent: no graphs). */
+  readonly nodePlacement?: readonly GraphNodePlacement[];
   /** Stops accepting; finishes in-flight requests within graceMs, then cancels the rest. */
   close(graceMs?: number): Promise<void>;
 }

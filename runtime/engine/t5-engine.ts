@@ -103,6 +103,10 @@ export class T5Engine implements Engine {
     return this.scheduler.stats();
   }
 
+  get nodePlacement() {
+    return this.served.runner.nodePlacement;
+  }
+
   generate(request: GenerationRequest): AsyncIterable<GenerationEvent> {
     if (this.closed) throw new EngineError('closed', 'the engine is shutting down');
     const sc = request.selfConsistency;
