@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { TrainStepSession } from '../../finetune/trainer/train-step.ts';
 import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
+import { SafetensorsFile } from '../../runtime/checkpoint/safetensors.ts';
 import { greedyDecode } from '../../runtime/engine/greedy-decode.ts';
 import { placementWarnings } from '../../runtime/device/node-placement.ts';
 import { T5Runner } from '../../runtime/t5-runner.ts';
 import { webgpuSkipReason } from '../helpers/device-under-test.ts';
-import { hasShared, referenceDir, relativeError } from '../helpers/shared-fixtures.ts';
+import { hasShared, referenceDir, relativeError, rowsOf } from '../helpers/shared-fixtures.ts';
 
 /**
  * onnxruntime's bundled WebGPU provider against the CPU, on whatever Vulkan device is here (Mesa's
@@ -56,6 +58,25 @@ describe.skipIf(skip)('the WebGPU device', () => {
       expect(onGpu).toEqual(onCpu);
     } finally {
       await Promise.all([cpu.release(), gpu.release()]);
+    }
+  });
+
+  // The trainer itself stays on the CPU (bit-for-bit resume needs a fixed reduction order), but its graph runs here too.
+  it('the train step (loss and every gradient) runs on WebGPU within 1e-3 of the PyTorch reference', async () => {
+    const file = SafetensorsFile.open(`${referenceDir}/t5-tiny-flan-f32/expected.safetensors`);
+    const ints = (name: string) => rowsOf(file.readInt64AsNumbers(name), file.info(name).shape[1]);
+    const step = await TrainStepSession.create(config, {}, { device: 'webgpu', threads: 1 });
+    try {
+      const params = new Map([...weights].map(([name, w]) => [name, w.data]));
+      const batch = { inputIds: ints('input_ids'), attentionMask: ints('attention_mask'), decoderInputIds: ints('decoder_input_ids'), labels: ints('labels') };
+      const result = await step.run(params, batch);
+      expect(Math.abs(result.loss - file.readFloat32('loss')[0])).toBeLessThan(1e-3);
+      for (const name of file.names().filter((n) => n.startsWith('grad.'))) {
+        expect(relativeError(result.grads.get(name.slice('grad.'.length))!, file.readFloat32(name))).toBeLessThan(1e-3);
+      }
+    } finally {
+      file.close();
+      await step.release();
     }
   });
 });
