@@ -18,8 +18,11 @@ if ! ldconfig -p | grep -q libvulkan.so.1; then
 fi
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 [ -f "$icd" ] && export VK_DRIVER_FILES=$icd
-xz -dc "$carry/node.xz" >"$work/node" && chmod +x "$work/node"
-tar -C "$work" -xJf "$carry/onnxruntime.tar.xz" --one-top-level=node_modules
+# xz-utils may be missing from the image; Python's lzma reads the same files.
+unxz() { if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi; }
+unxz "$carry/node.xz" >"$work/node" && chmod +x "$work/node"
+mkdir -p "$work/node_modules"
+unxz "$carry/onnxruntime.tar.xz" | tar -C "$work/node_modules" -x
 cp "$carry/gpu-decode.mjs" "$work/"
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1; "$work/node" --version; } >>"$log"
 
