@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'openapi/types.gen.ts', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'data/**', 'openapi/types.gen.ts', 'coverage/**', '.gpu-carry/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

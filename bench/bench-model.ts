@@ -27,6 +27,13 @@ export const FLAN_T5_SMALL = {
   decoder_start_token_id: 0,
 };
 
+/** flan-t5-base and -large differ from -small only in size; the GPU benchmark runs all three. */
+export const FLAN_T5_SHAPES = {
+  small: FLAN_T5_SMALL,
+  base: { ...FLAN_T5_SMALL, d_model: 768, num_heads: 12, d_ff: 2048, num_layers: 12, num_decoder_layers: 12 },
+  large: { ...FLAN_T5_SMALL, d_model: 1024, num_heads: 16, d_ff: 2816, num_layers: 24, num_decoder_layers: 24 },
+};
+
 export const sharedTokenizer = fileURLToPath(new URL('../../shared/fixtures/t5-tokenizer/tokenizer.json', import.meta.url));
 
 /**

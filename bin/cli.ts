@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ModelLoadError } from '../runtime/checkpoint/model-load-error.ts';
 import { ConfigError } from '../runtime/config-error.ts';
+import { registerDevices } from './commands/devices.ts';
 import { registerEval } from './commands/eval.ts';
 import { registerExport } from './commands/export.ts';
 import { registerFinetune } from './commands/finetune.ts';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerServe(program);
   registerFinetune(program);
+  registerDevices(program);
   return program;
 }
 

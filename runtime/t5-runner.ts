@@ -7,7 +7,11 @@ import type { Graph } from './graph/ir.ts';
 import { initializerBytes } from './graph/ir.ts';
 import { serializeModel } from './graph/onnx-serialize.ts';
 import { buildCrossKVGraph, buildDecoderStepGraph, buildEncoderGraph, decoderNames } from './graph/t5-graphs.ts';
-import { createSession, int64Feed, ort, type SessionConfig } from './onnx-session.ts';
+import { createMeasuredSession } from './device/create-session.ts';
+import type { ExecutionDevice, SessionConfig } from './device/device-config.ts';
+import { assertFeedsFitDevice } from './device/feed-guard.ts';
+import type { GraphNodePlacement } from './device/node-placement.ts';
+import { int64Feed, ort } from './onnx-session.ts';
 
 /** Past this many weight bytes a graph goes to disk with ONNX external data (protobuf's 2 GB cap). */
 const EXTERNAL_DATA_BYTES = 1.5 * 2 ** 30;
@@ -40,6 +44,9 @@ export class T5Runner {
 
   private constructor(
     readonly config: T5Config,
+    readonly device: ExecutionDevice,
+    /** Per graph, how many nodes each execution provider runs: for the startup log and /metrics. */
+    readonly nodePlacement: readonly GraphNodePlacement[],
     private readonly encoder: ort.InferenceSession,
     private readonly crossKV: ort.InferenceSession,
     private readonly decoder: ort.InferenceSession,
@@ -48,18 +55,23 @@ export class T5Runner {
   static async fromWeights(config: T5Config, weights: T5Weights, session: SessionConfig): Promise<T5Runner> {
     const graphs = [buildEncoderGraph(config, weights), buildCrossKVGraph(config, weights), buildDecoderStepGraph(config, weights)];
     const [encoder, crossKV, decoder] = await Promise.all(graphs.map((g) => sessionForGraph(g, session)));
-    return new T5Runner(config, encoder, crossKV, decoder);
+    const placement = [encoder, crossKV, decoder].map((m) => m.placement);
+    return new T5Runner(config, session.device, placement, encoder.session, crossKV.session, decoder.session);
   }
 
   /** Encoder states [B, S, D] for padded ids and their 0/1 mask. */
   async encode(inputIds: ort.Tensor, attentionMask: ort.Tensor): Promise<ort.Tensor> {
-    const out = await this.encoder.run({ input_ids: inputIds, attention_mask: attentionMask });
+    const feeds = { input_ids: inputIds, attention_mask: attentionMask };
+    assertFeedsFitDevice(this.device, feeds);
+    const out = await this.encoder.run(feeds);
     return out.last_hidden_state as ort.Tensor;
   }
 
   /** Every decoder layer's cross-attention key and value, flattened [k0, v0, k1, v1, ...]. */
   async crossKeyValues(encoderStates: ort.Tensor): Promise<ort.Tensor[]> {
-    const out = await this.crossKV.run({ encoder_hidden_states: encoderStates });
+    const feeds = { encoder_hidden_states: encoderStates };
+    assertFeedsFitDevice(this.device, feeds);
+    const out = await this.crossKV.run(feeds);
     return this.layers().flatMap((i) => [out[decoderNames.crossKey(i)], out[decoderNames.crossValue(i)]] as ort.Tensor[]);
   }
 
@@ -77,6 +89,7 @@ export class T5Runner {
       feeds[decoderNames.crossKey(i)] = f.cross[2 * i];
       feeds[decoderNames.crossValue(i)] = f.cross[2 * i + 1];
     }
+    assertFeedsFitDevice(this.device, feeds);
     const out = await this.decoder.run(feeds, { ...this.outputNames(), logits: this.logitsBuffer(f.inputIds.dims) });
     const newKV = this.layers().flatMap((i) => [out[decoderNames.newKey(i)], out[decoderNames.newValue(i)]] as ort.Tensor[]);
     return { logits: out.logits as ort.Tensor, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
@@ -99,10 +112,19 @@ export class T5Runner {
     return names;
   }
 
-  /** An empty cache for `batch` rows (teacher forcing starts from nothing). */
-  emptyPast(batch: number): ort.Tensor[] {
-    const shape = [batch, this.config.numHeads, 0, this.config.dKv];
-    return this.layers().flatMap(() => [new ort.Tensor('float32', new Float32Array(0), shape), new ort.Tensor('float32', new Float32Array(0), shape)]);
+  /**
+   * The cache of a pass that starts from nothing (teacher forcing): one slot per row, masked out. Not zero
+   * slots: a GPU provider crashes on a zero-sized feed, and a masked slot adds exp(-1e9) = 0 to softmax.
+   */
+  private emptyPast(batch: number): Pick<DecoderStepFeeds, 'past' | 'pastMask' | 'pastPositions'> {
+    const shape = [batch, this.config.numHeads, 1, this.config.dKv];
+    const size = batch * this.config.numHeads * this.config.dKv;
+    const slot = () => new ort.Tensor('float32', new Float32Array(size), shape);
+    return {
+      past: this.layers().flatMap(() => [slot(), slot()]),
+      pastMask: new ort.Tensor('int64', new BigInt64Array(batch), [batch, 1]),
+      pastPositions: new ort.Tensor('int64', new BigInt64Array(batch), [batch, 1]),
+    };
   }
 
   /**
@@ -113,14 +135,11 @@ export class T5Runner {
     const encoderMask = int64Feed(attentionMask);
     const encoderStates = await this.encode(int64Feed(inputIds), encoderMask);
     const cross = await this.crossKeyValues(encoderStates);
-    const batch = decoderInputIds.length;
     const { logits } = await this.decodeStep({
       inputIds: int64Feed(decoderInputIds),
       encoderAttentionMask: encoderMask,
-      pastMask: new ort.Tensor('int64', new BigInt64Array(0), [batch, 0]),
-      pastPositions: new ort.Tensor('int64', new BigInt64Array(0), [batch, 0]),
+      ...this.emptyPast(decoderInputIds.length),
       queryPositions: int64Feed(decoderInputIds.map((row) => row.map((_, t) => t))),
-      past: this.emptyPast(batch),
       cross,
     });
     return { encoderStates, logits };
@@ -137,7 +156,7 @@ export class T5Runner {
 
 /** Small graphs load from memory; large ones are written with external data and loaded by path. */
 export async function sessionForGraph(graph: Graph, session: SessionConfig, externalAboveBytes = EXTERNAL_DATA_BYTES) {
-  if (initializerBytes(graph) < externalAboveBytes) return createSession(serializeModel(graph), session);
+  if (initializerBytes(graph) < externalAboveBytes) return createMeasuredSession(serializeModel(graph), session, graph.name);
   const base = join(process.env.FLAN_DATA_DIR ?? tmpdir(), 'onnx-cache');
   mkdirSync(base, { recursive: true });
   const dir = mkdtempSync(join(base, `${graph.name}-`));
@@ -145,7 +164,7 @@ export async function sessionForGraph(graph: Graph, session: SessionConfig, exte
     const modelPath = join(dir, 'model.onnx');
     const bytes = serializeModel(graph, { externalData: { path: join(dir, 'model.onnx.data'), location: 'model.onnx.data' } });
     writeFileSync(modelPath, bytes);
-    return await createSession(modelPath, session);
+    return await createMeasuredSession(modelPath, session, graph.name);
   } finally {
     // onnxruntime has read (or mapped; unlinking keeps a mapping valid) the weights by now.
     rmSync(dir, { recursive: true, force: true });

@@ -49,7 +49,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   const lifecycle = new Lifecycle();
   const { lab } = options;
-  const metrics = new ServerMetrics(() => options.serving.engine.stats(), lab && (() => lab.jobs.countByStatus()));
+  const metrics = new ServerMetrics(
+    () => options.serving.engine.stats(),
+    () => options.serving.engine.nodePlacement ?? [],
+    lab && (() => lab.jobs.countByStatus()),
+  );
   const ctx = new ServerContext(options.serving, metrics, new KeyChecker(options.config), limits, lifecycle);
 
   installErrorHandlers(app);

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JobStatus } from '../finetune/jobs/job-registry.ts';
+import type { GraphNodePlacement } from '../runtime/device/node-placement.ts';
 import type { EngineStats } from '../runtime/engine/engine-api.ts';
 
 /**
@@ -15,7 +16,11 @@ export class ServerMetrics {
   readonly requestDuration: Histogram<'route'>;
 
   /** `jobs` counts the lab's fine-tuning jobs by status; a server without a lab exports none. */
-  constructor(stats: () => EngineStats | undefined, jobs?: () => Record<JobStatus, number>) {
+  constructor(
+    stats: () => EngineStats | undefined,
+    nodePlacement: () => readonly GraphNodePlacement[] = () => [],
+    jobs?: () => Record<JobStatus, number>,
+  ) {
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'flan_http_requests_total',
@@ -76,6 +81,16 @@ export class ServerMetrics {
         },
       });
     }
+    new Gauge({
+      name: 'flan_graph_nodes',
+      help: "Nodes of each graph of the served model that each execution provider runs (a GPU device's CPU share is its fall-back)",
+      labelNames: ['graph', 'provider'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of nodePlacement()) for (const [provider, nodes] of Object.entries(p.nodes)) this.set({ graph: p.graph, provider }, nodes);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'flan_process_' });
   }
 }

@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../runtime/config-error.ts';
 import { EngineError } from '../../runtime/engine/engine-api.ts';
 import { EngineClient } from '../../runtime/engine/engine-client.ts';
-import { sessionConfigFromEnv } from '../../runtime/onnx-session.ts';
+import { sessionConfigFromEnv } from '../../runtime/device/device-config.ts';
+import { placementWarnings } from '../../runtime/device/node-placement.ts';
 import { ModelCatalog } from '../../runtime/versions/model-catalog.ts';
 import { VersionStore, versionStorePath } from '../../runtime/versions/version-store.ts';
 import { buildApp } from '../../server/app.ts';
@@ -92,8 +93,9 @@ export function registerServe(program: Command): void {
       const dataDir = resolve(process.env.FLAN_DATA_DIR || 'data');
       // The app's logger exists only once the app is built, after the engine it reports on.
       const logs: { error?: (obj: object, msg: string) => void } = {};
+      const session = sessionConfigFromEnv();
       const engine = new EngineClient({
-        session: sessionConfigFromEnv(),
+        session,
         limits: memory ? { modelMemoryBytes: memory } : {},
         onRestart: (err) => logs.error?.({ err }, 'the engine worker died; a new one was started and its requests answered 503'),
       });
@@ -127,6 +129,9 @@ export function registerServe(program: Command): void {
           app.log.info({ model: model.name, dir: model.dir, version: catalog.store.alias(model.name)?.versionId }, 'model ready');
         }
         serving.ready = true;
+        app.log.info({ device: session.device, nodePlacement: engine.nodePlacement }, 'execution providers per graph');
+        // A silent fall-back to the CPU is a bug to surface, not hide.
+        for (const warning of placementWarnings(engine.nodePlacement ?? [])) app.log.warn(warning);
       } catch (err) {
         await app.close();
         // A base model that does not load is the user's to fix: one line, not a stack.

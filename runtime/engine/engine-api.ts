@@ -1,3 +1,5 @@
+import type { GraphNodePlacement } from '../device/node-placement.ts';
+
 /**
  * What the engine offers the layers above it (server, eval, CLI), and the message protocol between the
  * server's thread and the engine core's worker. It knows nothing of HTTP: requests are plain data,
@@ -128,6 +130,8 @@ export interface LoadedModelInfo {
   /** Bytes of weights it holds (what the memory budget counts). */
   bytes: number;
   maxPromptTokens: number;
+  /** Per graph, how many nodes each execution provider runs. */
+  nodePlacement: readonly GraphNodePlacement[];
 }
 
 /**
@@ -147,6 +151,8 @@ export interface Engine {
   /** Unloads a version once its requests have finished. */
   unload(modelId: string): Promise<void>;
   stats(): EngineStats;
+  /** Per graph of the first model loaded, how many nodes each execution provider runs (absent: none loaded). */
+  readonly nodePlacement?: readonly GraphNodePlacement[];
   /** Stops accepting; finishes in-flight requests within graceMs, then cancels the rest. */
   close(graceMs?: number): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { GraphNodePlacement } from '../device/node-placement.ts';
 import type { SessionConfig } from '../onnx-session.ts';
 import { DEFAULT_LIMITS, type EngineLimits } from './engine-core.ts';
 import {
@@ -57,6 +58,8 @@ export class EngineClient implements Engine {
   readonly limits: EngineLimits;
   /** How many times the worker was replaced. */
   restarts = 0;
+  /** The first loaded model's graphs, per execution provider (for the startup log and /metrics). */
+  nodePlacement?: readonly GraphNodePlacement[];
 
   constructor(private readonly options: EngineClientOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -103,6 +106,7 @@ export class EngineClient implements Engine {
   async load(model: ModelRef): Promise<LoadedModelInfo> {
     const info = (await this.call({ type: 'load', id: this.nextId++, model }))!;
     this.pinned.set(model.id, model);
+    this.nodePlacement ??= info.nodePlacement;
     return info;
   }
 

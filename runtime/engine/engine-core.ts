@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { basename, resolve } from 'node:path';
+import type { GraphNodePlacement } from '../device/node-placement.ts';
 import { sessionConfigFromEnv, type SessionConfig } from '../onnx-session.ts';
 import { buildCotPrompt } from './chain-of-thought.ts';
 import type { SchedulerLimits } from './decode-scheduler.ts';
@@ -92,6 +93,10 @@ export class EngineCore implements Engine {
       total.modelBytes += m.bytes;
     }
     return total;
+  }
+
+  get nodePlacement(): readonly GraphNodePlacement[] | undefined {
+    return this.router.models()[0]?.runner.nodePlacement;
   }
 
   async load(model: ModelRef): Promise<LoadedModelInfo> {

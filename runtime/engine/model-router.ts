@@ -91,7 +91,7 @@ export class ModelRouter {
   }
 
   info(model: LoadedModel, maxPromptTokens: number): LoadedModelInfo {
-    return { id: model.id, bytes: model.bytes, maxPromptTokens };
+    return { id: model.id, bytes: model.bytes, maxPromptTokens, nodePlacement: model.runner.nodePlacement };
   }
 
   models(): LoadedModel[] {

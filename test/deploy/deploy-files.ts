@@ -12,7 +12,7 @@ export const VERSIONED_TAG = /^v?\d+\.\d+/;
  * here; with a lab, as `flan-serve serve` always opens one.
  */
 export async function exportedMetricNames(): Promise<Set<string>> {
-  const metrics = new ServerMetrics(() => undefined, () => ({ queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 }));
+  const metrics = new ServerMetrics(() => undefined, () => [], () => ({ queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 }));
   return new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
 }
 

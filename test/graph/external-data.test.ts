@@ -10,8 +10,8 @@ describe.skipIf(!hasShared)('ONNX external data (the path models past 2 GB take)
     const { config, weights } = loadModelDir(`${referenceDir}/t5-tiny-flan-f32`);
     const graph = buildEncoderGraph(config, weights);
     const session = { device: 'cpu' as const, threads: 1 };
-    const inMemory = await sessionForGraph(graph, session);
-    const external = await sessionForGraph(graph, session, 0); // force the external-data path
+    const { session: inMemory } = await sessionForGraph(graph, session);
+    const { session: external } = await sessionForGraph(graph, session, 0); // force the external-data path
     const feeds = { input_ids: int64Feed([[5, 9, 13, 1]]), attention_mask: int64Feed([[1, 1, 1, 1]]) };
     const a = (await inMemory.run(feeds)).last_hidden_state.data as Float32Array;
     const b = (await external.run(feeds)).last_hidden_state.data as Float32Array;

@@ -43,7 +43,7 @@ export class ScriptedEngine implements Engine {
 
   /** Nothing to load: the script is the model. */
   async load(model: ModelRef): Promise<LoadedModelInfo> {
-    return { id: model.id, bytes: 0, maxPromptTokens: this.maxPromptTokens };
+    return { id: model.id, bytes: 0, maxPromptTokens: this.maxPromptTokens, nodePlacement: [] };
   }
 
   async unload(): Promise<void> {}

@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import type { SessionConfig } from './device-config.ts';
+import { measureNodePlacement, type GraphNodePlacement } from './node-placement.ts';
+import { assertProviderInstalled, explainSessionFailure } from './providers.ts';
+
+/**
+ * The onnxruntime session options of each device. A GPU device lists the CPU provider after its own
+ * (onnxruntime keeps shape arithmetic there on purpose) and logs errors only: its warning that "some
+ * nodes were not assigned" names no node, while the startup log and /metrics give the placement itself.
+ */
+export function sessionOptionsFor(config: SessionConfig): ort.InferenceSession.SessionOptions {
+  const providers: Record<SessionConfig['device'], ort.InferenceSession.ExecutionProviderConfig[]> = {
+    cpu: ['cpu'],
+    webgpu: [{ name: 'webgpu' }, 'cpu'],
+    cuda: [{ name: 'cuda' }, 'cpu'],
+  };
+  return {
+    executionProviders: providers[config.device],
+    graphOptimizationLevel: 'all',
+    ...(config.device === 'cpu' ? {} : { logSeverityLevel: 3 as const }),
+    ...(config.threads > 0 ? { intraOpNumThreads: config.threads, interOpNumThreads: 1 } : {}),
+    ...(config.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+  };
+}
+
+async function openSession(model: Uint8Array | string, options: ort.InferenceSession.SessionOptions, config: SessionConfig) {
+  assertProviderInstalled(config.device);
+  try {
+    return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+  } catch (err) {
+    throw explainSessionFailure(config.device, err);
+  }
+}
+
+/**
+ * Creates an onnxruntime session for a serialized model (bytes) or a model file (path; needed when the
+ * model keeps its weights in external data next to it). Every session of the project is made here.
+ */
+export async function createSession(model: Uint8Array | string, config: SessionConfig): Promise<ort.InferenceSession> {
+  return openSession(model, sessionOptionsFor(config), config);
+}
+
+export interface MeasuredSession {
+  session: ort.InferenceSession;
+  placement: GraphNodePlacement;
+}
+
+/**
+ * A session and the number of its nodes each execution provider runs. onnxruntime-node has no API for
+ * the placement, but its profiler names each node's provider: profiling is on for one probe run only.
+ */
+export async function createMeasuredSession(model: Uint8Array | string, config: SessionConfig, graph: string): Promise<MeasuredSession> {
+  const dir = mkdtempSync(join(tmpdir(), 'flan-placement-'));
+  try {
+    const options = { ...sessionOptionsFor(config), enableProfiling: true, profileFilePrefix: join(dir, 'profile') };
+    const session = await openSession(model, options, config);
+    const placement = await measureNodePlacement(session, { graph, device: config.device, profileDir: dir });
+    return { session, placement };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,39 @@
+import { cpus } from 'node:os';
+import { ConfigError } from '../config-error.ts';
+
+export const EXECUTION_DEVICES = ['cpu', 'webgpu', 'cuda'] as const;
+export type ExecutionDevice = (typeof EXECUTION_DEVICES)[number];
+
+export interface SessionConfig {
+  device: ExecutionDevice;
+  /** Intra-op threads (the CPU provider's, including the nodes a GPU provider leaves to it); 0 lets onnxruntime pick. */
+  threads: number;
+  /**
+   * Whether idle pool threads spin waiting for work (onnxruntime's default: lowest latency). Background
+   * work beside a server turns it off, so its threads give the cores back instead of burning them.
+   */
+  spinning?: boolean;
+}
+
+/** Devices whose memory is not the host's: feeds cross a bus, and zero-sized tensors crash onnxruntime there. */
+export function isGpuDevice(device: ExecutionDevice): boolean {
+  return device !== 'cpu';
+}
+
+export function parseDevice(value: string | undefined): ExecutionDevice {
+  const device = (value || 'cpu').toLowerCase();
+  if (!(EXECUTION_DEVICES as readonly string[]).includes(device)) {
+    throw new ConfigError(`FLAN_DEVICE must be one of ${EXECUTION_DEVICES.join(', ')}, not "${value}"`);
+  }
+  return device as ExecutionDevice;
+}
+
+/** Session settings from the environment: FLAN_DEVICE (cpu|webgpu|cuda) and FLAN_THREADS. */
+export function sessionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SessionConfig {
+  const device = parseDevice(env.FLAN_DEVICE);
+  const threads = env.FLAN_THREADS === undefined || env.FLAN_THREADS === '' ? 0 : Number(env.FLAN_THREADS);
+  if (!Number.isInteger(threads) || threads < 0 || threads > cpus().length * 4) {
+    throw new ConfigError(`FLAN_THREADS must be a whole number from 0 to ${cpus().length * 4}, not "${env.FLAN_THREADS}"`);
+  }
+  return { device, threads };
+}

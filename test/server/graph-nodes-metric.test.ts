@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import type { GraphNodePlacement } from '../../runtime/device/node-placement.ts';
+import { ServerMetrics } from '../../server/server-metrics.ts';
+
+describe('flan_graph_nodes', () => {
+  it("exposes each graph's node count per execution provider, read when scraped", async () => {
+    let placement: GraphNodePlacement[] = [];
+    const metrics = new ServerMetrics(() => undefined, () => placement);
+    expect(await metrics.registry.metrics()).not.toMatch(/^flan_graph_nodes\{/m);
+    placement = [
+      { graph: 't5_encoder', device: 'webgpu', nodes: { WebGpuExecutionProvider: 95, CPUExecutionProvider: 18 }, cpuFallbackOps: ['Shape'] },
+      { graph: 't5_cross_kv', device: 'webgpu', nodes: { WebGpuExecutionProvider: 18 }, cpuFallbackOps: [] },
+    ];
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('flan_graph_nodes{graph="t5_encoder",provider="WebGpuExecutionProvider"} 95');
+    expect(text).toContain('flan_graph_nodes{graph="t5_encoder",provider="CPUExecutionProvider"} 18');
+    expect(text).toContain('flan_graph_nodes{graph="t5_cross_kv",provider="WebGpuExecutionProvider"} 18');
+    placement = [];
+    // A swapped-out model's graphs do not linger.
+    expect(await metrics.registry.metrics()).not.toMatch(/^flan_graph_nodes\{/m);
+  });
+});
