@@ -1,10 +1,10 @@
 /** The console's entry point: the key, the section tabs, and each section's first load. */
-import { apiKey, getJson } from './api.js';
+import { apiKey } from './api.js';
 import { byId, say } from './dom.js';
 import { initEvals, refreshEvals } from './evals.js';
 import { initFinetune, refreshFinetune } from './finetune.js';
 import { initModels, onServedModelChange, refreshModels } from './models.js';
-import { initPlayground, loadModels } from './playground.js';
+import { dropSocket, initPlayground, loadModels } from './playground.js';
 
 const refreshers = {
   playground: loadModels,
@@ -62,12 +62,14 @@ function initKey() {
   byId('key-form').addEventListener('submit', (e) => {
     e.preventDefault();
     apiKey.set(input.value.trim());
+    dropSocket();
     say(byId('server-status'), input.value.trim() ? 'Key kept for this tab.' : 'No key: keyless mode.');
     void refresh(current());
   });
   byId('key-forget').addEventListener('click', () => {
     input.value = '';
     apiKey.set('');
+    dropSocket();
     say(byId('server-status'), 'Key forgotten.');
   });
 }
@@ -75,11 +77,14 @@ function initKey() {
 initKey();
 initPlayground();
 initModels();
+// A finished job may have been hot-swapped in.
 initFinetune(async () => {
   await refreshModels();
   await loadModels();
+  await showServerStatus();
 });
 onServedModelChange(loadModels);
+onServedModelChange(showServerStatus);
 initEvals();
 initTabs();
 void showServerStatus();

@@ -69,6 +69,13 @@ function noteTransport() {
     : `Chat streams over the websocket${socketModel ? ` from ${socketModel}` : ''}.`;
 }
 
+/** A new key applies to the next socket: this one closes, and the next turn opens another. */
+export function dropSocket() {
+  const ws = socket;
+  socket = undefined;
+  ws?.close();
+}
+
 function connect() {
   return new Promise((resolve, reject) => {
     const ws = openChatSocket();
