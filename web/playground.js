@@ -39,10 +39,16 @@ function flanRequest() {
   return Object.keys(flan).length ? flan : undefined;
 }
 
+/** Keeps the newest text in view as it streams in. */
+function scrollToEnd() {
+  const transcript = byId('transcript');
+  transcript.scrollTop = transcript.scrollHeight;
+}
+
 function addTurn(role, ...content) {
   const node = el('div', { class: `turn ${role}` }, el('span', { class: 'who' }, role === 'user' ? 'You' : 'Model'), ...content);
   byId('transcript').append(node);
-  node.scrollIntoView({ block: 'end' });
+  scrollToEnd();
   return node;
 }
 
@@ -114,19 +120,22 @@ function cotAnswer(node, flan) {
 }
 
 /** A turn over the websocket: its history is the server's, mirrored in `history`. */
-async function socketTurn(content, system) {
-  const ws = socket ?? (await connect());
+function socketTurn(ws, content, system) {
   const text = el('p', { class: 'text streaming' });
   const node = addTurn('assistant', text);
   const user = { role: 'user', content };
   setRunning({
-    append: (delta) => text.append(delta),
+    append: (delta) => {
+      text.append(delta);
+      scrollToEnd();
+    },
     finish: (done) => {
       text.textContent = done.text;
       text.classList.remove('streaming');
       cotAnswer(node, done.flan);
       node.append(el('p', { class: 'meta' }, `${done.finish_reason} · ${done.usage.completion_tokens} tokens`));
       if (done.finish_reason !== 'cancelled') history.push(user, { role: 'assistant', content: done.text });
+      scrollToEnd();
       setRunning(undefined);
       say(status(), 'Done.');
     },
@@ -161,6 +170,7 @@ async function httpTurn(content, system) {
       (chunk) => {
         for (const choice of chunk.choices) if (choice.delta?.content) texts[choice.index].append(choice.delta.content);
         if (chunk.flan) finalFlan = chunk.flan;
+        scrollToEnd();
       },
       controller.signal,
     );
@@ -175,6 +185,7 @@ async function httpTurn(content, system) {
     node.append(el('p', { class: 'error' }, controller.signal.aborted ? 'Stopped.' : err.message));
   } finally {
     texts.forEach((t) => t.classList.remove('streaming'));
+    scrollToEnd();
     setRunning(undefined);
   }
 }
@@ -204,7 +215,13 @@ async function send() {
   addTurn('user', el('p', { class: 'text' }, content));
   say(status(), 'Generating…');
   const viaSocket = !byId('sc').checked && socketInSync && (!socketModel || byId('model-picker').value === socketModel);
-  await (viaSocket ? socketTurn(content, system) : httpTurn(content, system));
+  if (viaSocket) {
+    const ws = socket ?? (await connect().catch(() => undefined));
+    if (ws) return socketTurn(ws, content, system);
+    // A server that takes keys but not yet in the subprotocol refuses the socket; HTTP takes the header.
+    say(status(), 'The websocket was refused; chatting over HTTP instead.');
+  }
+  await httpTurn(content, system);
 }
 
 export function initPlayground() {
