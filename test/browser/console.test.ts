@@ -172,6 +172,27 @@ describe.skipIf(!hasChromium)('admin console in Chromium', () => {
     await shot('evals');
   });
 
+  it('cancels a running job from the page', async () => {
+    await page.click('#tab-finetune');
+    await page.fill('#job-steps', '1000');
+    await page.fill('#job-suffix', 'cancelled');
+    await page.click('#job-form button[type="submit"]');
+    await page.locator('#job-state[data-status="running"]').waitFor({ timeout: 60_000 });
+    await page.click('#job-cancel');
+    await page.locator('#job-state[data-status="cancelled"]').waitFor({ timeout: 60_000 });
+    expect(await page.isDisabled('#job-cancel')).toBe(true);
+    expect(await page.locator('#jobs td.job-status.cancelled').count()).toBe(1);
+  });
+
+  it('names every control, for screen readers and for keyboard users', async () => {
+    const unnamed = await page.locator('input, select, textarea, button').evaluateAll((controls) =>
+      controls
+        .filter((c) => !(c as unknown as { labels?: { length: number } }).labels?.length && !c.getAttribute('aria-label') && !c.textContent?.trim())
+        .map((c) => c.outerHTML),
+    );
+    expect(unnamed).toEqual([]);
+  });
+
   it('stays readable at phone width: nothing wider than the window', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const tab of ['#tab-playground', '#tab-finetune', '#tab-models']) {
