@@ -17,7 +17,8 @@ const MODEL = 'flan-mini';
  * loopback mode the websocket relies on until it takes a key), admin routes behind the admin key, as
  * `FLAN_ADMIN_KEY=... npm start` runs it. The tests run in order, as a person would use the page.
  */
-describe.skipIf(!hasChromium)('admin console in Chromium', () => {
+// A finetune and model loads on two shared cores: each step gets more than vitest's default minute.
+describe.skipIf(!hasChromium)('admin console in Chromium', { timeout: 150_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'flan-console-'));
   let server: LabServer;
   let browser: Browser;
