@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -206,5 +207,40 @@ describe.skipIf(!hasChromium)('admin console in Chromium', { timeout: 150_000 },
 
   it('ran without a script error, a refused resource or a failed load', () => {
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasChromium)('admin console on a server with API keys', { timeout: 150_000 }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'flan-console-keys-'));
+  const KEY = 'sk-console';
+  let server: LabServer;
+  let browser: Browser;
+  /** The subprotocols each websocket upgrade offered. */
+  const offered: (string | undefined)[] = [];
+
+  beforeAll(async () => {
+    server = await startLabServer(join(root, 'data'), modelDir, { keys: { apiKeys: [KEY], adminKey: ADMIN }, model: { id: MODEL, version: MODEL } });
+    server.app.server.on('upgrade', (request: IncomingMessage) => offered.push(request.headers['sec-websocket-protocol']));
+    browser = await launchChromium();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('offers the key as the websocket subprotocol, and chats whether the server takes it there or not (then over HTTP)', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/console`);
+    await page.fill('#key-input', KEY);
+    await page.click('#key-form button[type="submit"]');
+    await page.fill('#chat-input', 'What is 23 + 19?');
+    await page.press('#chat-input', 'Enter');
+    await page.locator('.turn.assistant .text:not(.streaming)').waitFor({ timeout: 60_000 });
+
+    expect(offered.at(-1)).toBe(`openai-insecure-api-key.${KEY}`);
+    expect(await page.textContent('#chat-status')).toBe('Done.');
+    expect((await page.locator('.turn.assistant .text').textContent())?.trim()).not.toBe('');
   });
 });
