@@ -11,6 +11,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { chatWebsocketRoutes } from './routes/chat-ws.ts';
 import { completionRoutes } from './routes/completions.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { fileRoutes } from './routes/files.ts';
 import { fineTuningRoutes } from './routes/fine-tuning.ts';
 import { labUnavailableRoutes } from './routes/lab-unavailable.ts';
@@ -107,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   for (const routes of [opsRoutes, modelRoutes, completionRoutes, chatCompletionRoutes, chatWebsocketRoutes, adminRoutes]) {
     await app.register(routes, { ctx });
   }
+  await app.register(consoleRoutes);
   if (lab) {
     await app.register(fileRoutes, { ctx, files: lab.files });
     await app.register(fineTuningRoutes, { ctx, services: lab.fineTuning() });

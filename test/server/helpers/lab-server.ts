@@ -22,33 +22,42 @@ export interface LabServer {
   lab: Lab;
   serving: Serving;
   url: string;
-  /** The official client, with the admin key (fine-tuning routes take it; /v1 accepts it too). */
+  /** The official client, with the admin key (fine-tuning routes take it; /v1 accepts it too); a placeholder on a keyless server. */
   client: OpenAI;
   close(): Promise<void>;
+}
+
+export interface LabServerOptions {
+  /** Keys as in ServerConfig; default an API key (USER) and the admin key (ADMIN). */
+  keys?: { apiKeys: string[]; adminKey?: string };
+  /** The served model's name (default BASE_MODEL); its base version is `<name>@base`. */
+  model?: string;
+  /** Run the engine in its worker thread as the server does (default: in this thread, quicker to start). */
+  worker?: boolean;
 }
 
 /**
  * The server as `flan-serve serve` builds it with a data directory: a tiny model as the base model,
  * files, fine-tuning jobs, versions and eval runs under dataDir. Opening the same dataDir again is a
- * restart. `worker: true` runs the engine in its worker thread as the server does; by default it runs
- * in this thread, which is quicker to start.
+ * restart.
  */
-export async function startLabServer(dataDir: string, modelDir: string, opts: { worker?: boolean } = {}): Promise<LabServer> {
+export async function startLabServer(dataDir: string, modelDir: string, options: LabServerOptions = {}): Promise<LabServer> {
+  const { keys = { apiKeys: [USER], adminKey: ADMIN }, model = BASE_MODEL } = options;
   // Training processes take their thread count from FLAN_THREADS; tests share two cores.
   process.env.FLAN_THREADS = '1';
   const session = { device: 'cpu' as const, threads: 1 };
-  const engine: Engine = opts.worker ? new EngineClient({ session }) : new EngineCore(DEFAULT_LIMITS, session);
+  const engine: Engine = options.worker ? new EngineClient({ session }) : new EngineCore(DEFAULT_LIMITS, session);
   const catalog = new ModelCatalog(VersionStore.open(versionStorePath(dataDir)), engine);
   const serving = new Serving(engine, catalog);
   const lab = Lab.open({ dataDir, catalog });
-  await catalog.addBase(BASE_MODEL, modelDir);
+  await catalog.addBase(model, modelDir);
   serving.ready = true;
-  const app = await buildApp({ serving, lab, config: { apiKeys: [USER], adminKey: ADMIN } });
+  const app = await buildApp({ serving, lab, config: keys });
   app.addHook('onClose', async () => catalog.store.close());
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  const client = new OpenAI({ apiKey: ADMIN, baseURL: `${url}/v1`, maxRetries: 0 });
+  const client = new OpenAI({ apiKey: keys.adminKey ?? 'keyless', baseURL: `${url}/v1`, maxRetries: 0 });
   return { app, lab, serving, url, client, close: () => app.close() };
 }
 
