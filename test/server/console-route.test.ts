@@ -2,15 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
-import { InMemoryModelRegistry } from '../../server/model-registry.ts';
 import { webDir } from '../../server/routes/console.ts';
+import { notServing } from './helpers/test-server.ts';
 
 /** The console's files as the server hands them out; the page itself is tested in test/browser. */
 describe('GET /console', () => {
   let app: FastifyInstance;
   beforeAll(async () => {
     // Keys set: the page and its files need none, whatever the server's keys.
-    app = await buildApp({ registry: new InMemoryModelRegistry(), config: { apiKeys: ['k'], adminKey: 'a' } });
+    app = await buildApp({ serving: notServing(), config: { apiKeys: ['k'], adminKey: 'a' } });
   });
   afterAll(() => app.close());
 
