@@ -1676,7 +1676,7 @@ export interface operations {
                 "application/json": {
                     /** @description The alias to roll back */
                     model?: string;
-                };
+                } | null;
             };
         };
         responses: {

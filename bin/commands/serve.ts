@@ -99,8 +99,10 @@ export function registerServe(program: Command): void {
         limits: memory ? { modelMemoryBytes: memory } : {},
         onRestart: (err) => logs.error?.({ err }, 'the engine worker died; a new one was started and its requests answered 503'),
       });
-      // Versions, aliases and jobs live here across restarts, shared by every replica that mounts it.
-      const catalog = new ModelCatalog(VersionStore.open(versionStorePath(dataDir)), engine);
+      // Versions and aliases: shared by every replica that mounts FLAN_STORE_DIR (files, jobs and eval
+      // runs stay in this replica's FLAN_DATA_DIR).
+      const storeDir = resolve(process.env.FLAN_STORE_DIR || dataDir);
+      const catalog = new ModelCatalog(VersionStore.open(versionStorePath(storeDir)), engine);
       const serving = new Serving(engine, catalog);
       const lab = Lab.open({ dataDir, catalog });
       const app = await buildApp({ serving, lab, config, logger: { level: 'info' } });

@@ -62,8 +62,11 @@ const now = () => Math.floor(Date.now() / 1000);
 /** The version id of a base model served as `name`: its alias starts there. */
 export const baseVersionId = (name: string) => `${name}@base`;
 
-/** Where the store lives under FLAN_DATA_DIR: beside the job registry, in the same database file. */
-export const versionStorePath = (dataDir: string) => join(dataDir, 'finetune', 'registry.sqlite');
+/**
+ * Where the store lives in its directory: FLAN_STORE_DIR, which replicas share, or else FLAN_DATA_DIR.
+ * A file of its own rather than the job registry's: jobs stay with the replica that runs them.
+ */
+export const versionStorePath = (storeDir: string) => join(storeDir, 'versions.sqlite');
 
 /**
  * Model versions and aliases, one SQLite database that the serving replicas, the finetune jobs and
