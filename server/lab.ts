@@ -13,6 +13,8 @@ export interface LabOptions {
   dataDir: string;
   /** The served models: jobs register their versions in its store and publish through it. */
   catalog: ModelCatalog;
+  /** Where finished versions' weights go (beside a shared store, so every replica can load them). */
+  versionsDir?: string;
 }
 
 /**
@@ -39,6 +41,7 @@ export class Lab {
     const jobs = JobManager.open({
       dataDir: options.dataDir,
       versions: catalog.store,
+      ...(options.versionsDir ? { versionsDir: options.versionsDir } : {}),
       publisher: { publish: async (version) => void (await catalog.activate(version.id)) },
     });
     // The version an eval run measured: what the first alias served when it started.

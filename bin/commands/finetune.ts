@@ -4,7 +4,9 @@ import { DataFormatError } from '../../finetune/data/instruction-example.ts';
 import { runTraining, type TrainingSpec } from '../../finetune/jobs/training-run.ts';
 import type { MethodConfig, OptimizerConfig } from '../../finetune/trainer/trainer.ts';
 import { TerminalProgressBar } from '../../eval/run/terminal-progress-bar.ts';
+import { basename, resolve } from 'node:path';
 import { sessionConfigFromEnv } from '../../runtime/onnx-session.ts';
+import { VersionError, VersionStore, versionStorePath } from '../../runtime/versions/version-store.ts';
 import { UsageError } from '../cli.ts';
 
 interface FinetuneFlags {
@@ -31,6 +33,9 @@ interface FinetuneFlags {
   seed: string;
   progress: boolean;
   json: boolean;
+  publish?: string;
+  name?: string;
+  activate: boolean;
 }
 
 function positiveInt(flag: string, value: string): number {
@@ -108,6 +113,9 @@ export function registerFinetune(program: Command): void {
     .option('--seed <n>', 'seed for data order, templates and LoRA init', '0')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--json', 'print each event as one JSON line on stdout', false)
+    .option('--publish <store-dir>', "register the result in this version store (the replicas' FLAN_STORE_DIR): they serve it by name")
+    .option('--name <id>', 'the name it is served by (default: ft:<model dir>:cli:<out dir>)')
+    .option('--activate', "with --publish: also point the base model's served name at it", false)
     .action(async (flags: FinetuneFlags) => {
       const spec = specFromFlags(flags);
       const bar = flags.progress ? new TerminalProgressBar(process.stderr, 'finetune') : undefined;
@@ -119,10 +127,33 @@ export function registerFinetune(program: Command): void {
         bar?.finish();
         const loss = result.heldOutLoss === null ? '' : ` (held-out loss ${result.heldOutLoss.toFixed(4)})`;
         if (!flags.json) process.stdout.write(`${result.modelDir}${loss}\n`);
+        if (flags.publish) {
+          const id = publish(flags, result);
+          if (!flags.json) process.stdout.write(`published as ${id}${flags.activate ? ' (active)' : ''}\n`);
+        }
       } catch (err) {
         bar?.finish();
         if (err instanceof DataFormatError) throw new UsageError(err.message);
         throw err;
       }
     });
+}
+
+/**
+ * Registers a finished model in a version store, so that every replica reading it serves the model by
+ * name (and under its base's name with --activate). A rerun with the same --out finds it registered.
+ */
+function publish(flags: FinetuneFlags, result: { modelDir: string; heldOutLoss: number | null }): string {
+  const store = VersionStore.open(versionStorePath(resolve(flags.publish!)));
+  try {
+    const id = flags.name ?? `ft:${basename(resolve(flags.model))}:cli:${basename(resolve(flags.out))}`;
+    if (!store.get(id)) store.add({ id, parentDir: resolve(flags.model), modelDir: resolve(result.modelDir), jobId: null, heldOutLoss: result.heldOutLoss });
+    if (flags.activate) store.activate(id);
+    return id;
+  } catch (err) {
+    if (err instanceof VersionError) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    store.close();
+  }
 }

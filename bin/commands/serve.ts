@@ -104,7 +104,7 @@ export function registerServe(program: Command): void {
       const storeDir = resolve(process.env.FLAN_STORE_DIR || dataDir);
       const catalog = new ModelCatalog(VersionStore.open(versionStorePath(storeDir)), engine);
       const serving = new Serving(engine, catalog);
-      const lab = Lab.open({ dataDir, catalog });
+      const lab = Lab.open({ dataDir, catalog, ...(process.env.FLAN_STORE_DIR ? { versionsDir: join(storeDir, 'models') } : {}) });
       const app = await buildApp({ serving, lab, config, logger: { level: 'info' } });
       logs.error = (obj, msg) => app.log.error(obj, msg);
       const { host, overridden } = bindHost(config);

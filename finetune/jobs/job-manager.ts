@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { sessionConfigFromEnv } from '../../runtime/onnx-session.ts';
@@ -51,6 +51,8 @@ export interface JobManagerOptions {
   publisher?: ModelPublisher;
   /** Where succeeded jobs register their versions (default: the store under dataDir). */
   versions?: VersionStore;
+  /** Where a succeeded job's weights go (default: under its job directory); shared storage for replicas. */
+  versionsDir?: string;
   /** Jobs trained at once (default 1: a training process uses the threads it is given). */
   maxConcurrent?: number;
 }
@@ -285,10 +287,11 @@ export class JobManager {
       this.emit(job.id, 'info', 'succeeded', `Job succeeded; the final weights (held-out loss ${result.heldOutLoss.toFixed(4)}) were not better than version ${this.versions.byJob(job.id)[0]?.id} and were not promoted.`);
       return;
     }
-    // Each version keeps its own directory, so a later job never overwrites weights being served.
-    const modelDir = join(this.jobsDir, job.id, 'versions', id.replace(/[^A-Za-z0-9._-]/g, '_'));
+    // Each version keeps its own directory, so a later job never overwrites weights being served; it
+    // goes beside the version store when replicas share one, so that every replica can load it.
+    const modelDir = join(this.options.versionsDir ?? join(this.jobsDir, job.id, 'versions'), id.replace(/[^A-Za-z0-9._-]/g, '_'));
     mkdirSync(join(modelDir, '..'), { recursive: true });
-    renameSync(result.modelDir, modelDir);
+    moveDirectory(result.modelDir, modelDir);
     this.versions.add({ id, parentDir: job.spec.baseModelDir, jobId: job.id, modelDir, heldOutLoss: result.heldOutLoss });
     this.registry.setStatus(job.id, 'succeeded', { fineTunedModel: id });
     this.emit(job.id, 'info', 'succeeded', `Job succeeded: model ${id}.`, { model: id, model_dir: modelDir, held_out_loss: result.heldOutLoss });
@@ -359,3 +362,16 @@ export class JobManager {
 }
 
 export type { FinetuneJob, JobEvent, JobStatus, ModelVersion };
+
+/** rename, or copy then remove when the target is on another file system (a shared volume). */
+function moveDirectory(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    const staging = `${to}.partial`;
+    cpSync(from, staging, { recursive: true });
+    renameSync(staging, to);
+    rmSync(from, { recursive: true, force: true });
+  }
+}

@@ -110,7 +110,7 @@ export class VersionStore {
   }
 
   /** Adds a finetuned version; it descends from the version whose directory is `parentDir`. */
-  add(v: { id: string; parentDir: string; modelDir: string; jobId: string; heldOutLoss: number | null }): ModelVersion {
+  add(v: { id: string; parentDir: string; modelDir: string; jobId: string | null; heldOutLoss: number | null }): ModelVersion {
     const parent = this.row('SELECT * FROM versions WHERE model_dir = ? AND deleted_at IS NULL', v.parentDir);
     this.db
       .prepare("INSERT INTO versions (id, kind, alias, model_dir, job_id, created_at, held_out_loss) VALUES (?, 'finetuned', ?, ?, ?, ?, ?)")

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { VersionStore, versionStorePath } from '../../runtime/versions/version-store.ts';
 import { tinyJsonl, writeTinyModelDir } from './tiny-model-dir.ts';
 
 const cli = fileURLToPath(new URL('../../bin/flan-serve.js', import.meta.url));
@@ -24,6 +25,21 @@ describe('flan-serve finetune', () => {
     expect(events.filter((e) => e.type === 'step').map((e) => e.step)).toEqual([1, 2, 3]);
     expect(events.at(-1)!.type).toBe('completed');
     expect(existsSync(join(out, 'model', 'model.safetensors'))).toBe(true);
+  });
+
+  it('publishes into a version store that serving replicas read, and moves the base alias with --activate', () => {
+    const data = join(root, 'pub.jsonl');
+    writeFileSync(data, tinyJsonl);
+    const storeDir = join(root, 'store');
+    const replicaView = VersionStore.open(versionStorePath(storeDir));
+    replicaView.registerBase('tiny', model);
+    const out = join(root, 'pub-out');
+    const r = run(['--model', model, '--data', data, '--out', out, '--steps', '2', '--batch-size', '2', '--max-source-length', '32', '--max-target-length', '8', '--no-progress', '--publish', storeDir, '--activate']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/published as ft:base:cli:pub-out \(active\)/);
+    expect(replicaView.get('ft:base:cli:pub-out')).toMatchObject({ kind: 'finetuned', alias: 'tiny', modelDir: join(out, 'model') });
+    expect(replicaView.resolve('tiny')?.id).toBe('ft:base:cli:pub-out');
+    replicaView.close();
   });
 
   it('fails before training on bad lines, naming them', () => {
