@@ -110,15 +110,19 @@ export class ChatSession {
   private async stream(turn: RunningTurn, events: ReturnType<typeof startGeneration>, user: ChatMessage): Promise<void> {
     let text = '';
     let finishReason: 'stop' | 'length' | 'cancelled' = 'stop';
-    let answer: string | undefined;
+    // One per sample: self-consistency decodes several, and the vote is over all of their answers.
+    const answers: (string | undefined)[] = [];
     try {
       for await (const event of events) {
-        if (event.type === 'token' && event.text !== '') {
+        if (event.type === 'token' && event.text !== '' && event.sample === 0) {
           if (!this.closed) this.send({ type: 'delta', id: turn.id, text: event.text });
         } else if (event.type === 'sample_done') {
-          text = event.text;
-          finishReason = event.finishReason;
-          answer = event.answer;
+          // The conversation keeps the first sample's text; the others are only voted.
+          if (event.sample === 0) {
+            text = event.text;
+            finishReason = event.finishReason;
+          }
+          answers[event.sample] = event.answer;
         } else if (event.type === 'done') {
           if (this.closed) return;
           // A cancelled turn is not part of the conversation: the user never saw it finish.
@@ -129,7 +133,7 @@ export class ChatSession {
             text,
             finish_reason: finishReason,
             usage: usage([event]),
-            ...(event.vote || answer !== undefined ? { flan: flanResult([{ prompt: event.prompt, answers: [answer], vote: event.vote }]) } : {}),
+            ...(event.vote || answers.some((a) => a !== undefined) ? { flan: flanResult([{ prompt: event.prompt, answers, vote: event.vote }]) } : {}),
           });
         }
       }

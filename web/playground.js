@@ -69,10 +69,8 @@ export async function loadModels() {
 }
 
 function noteTransport() {
-  const picked = byId('model-picker').value;
-  byId('model-note').textContent = socketModel && picked !== socketModel
-    ? `Turns go over HTTP to ${picked}; the websocket serves ${socketModel}.`
-    : `Chat streams over the websocket${socketModel ? ` from ${socketModel}` : ''}.`;
+  const picked = byId('model-picker').value || socketModel;
+  byId('model-note').textContent = `Chat streams over the websocket${picked ? ` from ${picked}` : ''}.`;
 }
 
 /** A new key applies to the next socket: this one closes, and the next turn opens another. */
@@ -147,7 +145,8 @@ function socketTurn(ws, content, system) {
     stop: () => ws.send(JSON.stringify({ type: 'cancel' })),
   });
   const flan = flanRequest();
-  ws.send(JSON.stringify({ type: 'start', content, ...(system ? { system } : {}), ...sampling(), ...(flan ? { flan } : {}) }));
+  const model = byId('model-picker').value;
+  ws.send(JSON.stringify({ type: 'start', content, ...(model ? { model } : {}), ...(system ? { system } : {}), ...sampling(), ...(flan ? { flan } : {}) }));
 }
 
 /** A turn over HTTP, streamed: one text per sample, and the vote when self-consistency is on. */
@@ -214,7 +213,7 @@ async function send() {
   input.value = '';
   addTurn('user', el('p', { class: 'text' }, content));
   say(status(), 'Generating…');
-  const viaSocket = !byId('sc').checked && socketInSync && (!socketModel || byId('model-picker').value === socketModel);
+  const viaSocket = !byId('sc').checked && socketInSync;
   if (viaSocket) {
     const ws = socket ?? (await connect().catch(() => undefined));
     if (ws) return socketTurn(ws, content, system);

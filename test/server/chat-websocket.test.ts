@@ -55,6 +55,16 @@ describe.skipIf(!hasShared)('websocket chat protocol', () => {
   let engine: ScriptedEngine;
   /** Turns that say "wait" stall until cancelled; others answer at once. */
   const script = async function* (request: GenerationRequest) {
+    if (request.selfConsistency) {
+      // Three samples interleaved, as the engine streams them: two say 4, one says 5.
+      const texts = ['So the answer is 4.', 'So the answer is 5.', 'So the answer is 4.'];
+      for (const [sample, text] of texts.entries()) yield { type: 'token' as const, sample, tokenId: 100 + sample, text };
+      for (const [sample, text] of texts.entries()) {
+        yield { type: 'sample_done' as const, sample, text, finishReason: 'stop' as const, completionTokens: 1, answer: text.slice(-2, -1) };
+      }
+      yield { type: 'done' as const, promptTokens: 3, completionTokens: 3, prompt: String(request.prompt), vote: { answer: '4', share: 2 / 3, tally: { '4': 2, '5': 1 } } };
+      return;
+    }
     if (String(request.prompt).includes('wait')) {
       yield { type: 'token' as const, sample: 0, tokenId: 100, text: 'thinking' };
       await aborted(request.signal);
@@ -93,6 +103,15 @@ describe.skipIf(!hasShared)('websocket chat protocol', () => {
     socket.send(JSON.stringify({ type: 'start', content: 'Fresh' }));
     await readTurn(socket);
     expect(lastPrompt()).toBe('Be brief.\n\nUser: Fresh\nAssistant:');
+    socket.close();
+  });
+
+  it('streams one sample of a self-consistency turn and reports every sample\'s answer with the vote', async () => {
+    const socket = await openSocket(`${server.url}/v1/chat/ws`);
+    socket.send(JSON.stringify({ type: 'start', content: 'What is 2 + 2?', flan: { self_consistency: { samples: 3 } } }));
+    const { deltas, done } = await readTurn(socket);
+    expect(deltas).toBe('So the answer is 4.');
+    expect(done).toMatchObject({ text: 'So the answer is 4.', flan: { prompts: [{ answers: ['4', '5', '4'], vote: { answer: '4' } }] } });
     socket.close();
   });
 
