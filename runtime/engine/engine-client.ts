@@ -38,6 +38,9 @@ interface PendingGeneration {
   refuse: (error: EngineError) => void;
 }
 
+/** How long past the grace period a closing worker may take to report its last requests. */
+const CLOSE_MARGIN_MS = 2_000;
+
 const EMPTY_STATS: EngineStats = { queued: 0, running: 0, batchSize: 0, kvCacheBytes: 0, loadedModels: 0, modelBytes: 0 };
 
 /**
@@ -118,7 +121,11 @@ export class EngineClient implements Engine {
   async close(graceMs = 10_000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    await this.call({ type: 'close', id: this.nextId++, graceMs }).catch(() => undefined);
+    // A worker stuck in a long synchronous call (a model load) must not hold shutdown past the grace.
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs + CLOSE_MARGIN_MS)));
+    await Promise.race([this.call({ type: 'close', id: this.nextId++, graceMs }).catch(() => undefined), overdue]);
+    clearTimeout(timer);
     await this.worker.terminate();
   }
 
