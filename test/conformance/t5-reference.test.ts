@@ -5,12 +5,12 @@ import { SafetensorsFile } from '../../runtime/checkpoint/safetensors.ts';
 import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
 import { greedyDecode } from '../../runtime/engine/greedy-decode.ts';
 import { T5Runner } from '../../runtime/t5-runner.ts';
-import { hasShared, referenceDir, referenceModels, relativeError, rowsOf } from '../helpers/shared-fixtures.ts';
+import { hasShared, hf5Dir, hf5Models, referenceDir, referenceModels, relativeError, rowsOf } from '../helpers/shared-fixtures.ts';
 
 const cli = fileURLToPath(new URL('../../bin/flan-serve.js', import.meta.url));
 
-function readExpected(model: string) {
-  const file = SafetensorsFile.open(`${referenceDir}/${model}/expected.safetensors`);
+function readExpected(dir: string) {
+  const file = SafetensorsFile.open(`${dir}/expected.safetensors`);
   try {
     const ints = (name: string) => rowsOf(file.readInt64AsNumbers(name), file.info(name).shape[1]);
     return {
@@ -26,9 +26,15 @@ function readExpected(model: string) {
   }
 }
 
-describe.skipIf(!hasShared).each(referenceModels)('conformance with the PyTorch reference: %s', (model) => {
-  const dir = `${referenceDir}/${model}`;
-  const expected = hasShared ? readExpected(model) : undefined!;
+// t5-reference: a PyTorch port of HF's T5; t5-hf5: transformers 5.18 itself, on the files it writes
+// (tie_word_embeddings always true, scale_decoder_outputs, an own lm_head.weight after a re-save).
+const checkpoints = [
+  ...referenceModels.map((model) => ({ source: 'the PyTorch reference', model, dir: `${referenceDir}/${model}` })),
+  ...hf5Models.map((model) => ({ source: 'transformers 5.18', model, dir: `${hf5Dir}/${model}` })),
+];
+
+describe.skipIf(!hasShared).each(checkpoints)('conformance with $source: $model', ({ dir }) => {
+  const expected = hasShared ? readExpected(dir) : undefined!;
 
   it('flan-serve logits matches encoder states and teacher-forced logits within 1e-4 relative', () => {
     const stdin = JSON.stringify({
