@@ -4,6 +4,7 @@ import { loadMmluTask, mmluSubjects, type MmluTask } from '../benchmarks/mmlu-lo
 import { BenchmarkDataError } from '../benchmarks/read-text.ts';
 import { loadTydiqaTasks } from '../benchmarks/tydiqa-loader.ts';
 import type { QaExample, QaTask } from '../benchmarks/types.ts';
+import { defaultTasks } from './paper-protocol.ts';
 import { buildBbhPrompt } from '../prompting/bbh-prompt.ts';
 import { buildMgsmPrompt } from '../prompting/mgsm-prompt.ts';
 import { buildMmluPrompt } from '../prompting/mmlu-prompt.ts';
@@ -15,6 +16,8 @@ import { extractMmluCotAnswer, extractMmluDirectAnswer, MMLU_RANDOM_BASELINE } f
 import { exactMatch, tokenF1 } from '../scoring/squad-metrics.ts';
 
 export type QaSuite = 'bbh' | 'mgsm' | 'mmlu' | 'tydiqa';
+
+const SUITE_TITLES: Record<QaSuite, string> = { bbh: 'BBH', mgsm: 'MGSM', mmlu: 'MMLU', tydiqa: 'TyDiQA' };
 
 /** Everything benchmark-specific about asking and scoring one question. */
 export interface QaSuiteSpec<T extends QaTask = QaTask> {
@@ -33,16 +36,17 @@ export interface QaSuiteSpec<T extends QaTask = QaTask> {
 /** CoT needs room for the reasoning; direct answers are a few tokens (TyDiQA spans a few more). */
 const COT_TOKENS = 256;
 
-function selectTasks<T extends { name: string }>(all: T[], names: readonly string[] | undefined, suite: string): T[] {
-  if (!names || names.length === 0) return all;
-  return names.map((n) => {
+/** The named tasks, or, when none are named, the set the paper reports (e.g. TyDiQA without English). */
+function selectTasks<T extends { name: string }>(all: T[], names: readonly string[] | undefined, suite: QaSuite): T[] {
+  const wanted = names && names.length > 0 ? names : defaultTasks(suite, all.map((t) => t.name));
+  return wanted.map((n) => {
     const task = all.find((t) => t.name === n);
-    if (!task) throw new BenchmarkDataError(`${suite}: no task "${n}" (have: ${all.map((t) => t.name).join(', ')})`);
+    if (!task) throw new BenchmarkDataError(`${SUITE_TITLES[suite]}: no task "${n}" (have: ${all.map((t) => t.name).join(', ')})`);
     return task;
   });
 }
 
-function selectNames(all: string[], names: readonly string[] | undefined, suite: string): string[] {
+function selectNames(all: string[], names: readonly string[] | undefined, suite: QaSuite): string[] {
   return selectTasks(all.map((name) => ({ name })), names, suite).map((t) => t.name);
 }
 
@@ -50,7 +54,7 @@ type BbhTask = QaTask & { prompt: BbhCotPrompt; labels: Set<string> };
 
 const bbh: QaSuiteSpec<BbhTask> = {
   load: (dir, names) =>
-    selectNames(bbhTaskNames(dir), names, 'BBH').map((n) => {
+    selectNames(bbhTaskNames(dir), names, 'bbh').map((n) => {
       const task = loadBbhTask(dir, n);
       return { ...task, labels: new Set(task.examples.map((e) => e.targets[0])) };
     }),
@@ -63,7 +67,7 @@ const bbh: QaSuiteSpec<BbhTask> = {
 };
 
 const mmlu: QaSuiteSpec<MmluTask> = {
-  load: (dir, names) => selectNames(mmluSubjects(dir), names, 'MMLU').map((s) => loadMmluTask(dir, s)),
+  load: (dir, names) => selectNames(mmluSubjects(dir), names, 'mmlu').map((s) => loadMmluTask(dir, s)),
   prompt: buildMmluPrompt,
   extract: (output, style) => (style === 'direct' ? extractMmluDirectAnswer(output) : extractMmluCotAnswer(output)),
   extractAfterTrigger: extractMmluDirectAnswer,
@@ -73,7 +77,7 @@ const mmlu: QaSuiteSpec<MmluTask> = {
 };
 
 const mgsm: QaSuiteSpec<MgsmTask> = {
-  load: (dir, names) => selectNames(mgsmLanguages(dir), names, 'MGSM').map((l) => loadMgsmTask(dir, l)),
+  load: (dir, names) => selectNames(mgsmLanguages(dir), names, 'mgsm').map((l) => loadMgsmTask(dir, l)),
   prompt: (task, example, style) => buildMgsmPrompt(task, example.input, style),
   extract: (output) => lastNumber(output) ?? null,
   extractAfterTrigger: firstNumber,
@@ -84,7 +88,7 @@ const mgsm: QaSuiteSpec<MgsmTask> = {
 };
 
 const tydiqa: QaSuiteSpec = {
-  load: (dir, names) => selectTasks(loadTydiqaTasks(dir), names, 'TyDiQA'),
+  load: (dir, names) => selectTasks(loadTydiqaTasks(dir), names, 'tydiqa'),
   prompt: (task, example, style) => buildTydiqaPrompt(task.exemplars, example, style),
   extract: (output, style) => {
     if (style === 'direct') return output.trim().split('\n')[0].trim() || null;

@@ -11,7 +11,7 @@ import {
 } from '../toxicity/civil-comments-eval.ts';
 import { evaluateRtpPrompt, RTP_DEFAULT_SAMPLING, RTP_TASKS, splitRtpPrompts, summarizeRtpTask } from '../toxicity/rtp-eval.ts';
 import { mapBounded } from './bounded-pool.ts';
-import { macroAverage, type EvalResult, type ExampleRecord, type TaskResult } from './eval-result.ts';
+import type { EvalResult, ExampleRecord, TaskResult } from './eval-result.ts';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_SC_SAMPLES,
@@ -19,6 +19,7 @@ import {
   EvalUnavailableError,
   type EvalOptions,
 } from './eval-options.ts';
+import { describeReportedSet, summarizeTasks } from './paper-protocol.ts';
 import { ProgressTracker, type ProgressListener } from './progress.ts';
 import { evaluateQuestion, summarizeQaTask } from './qa-evaluator.ts';
 import { QA_SUITES, type QaSuiteSpec } from './qa-suites.ts';
@@ -81,7 +82,8 @@ export async function runEval(options: EvalOptions, controls: RunControls = {}):
     startedAt,
     finishedAt: new Date().toISOString(),
     tasks,
-    summary: macroAverage(tasks),
+    summary: summarizeTasks(options.suite, tasks),
+    reportedSet: describeReportedSet(options.suite, plan.taskNames),
   };
 }
 
