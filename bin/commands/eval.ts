@@ -108,6 +108,8 @@ export function registerEval(program: Command): void {
           const paths = writeRunReport(result, flags.out);
           process.stderr.write(`wrote ${paths.json} and ${paths.html}\n`);
         }
+        // Which tasks the number covers and how they are averaged (the paper's sets), in every report.
+        if (result.reportedSet) (flags.json ? process.stderr : process.stdout).write(`covers ${result.reportedSet}\n`);
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(metricsByTask(result))}\n`);
         } else {

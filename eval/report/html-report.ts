@@ -32,7 +32,7 @@ export function renderRunHtml(result: EvalResult): string {
 <p>Endpoint ${escapeXml(result.server)}; ran ${escapeXml(result.startedAt)} to ${escapeXml(result.finishedAt)}.${
     bars.some((b) => b.reference !== undefined) ? ' Dashed lines mark the random-guess baseline.' : ''
   }</p>
-<h2>Summary (macro average over tasks)</h2>
+${result.reportedSet ? `<p class="reported-set">Covers ${escapeXml(result.reportedSet)}.</p>\n` : ''}<h2>Summary</h2>
 ${metricsTable([['all tasks', result.summary]])}
 ${renderBarChart(bars, { title, max: metric.max })}
 <h2>Per task</h2>

@@ -4,7 +4,6 @@ import { loadMmluTask, mmluSubjects, type MmluTask } from '../benchmarks/mmlu-lo
 import { BenchmarkDataError } from '../benchmarks/read-text.ts';
 import { loadTydiqaTasks } from '../benchmarks/tydiqa-loader.ts';
 import type { QaExample, QaTask } from '../benchmarks/types.ts';
-import { defaultTasks } from './paper-protocol.ts';
 import { buildBbhPrompt } from '../prompting/bbh-prompt.ts';
 import { buildMgsmPrompt } from '../prompting/mgsm-prompt.ts';
 import { buildMmluPrompt } from '../prompting/mmlu-prompt.ts';
@@ -14,6 +13,8 @@ import { bbhAnswerMatches, bbhRandomBaseline, extractBbhCotAnswer, extractBbhDir
 import { firstNumber, lastNumber, mgsmAnswerMatches } from '../scoring/mgsm-answer.ts';
 import { extractMmluCotAnswer, extractMmluDirectAnswer, MMLU_RANDOM_BASELINE } from '../scoring/mmlu-answer.ts';
 import { exactMatch, tokenF1 } from '../scoring/squad-metrics.ts';
+import { defaultTasks } from './paper-protocol.ts';
+import { tokenBudgetFor } from './token-budget.ts';
 
 export type QaSuite = 'bbh' | 'mgsm' | 'mmlu' | 'tydiqa';
 
@@ -30,11 +31,31 @@ export interface QaSuiteSpec<T extends QaTask = QaTask> {
   score(prediction: string | null, example: QaExample): { correct: boolean; f1?: number };
   /** Probability that a uniform guess is right, for this question. */
   randomBaseline(task: T, example: QaExample): number;
-  maxTokens(style: PromptStyle): number;
+  /** The output budget, sized from the task's data: its longest answer, or its longest exemplar rationale. */
+  maxTokens(task: T, style: PromptStyle): number;
+  /**
+   * What begins the next exemplar in this prompt format ("Q:"). A model that runs on past its answer
+   * starts inventing one there; T5's vocabulary has no newline, so the blank line between exemplars
+   * never appears in its output and this marker is the only boundary it can produce.
+   */
+  nextQuestionMarkers(task: T, style: PromptStyle): string[];
 }
 
-/** CoT needs room for the reasoning; direct answers are a few tokens (TyDiQA spans a few more). */
-const COT_TOKENS = 256;
+/** The CoT budget where the data has no rationale to size it from (zero-shot CoT on MMLU, TyDiQA). */
+const COT_FLOOR = 256;
+
+/** Every gold answer of a task, its exemplars' included: a direct answer's budget is the longest. */
+function answersOf(task: QaTask): string[] {
+  return [...task.examples.flatMap((e) => e.targets), ...task.exemplars.map((e) => e.target)];
+}
+
+/** Every few-shot CoT prompt here (BBH, MMLU) writes its exemplars as "Q: ...\nA: ...". */
+const QUESTION_MARKER = 'Q:';
+
+/** The rationales of a "Q: ...\nA: <rationale>" few-shot prompt (BBH and MMLU CoT prompts). */
+function rationalesOf(promptText: string): string[] {
+  return promptText.split(/\n\n(?=Q: )/).flatMap((block) => /\nA: ([\s\S]*)$/.exec(block)?.[1] ?? []);
+}
 
 /** The named tasks, or, when none are named, the set the paper reports (e.g. TyDiQA without English). */
 function selectTasks<T extends { name: string }>(all: T[], names: readonly string[] | undefined, suite: QaSuite): T[] {
@@ -63,7 +84,8 @@ const bbh: QaSuiteSpec<BbhTask> = {
   extractAfterTrigger: extractBbhDirectAnswer,
   score: (prediction, example) => ({ correct: bbhAnswerMatches(prediction, example.targets[0]) }),
   randomBaseline: (task, example) => bbhRandomBaseline(example.input, task.labels),
-  maxTokens: (style) => (style === 'direct' ? 32 : COT_TOKENS),
+  maxTokens: (task, style) => tokenBudgetFor(style === 'direct' ? answersOf(task) : rationalesOf(task.prompt.text)),
+  nextQuestionMarkers: () => [QUESTION_MARKER],
 };
 
 const mmlu: QaSuiteSpec<MmluTask> = {
@@ -73,7 +95,9 @@ const mmlu: QaSuiteSpec<MmluTask> = {
   extractAfterTrigger: extractMmluDirectAnswer,
   score: (prediction, example) => ({ correct: prediction === example.targets[0] }),
   randomBaseline: () => MMLU_RANDOM_BASELINE,
-  maxTokens: (style) => (style === 'direct' ? 4 : COT_TOKENS),
+  // A direct answer is one letter; a CoT one as long as the subject's longest exemplar (chain-of-thought-hub's prompts).
+  maxTokens: (task, style) => (style === 'direct' ? 4 : tokenBudgetFor(rationalesOf(task.cotPrompt ?? ''), COT_FLOOR)),
+  nextQuestionMarkers: () => [QUESTION_MARKER],
 };
 
 const mgsm: QaSuiteSpec<MgsmTask> = {
@@ -84,7 +108,9 @@ const mgsm: QaSuiteSpec<MgsmTask> = {
   score: (prediction, example) => ({ correct: mgsmAnswerMatches(prediction, example.targets[0]) }),
   // Free-form numbers: a guess is never right, so the baseline is 0 (as the paper takes it).
   randomBaseline: () => 0,
-  maxTokens: (style) => (style === 'direct' ? 16 : COT_TOKENS),
+  maxTokens: (task, style) =>
+    style === 'direct' ? tokenBudgetFor(answersOf(task)) : tokenBudgetFor(task.exemplars.map((e) => e.rationale ?? ''), COT_FLOOR),
+  nextQuestionMarkers: (task) => [task.questionPrefix.trim()],
 };
 
 const tydiqa: QaSuiteSpec = {
@@ -100,7 +126,8 @@ const tydiqa: QaSuiteSpec = {
       ? { correct: false, f1: 0 }
       : { correct: exactMatch(prediction, example.targets) === 1, f1: tokenF1(prediction, example.targets) },
   randomBaseline: () => 0,
-  maxTokens: (style) => (style === 'direct' ? 48 : COT_TOKENS),
+  maxTokens: (task, style) => (style === 'direct' ? tokenBudgetFor(answersOf(task)) : COT_FLOOR),
+  nextQuestionMarkers: () => [QUESTION_MARKER],
 };
 
 export const QA_SUITES: Record<QaSuite, QaSuiteSpec> = {
