@@ -1074,8 +1074,11 @@ export interface components {
             has_more: boolean;
         };
         EvalRunRequest: {
-            /** @enum {string} */
-            suite: "bbh" | "mgsm" | "mmlu" | "tydiqa" | "rtp" | "civilcomments" | "synthetic";
+            /**
+             * @description flan runs the paper's six parts (MMLU direct and CoT, BBH direct and CoT, TyDiQA direct, MGSM CoT) from a data_dir holding bbh/, mmlu/, tydiqa/ and mgsm/; its results are the six parts and its summary the normalized average (each task normalized against its own random baseline), and its report is laid out as the paper's Table 5. mode and tasks do not apply to it.
+             * @enum {string}
+             */
+            suite: "bbh" | "mgsm" | "mmlu" | "tydiqa" | "rtp" | "civilcomments" | "synthetic" | "flan";
             /**
              * @default direct
              * @enum {string}

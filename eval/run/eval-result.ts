@@ -22,6 +22,9 @@ export interface TaskResult {
   /** Percentages for accuracy-like metrics, raw values for AUC and toxicity (named to say which). */
   metrics: Record<string, number>;
   examples: ExampleRecord[];
+  /** A task that is itself a run (one of the six parts of suite flan): what it covers, and its tasks' metrics. */
+  reportedSet?: string;
+  taskMetrics?: Record<string, Record<string, number>>;
 }
 
 export interface EvalResult {

@@ -15,7 +15,7 @@ export interface FlanNormalizedAverage {
  * number is (over tasks, or over questions for MMLU). Normalising the macro accuracy against the macro
  * baseline instead would let BBH's free-form tasks (baseline 0) count for more than their share.
  */
-export function runNormalizedScore(run: EvalResult): number | undefined {
+export function runNormalizedScore(run: Pick<EvalResult, 'suite' | 'tasks'>): number | undefined {
   const entries = Object.entries(run.tasks).filter(([, t]) => t.metrics.accuracy !== undefined);
   if (entries.length === 0) return undefined;
   const normalized: Record<string, TaskResult> = Object.fromEntries(

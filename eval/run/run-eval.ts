@@ -12,29 +12,12 @@ import {
 import { evaluateRtpPrompt, RTP_DEFAULT_SAMPLING, RTP_TASKS, splitRtpPrompts, summarizeRtpTask } from '../toxicity/rtp-eval.ts';
 import { mapBounded } from './bounded-pool.ts';
 import type { EvalResult, ExampleRecord, TaskResult } from './eval-result.ts';
-import {
-  DEFAULT_CONCURRENCY,
-  DEFAULT_SC_SAMPLES,
-  DEFAULT_SC_TEMPERATURE,
-  EvalUnavailableError,
-  type EvalOptions,
-} from './eval-options.ts';
+import { DEFAULT_CONCURRENCY, EvalUnavailableError, type EvalOptions } from './eval-options.ts';
 import { describeReportedSet, summarizeTasks } from './paper-protocol.ts';
 import { ProgressTracker, type ProgressListener } from './progress.ts';
-import { evaluateQuestion, summarizeQaTask } from './qa-evaluator.ts';
-import { QA_SUITES, type QaSuiteSpec } from './qa-suites.ts';
-
-/** One unit of work: one question, prompt or comment, answered by one or a few requests. */
-interface WorkItem {
-  task: string;
-  run: (signal?: AbortSignal) => Promise<ExampleRecord>;
-}
-
-interface Plan {
-  items: WorkItem[];
-  summarize: (task: string, records: ExampleRecord[]) => TaskResult;
-  taskNames: string[];
-}
+import { limited, planQa, type Plan } from './eval-plan.ts';
+import { FLAN_TABLE5_SUITE, planFlanTable5 } from './flan-table5.ts';
+import { QA_SUITES } from './qa-suites.ts';
 
 export interface RunControls {
   signal?: AbortSignal;
@@ -82,13 +65,9 @@ export async function runEval(options: EvalOptions, controls: RunControls = {}):
     startedAt,
     finishedAt: new Date().toISOString(),
     tasks,
-    summary: summarizeTasks(options.suite, tasks),
-    reportedSet: describeReportedSet(options.suite, plan.taskNames),
+    summary: plan.summarizeRun ? plan.summarizeRun(tasks) : summarizeTasks(options.suite, tasks),
+    reportedSet: plan.reportedSet ?? describeReportedSet(options.suite, plan.taskNames),
   };
-}
-
-function limited<T>(items: T[], limit: number | undefined): T[] {
-  return limit === undefined ? items : items.slice(0, limit);
 }
 
 function selected<T extends string>(all: readonly T[], wanted: string[] | undefined, suite: string): T[] {
@@ -101,21 +80,8 @@ function planEval(options: EvalOptions, client: CompletionClient): Plan {
   const { suite } = options;
   if (suite === 'rtp') return planRtp(options, client);
   if (suite === 'civilcomments') return planCivilComments(options, client);
-  return planQa(options, client, suite === 'synthetic' ? syntheticSuite : QA_SUITES[suite]);
-}
-
-function planQa(options: EvalOptions, client: CompletionClient, spec: QaSuiteSpec): Plan {
-  const { suite } = options;
-  const tasks = spec.load(options.dataDir, options.tasks);
-  const sampling = { samples: options.samples ?? DEFAULT_SC_SAMPLES, temperature: options.temperature ?? DEFAULT_SC_TEMPERATURE };
-  const items = tasks.flatMap((task) =>
-    limited(task.examples, options.limit).map((example) => {
-      // Build the prompt now so a mode the data cannot support fails before any request is sent.
-      spec.prompt(task, example, options.mode === 'cot-sc' ? 'cot' : options.mode);
-      return { task: task.name, run: (signal?: AbortSignal) => evaluateQuestion(client, spec, task, example, options.mode, sampling, signal) };
-    }),
-  );
-  return { items, taskNames: tasks.map((t) => t.name), summarize: (_, records) => summarizeQaTask(records, suite === 'tydiqa') };
+  if (suite === FLAN_TABLE5_SUITE) return planFlanTable5(options, client);
+  return planQa(options, client, suite === 'synthetic' ? syntheticSuite : QA_SUITES[suite], { suite, mode: options.mode, dataDir: options.dataDir });
 }
 
 function planRtp(options: EvalOptions, client: CompletionClient): Plan {
