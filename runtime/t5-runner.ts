@@ -63,7 +63,11 @@ export class T5Runner {
     return this.layers().flatMap((i) => [out[decoderNames.crossKey(i)], out[decoderNames.crossValue(i)]] as ort.Tensor[]);
   }
 
-  async decodeStep(f: DecoderStepFeeds): Promise<DecoderStepResult> {
+  /**
+   * One decoder pass. The logits land in a buffer reused from step to step unless `freshLogits`: a
+   * pass that may run beside the scheduler's steps (teacher-forced scoring) must not share it.
+   */
+  async decodeStep(f: DecoderStepFeeds, opts: { freshLogits?: boolean } = {}): Promise<DecoderStepResult> {
     const feeds: Record<string, ort.Tensor> = {
       input_ids: f.inputIds,
       encoder_attention_mask: f.encoderAttentionMask,
@@ -77,7 +81,7 @@ export class T5Runner {
       feeds[decoderNames.crossKey(i)] = f.cross[2 * i];
       feeds[decoderNames.crossValue(i)] = f.cross[2 * i + 1];
     }
-    const out = await this.decoder.run(feeds, { ...this.outputNames(), logits: this.logitsBuffer(f.inputIds.dims) });
+    const out = await this.decoder.run(feeds, { ...this.outputNames(), logits: opts.freshLogits ? null : this.logitsBuffer(f.inputIds.dims) });
     const newKV = this.layers().flatMap((i) => [out[decoderNames.newKey(i)], out[decoderNames.newValue(i)]] as ort.Tensor[]);
     return { logits: out.logits as ort.Tensor, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
   }
@@ -107,7 +111,7 @@ export class T5Runner {
 
   /**
    * Teacher-forced forward pass (HF semantics: no decoder padding mask, causal self-attention):
-   * encoder states [B, S, D] and logits [B, T, V].
+   * encoder states [B, S, D] and logits [B, T, V], in their own buffers, so it may run beside decoding.
    */
   async forward(inputIds: number[][], attentionMask: number[][], decoderInputIds: number[][]) {
     const encoderMask = int64Feed(attentionMask);
@@ -122,7 +126,7 @@ export class T5Runner {
       queryPositions: int64Feed(decoderInputIds.map((row) => row.map((_, t) => t))),
       past: this.emptyPast(batch),
       cross,
-    });
+    }, { freshLogits: true });
     return { encoderStates, logits };
   }
 
