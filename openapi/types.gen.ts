@@ -154,6 +154,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/flan/score": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rank classification: the log-likelihood of each candidate answer given a prompt
+         * @description The decoder's log-probability of each candidate target (its `</s>` included), all candidates
+         *     teacher-forced in one batched pass: how T5 and Flan score multiple choice, and what an
+         *     encoder-decoder offers instead of OpenAI's `echo` prompt log-probabilities (which score the
+         *     prompt itself, a thing a decoder-only model has and an encoder-decoder does not). The highest
+         *     `logprob` is the model's choice; `tokens` allows length normalisation.
+         */
+        post: operations["scoreCandidates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/chat/completions": {
         parameters: {
             query?: never;
@@ -642,6 +666,29 @@ export interface components {
                 answers: (string | null)[];
                 vote: components["schemas"]["Vote"] | null;
             }[];
+        };
+        ScoreRequest: {
+            model: string;
+            /** @description The prompt as text, or as token ids */
+            prompt: string | number[];
+            candidates: string[];
+        };
+        ScoreResponse: {
+            /** @constant */
+            object: "flan.score";
+            model: string;
+            scores: {
+                index: number;
+                candidate: string;
+                /** @description Summed log-probability of the candidate, </s> included */
+                logprob: number;
+                /** @description Tokens scored, </s> included */
+                tokens: number;
+            }[];
+            usage: {
+                prompt_tokens: number;
+                candidate_tokens: number;
+            };
         };
         Usage: {
             prompt_tokens: number;
@@ -1427,6 +1474,35 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
             429: components["responses"]["QueueFull"];
+            503: components["responses"]["NotReady"];
+        };
+    };
+    scoreCandidates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScoreRequest"];
+            };
+        };
+        responses: {
+            /** @description One score per candidate, in the order given */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
             503: components["responses"]["NotReady"];
         };
     };

@@ -13,6 +13,7 @@ import { chatCompletionRoutes } from './routes/chat-completions.ts';
 import { chatWebsocketRoutes } from './routes/chat-ws.ts';
 import { completionRoutes } from './routes/completions.ts';
 import { fileRoutes } from './routes/files.ts';
+import { flanScoreRoutes } from './routes/flan-score.ts';
 import { fineTuningRoutes } from './routes/fine-tuning.ts';
 import { labUnavailableRoutes } from './routes/lab-unavailable.ts';
 import { modelRoutes } from './routes/models.ts';
@@ -102,7 +103,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       this.websocketServer.close(() => done());
     },
   });
-  for (const routes of [opsRoutes, modelRoutes, completionRoutes, chatCompletionRoutes, chatWebsocketRoutes, adminRoutes]) {
+  for (const routes of [opsRoutes, modelRoutes, completionRoutes, flanScoreRoutes, chatCompletionRoutes, chatWebsocketRoutes, adminRoutes]) {
     await app.register(routes, { ctx });
   }
   const { lab } = options;

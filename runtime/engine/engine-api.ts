@@ -1,3 +1,4 @@
+import type { CandidateScore } from './score-candidates.ts';
 import type { Tokenizer } from '../checkpoint/tokenizer.ts';
 
 /**
@@ -54,6 +55,11 @@ export interface GenerationRequest {
   /** k CoT samples decoded together, their extracted answers voted. Implies chain of thought. */
   selfConsistency?: SelfConsistency;
   signal?: AbortSignal;
+}
+
+export interface ScoreRequest {
+  prompt: string | number[];
+  candidates: string[];
 }
 
 export type FinishReason = 'stop' | 'length' | 'cancelled';
@@ -120,6 +126,11 @@ export interface Engine {
    * options, prompt too long, queue full, engine closed); later failures arrive through the stream.
    */
   generate(request: GenerationRequest): AsyncIterable<GenerationEvent>;
+  /**
+   * Rank classification: log P(candidate | prompt) for each candidate, in one batched teacher-forced
+   * pass (runtime/engine/score-candidates.ts). Throws EngineError for a request it cannot accept.
+   */
+  score(request: ScoreRequest): Promise<CandidateScore[]>;
   stats(): EngineStats;
   /** Stops accepting; finishes in-flight requests within graceMs, then cancels the rest. */
   close(graceMs?: number): Promise<void>;

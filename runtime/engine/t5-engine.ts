@@ -13,8 +13,10 @@ import {
   type GenerationEvent,
   type GenerationRequest,
   type SamplingOptions,
+  type ScoreRequest,
 } from './engine-api.ts';
 import { EventChannel } from './event-channel.ts';
+import { scoreCandidates, type CandidateScore } from './score-candidates.ts';
 import { validateSampling } from './sampling-options.ts';
 
 export interface EngineOptions {
@@ -101,6 +103,16 @@ export class T5Engine implements Engine {
 
   stats(): EngineStats {
     return this.scheduler.stats();
+  }
+
+  async score(request: ScoreRequest): Promise<CandidateScore[]> {
+    if (this.closed) throw new EngineError('closed', 'the engine is shutting down');
+    const { runner, tokenizer, tokens } = this.served;
+    const promptIds = typeof request.prompt === 'string' ? tokenizer.encode(request.prompt) : request.prompt;
+    if (promptIds.length > this.limits.maxPromptTokens) {
+      throw new EngineError('prompt_too_long', `the prompt has ${promptIds.length} tokens; at most ${this.limits.maxPromptTokens} are accepted`, 'prompt');
+    }
+    return scoreCandidates({ runner, tokenizer, decoderStartTokenId: tokens.decoderStart }, promptIds, request.candidates);
   }
 
   generate(request: GenerationRequest): AsyncIterable<GenerationEvent> {

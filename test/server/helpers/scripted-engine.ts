@@ -1,11 +1,12 @@
 import type { Tokenizer } from '../../../runtime/checkpoint/tokenizer.ts';
-import type {
-  Engine,
+import type { CandidateScore } from '../../../runtime/engine/score-candidates.ts';
+import {
   EngineError,
-  EngineStats,
-  FinishReason,
-  GenerationEvent,
-  GenerationRequest,
+  type Engine,
+  type EngineStats,
+  type FinishReason,
+  type GenerationEvent,
+  type GenerationRequest,
 } from '../../../runtime/engine/engine-api.ts';
 
 export type Script = (request: GenerationRequest, engine: ScriptedEngine) => AsyncGenerator<GenerationEvent>;
@@ -29,6 +30,11 @@ export class ScriptedEngine implements Engine {
     readonly tokenizer: Tokenizer,
     private readonly script: Script,
   ) {}
+
+  /** A script plays generation only; scoring is the real engine's (test/engine/score-candidates.test.ts). */
+  async score(): Promise<CandidateScore[]> {
+    throw new EngineError('invalid_request', 'the scripted engine does not score');
+  }
 
   generate(request: GenerationRequest): AsyncIterable<GenerationEvent> {
     const refusal = this.refuseNext;
