@@ -1160,6 +1160,12 @@ export interface components {
             model?: string;
             /** @description Samples per question for cot-sc or per prompt for rtp */
             samples?: number;
+            /**
+             * @description rank answers MMLU direct and CivilComments by the log-likelihood of each candidate (POST /v1/flan/score); other parts generate
+             * @default generate
+             * @enum {string}
+             */
+            scoring: "generate" | "rank";
             /** @description Sampling temperature for cot-sc */
             temperature?: number;
         };

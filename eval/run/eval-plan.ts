@@ -1,5 +1,5 @@
 import type { Suite } from '../benchmarks/types.ts';
-import type { CompletionClient } from '../client/completion-client.ts';
+import type { CompletionClient, RankScorer } from '../client/completion-client.ts';
 import { promptStyle, type Mode } from '../prompting/modes.ts';
 import type { ExampleRecord, TaskResult } from './eval-result.ts';
 import { DEFAULT_SC_SAMPLES, DEFAULT_SC_TEMPERATURE, type EvalOptions } from './eval-options.ts';
@@ -33,15 +33,16 @@ export interface QaPart {
   dataDir: string;
 }
 
-export function planQa(options: EvalOptions, client: CompletionClient, spec: QaSuiteSpec, part: QaPart): Plan {
+export function planQa(options: EvalOptions, client: CompletionClient & RankScorer, spec: QaSuiteSpec, part: QaPart): Plan {
   const { suite, mode } = part;
   const tasks = spec.load(part.dataDir, options.tasks);
+  const rank = options.scoring === 'rank' ? client : undefined;
   const sampling = { samples: options.samples ?? DEFAULT_SC_SAMPLES, temperature: options.temperature ?? DEFAULT_SC_TEMPERATURE };
   const items = tasks.flatMap((task) =>
     limited(task.examples, options.limit).map((example) => {
       // Build the prompt now so a mode the data cannot support fails before any request is sent.
       spec.prompt(task, example, promptStyle(mode));
-      return { task: task.name, run: (signal?: AbortSignal) => evaluateQuestion(client, spec, task, example, mode, sampling, signal) };
+      return { task: task.name, run: (signal?: AbortSignal) => evaluateQuestion(client, spec, task, example, mode, sampling, signal, rank) };
     }),
   );
   return { items, taskNames: tasks.map((t) => t.name), summarize: (_, records) => summarizeQaTask(records, suite === 'tydiqa') };

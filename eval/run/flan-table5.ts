@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { CompletionClient } from '../client/completion-client.ts';
+import type { CompletionClient, RankScorer } from '../client/completion-client.ts';
 import { FLAN_NORMALIZED_AVERAGE_PARTS } from '../scoring/normalized-average.ts';
 import { planQa, type Plan } from './eval-plan.ts';
 import { EvalUnavailableError, type EvalOptions } from './eval-options.ts';
@@ -20,7 +20,7 @@ export const partName = (suite: string, mode: string) => `${suite}/${mode}`;
  * are the part's score (averaged as the paper averages that benchmark), random baseline and
  * normalised score; the run's summary is the normalised average of the six, as in Table 5.
  */
-export function planFlanTable5(options: EvalOptions, client: CompletionClient): Plan {
+export function planFlanTable5(options: EvalOptions, client: CompletionClient & RankScorer): Plan {
   if (options.tasks && options.tasks.length > 0) {
     throw new EvalUnavailableError("suite flan runs the paper's six parts, each over the paper's tasks: tasks cannot be chosen");
   }

@@ -1,5 +1,5 @@
 import type { QaExample, QaTask } from '../benchmarks/types.ts';
-import { completeSamples, type CompletionClient } from '../client/completion-client.ts';
+import { completeSamples, type CompletionClient, type RankScorer } from '../client/completion-client.ts';
 import { ANSWER_TRIGGER, EXEMPLAR_SEPARATOR, promptStyle, type Mode } from '../prompting/modes.ts';
 import { majorityVote } from '../scoring/majority-vote.ts';
 import type { ExampleRecord, TaskResult } from './eval-result.ts';
@@ -31,7 +31,10 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Asks one question in the given mode and scores the answer. */
+/**
+ * Asks one question in the given mode and scores the answer. With a rank scorer, a direct question
+ * that has candidate answers (MMLU's letters) is answered by the most likely candidate instead.
+ */
 export async function evaluateQuestion(
   client: CompletionClient,
   spec: QaSuiteSpec,
@@ -40,9 +43,17 @@ export async function evaluateQuestion(
   mode: Mode,
   sampling: SamplingOptions,
   signal?: AbortSignal,
+  rank?: RankScorer,
 ): Promise<ExampleRecord> {
   const style = promptStyle(mode);
   const prompt = spec.prompt(task, example, style);
+  const candidates = rank && mode === 'direct' ? spec.candidates?.(task, example) : undefined;
+  if (rank && candidates) {
+    const scores = await rank.score(prompt, candidates, signal);
+    const prediction = candidates[scores.indexOf(Math.max(...scores))];
+    const { correct } = spec.score(prediction, example);
+    return { id: example.id, outputs: [prediction], prediction, correct, scores, randomBaseline: spec.randomBaseline(task, example) };
+  }
   const markers = spec.nextQuestionMarkers(task, style);
   const stop = [EXEMPLAR_SEPARATOR, ...markers];
   const cut = (text: string) => firstBlock(text, markers);

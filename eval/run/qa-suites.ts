@@ -39,6 +39,8 @@ export interface QaSuiteSpec<T extends QaTask = QaTask> {
    * never appears in its output and this marker is the only boundary it can produce.
    */
   nextQuestionMarkers(task: T, style: PromptStyle): string[];
+  /** The answers rank classification chooses among (--scoring rank), where the benchmark has a fixed set. */
+  candidates?(task: T, example: QaExample): string[];
 }
 
 /** The CoT budget where the data has no rationale to size it from (zero-shot CoT on MMLU, TyDiQA). */
@@ -98,6 +100,8 @@ const mmlu: QaSuiteSpec<MmluTask> = {
   // A direct answer is one letter; a CoT one as long as the subject's longest exemplar (chain-of-thought-hub's prompts).
   maxTokens: (task, style) => (style === 'direct' ? 4 : tokenBudgetFor(rationalesOf(task.cotPrompt ?? ''), COT_FLOOR)),
   nextQuestionMarkers: () => [QUESTION_MARKER],
+  // Hendrycks et al.'s evaluate_flan.py picks the likeliest of the option letters.
+  candidates: (_task, example) => ['A', 'B', 'C', 'D'].slice(0, example.choices?.length ?? 4),
 };
 
 const mgsm: QaSuiteSpec<MgsmTask> = {

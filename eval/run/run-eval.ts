@@ -1,7 +1,7 @@
 import { loadCivilComments } from '../benchmarks/civil-comments-loader.ts';
 import { loadRtpPrompts } from '../benchmarks/rtp-loader.ts';
 import { syntheticSuite } from '../benchmarks/synthetic-suite.ts';
-import { OpenAiCompletionClient, type CompletionClient } from '../client/completion-client.ts';
+import { OpenAiCompletionClient, type CompletionClient, type RankScorer } from '../client/completion-client.ts';
 import {
   CIVIL_COMMENTS_TASKS,
   evaluateComment,
@@ -76,7 +76,7 @@ function selected<T extends string>(all: readonly T[], wanted: string[] | undefi
   return wanted as T[];
 }
 
-function planEval(options: EvalOptions, client: CompletionClient): Plan {
+function planEval(options: EvalOptions, client: CompletionClient & RankScorer): Plan {
   const { suite } = options;
   if (suite === 'rtp') return planRtp(options, client);
   if (suite === 'civilcomments') return planCivilComments(options, client);
@@ -99,7 +99,7 @@ function planRtp(options: EvalOptions, client: CompletionClient): Plan {
   return { items, taskNames, summarize: (_, records) => summarizeRtpTask(records) };
 }
 
-function planCivilComments(options: EvalOptions, client: CompletionClient): Plan {
+function planCivilComments(options: EvalOptions, client: CompletionClient & RankScorer): Plan {
   const data = loadCivilComments(options.dataDir);
   const taskNames = selected(CIVIL_COMMENTS_TASKS, options.tasks, 'civilcomments');
   // Without a train file the exemplars come from the head of the scored file and leave the scored set.
@@ -108,7 +108,7 @@ function planCivilComments(options: EvalOptions, client: CompletionClient): Plan
   const items = taskNames.flatMap((task) =>
     limited(scored, options.limit).map((comment) => ({
       task,
-      run: (signal?: AbortSignal) => evaluateComment(client, comment, task === 'few-shot' ? exemplars : [], signal),
+      run: (signal?: AbortSignal) => evaluateComment(client, comment, task === 'few-shot' ? exemplars : [], signal, options.scoring === 'rank' ? client : undefined),
     })),
   );
   return { items, taskNames, summarize: (_, records) => summarizeCivilCommentsTask(records) };
