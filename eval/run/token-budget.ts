@@ -8,5 +8,12 @@
 export function tokenBudgetFor(texts: Iterable<string>, floor = 1): number {
   let longest = 0;
   for (const text of texts) longest = Math.max(longest, Buffer.byteLength(text, 'utf8'));
-  return Math.max(floor, longest + 2);
+  return Math.min(OUTPUT_TOKEN_CAP, Math.max(floor, longest + 2));
 }
+
+/**
+ * The byte bound is loose where a text is mostly digits and symbols (BBH geometric_shapes' SVG paths:
+ * 1,799 bytes, 646 T5 tokens), and a server refuses a max_tokens above its own limit (flan-serve's
+ * default max_new_tokens is 1024). Every published BBH rationale fits 1024 T5 tokens.
+ */
+export const OUTPUT_TOKEN_CAP = 1024;

@@ -5,6 +5,7 @@ import type { CompletionClient, CompletionRequest } from '../../eval/client/comp
 import { evaluateQuestion } from '../../eval/run/qa-evaluator.ts';
 import { QA_SUITES } from '../../eval/run/qa-suites.ts';
 import { loadTokenizer } from '../../runtime/checkpoint/tokenizer.ts';
+import { DEFAULT_LIMITS } from '../../runtime/engine/t5-engine.ts';
 import { hasShared, tokenizerDir } from '../helpers/shared-fixtures.ts';
 import { HAVE_SHARED_BENCHMARKS, SHARED_BENCHMARKS, SHARED_SKIP_MESSAGE } from './helpers/shared-benchmarks.ts';
 
@@ -93,6 +94,8 @@ describe.skipIf(!HAVE_SHARED_BENCHMARKS || !hasShared)("output budgets sized fro
     for (const task of tasks) {
       const room = await budget(task, 'cot');
       for (const e of task.exemplars) expect(t5.encode(e.rationale ?? '').length, task.name).toBeLessThanOrEqual(room);
+      // and never more than flan-serve accepts by default, or the request would be refused.
+      expect(room, task.name).toBeLessThanOrEqual(DEFAULT_LIMITS.maxNewTokens);
     }
   });
 });
