@@ -79,6 +79,8 @@ export class T5Engine implements Engine {
   private scheduler: DecodeScheduler;
   private served: ServedModel;
   private draining = new Set<Promise<void>>();
+  /** Score passes in flight (settled, never rejecting): a swap or close releases a runner only after them. */
+  private scoring = new Set<Promise<unknown>>();
   private closed = false;
 
   constructor(
@@ -112,7 +114,11 @@ export class T5Engine implements Engine {
     if (promptIds.length > this.limits.maxPromptTokens) {
       throw new EngineError('prompt_too_long', `the prompt has ${promptIds.length} tokens; at most ${this.limits.maxPromptTokens} are accepted`, 'prompt');
     }
-    return scoreCandidates({ runner, tokenizer, decoderStartTokenId: tokens.decoderStart }, promptIds, request.candidates);
+    const pass = scoreCandidates({ runner, tokenizer, decoderStartTokenId: tokens.decoderStart }, promptIds, request.candidates);
+    const settled = pass.catch(() => undefined);
+    this.scoring.add(settled);
+    void settled.finally(() => this.scoring.delete(settled));
+    return pass;
   }
 
   generate(request: GenerationRequest): AsyncIterable<GenerationEvent> {
@@ -149,7 +155,7 @@ export class T5Engine implements Engine {
     const oldRunner = this.served.runner;
     this.served = next;
     this.scheduler = new DecodeScheduler(next.runner, next.tokenizer, next.tokens, this.limits);
-    const drained = old.idle().then(() => oldRunner.release());
+    const drained = Promise.all([old.idle(), ...this.scoring]).then(() => oldRunner.release());
     this.draining.add(drained);
     void drained.finally(() => this.draining.delete(drained));
   }
@@ -162,7 +168,7 @@ export class T5Engine implements Engine {
     if (await Promise.race([idle.then(() => false), timedOut])) this.scheduler.cancelAll();
     clearTimeout(timer);
     await idle;
-    await Promise.all(this.draining);
+    await Promise.all([...this.draining, ...this.scoring]);
     await this.served.runner.release();
   }
 

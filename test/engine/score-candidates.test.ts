@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
 import { SafetensorsFile } from '../../runtime/checkpoint/safetensors.ts';
 import { scoreCandidates, scoreTargetIds } from '../../runtime/engine/score-candidates.ts';
+import { createEngine, loadServedModel } from '../../runtime/engine/t5-engine.ts';
 import { T5Runner } from '../../runtime/t5-runner.ts';
 import { hasShared, referenceDir, referenceModels, rowsOf } from '../helpers/shared-fixtures.ts';
 import { makeTinyModelDir } from '../helpers/tiny-model.ts';
@@ -49,6 +50,25 @@ describe.skipIf(!hasShared)('scoreCandidates', () => {
       await expect(scoreCandidates(model, prompt, [])).rejects.toThrow(/between 1 and 64 candidates/);
     } finally {
       await runner.release();
+    }
+  });
+});
+
+describe.skipIf(!hasShared)('T5Engine.score', () => {
+  it('finishes a pass on the old weights when the model is swapped under it', async () => {
+    const session = { device: 'cpu' as const, threads: 1 };
+    const engine = await createEngine({ modelDir: makeTinyModelDir({ seed: 2 }), session });
+    try {
+      const request = { prompt: 'Is this review positive or negative? The acting was brilliant.', candidates: ['positive', 'negative'] };
+      const expected = await engine.score(request);
+      const pass = engine.score(request);
+      engine.swapModel(await loadServedModel({ modelDir: makeTinyModelDir({ seed: 3 }), session }));
+      const scores = await pass;
+      scores.forEach((s, i) => expect(s.logprob).toBeCloseTo(expected[i].logprob, 5));
+      // New requests score on the new weights.
+      expect((await engine.score(request))[0].logprob).not.toBeCloseTo(expected[0].logprob, 3);
+    } finally {
+      await engine.close();
     }
   });
 });
