@@ -116,18 +116,36 @@ export class T5Runner {
   async forward(inputIds: number[][], attentionMask: number[][], decoderInputIds: number[][]) {
     const encoderMask = int64Feed(attentionMask);
     const encoderStates = await this.encode(int64Feed(inputIds), encoderMask);
-    const cross = await this.crossKeyValues(encoderStates);
-    const batch = decoderInputIds.length;
-    const { logits } = await this.decodeStep({
-      inputIds: int64Feed(decoderInputIds),
-      encoderAttentionMask: encoderMask,
-      pastMask: new ort.Tensor('int64', new BigInt64Array(0), [batch, 0]),
-      pastPositions: new ort.Tensor('int64', new BigInt64Array(0), [batch, 0]),
-      queryPositions: int64Feed(decoderInputIds.map((row) => row.map((_, t) => t))),
-      past: this.emptyPast(batch),
-      cross,
-    }, { freshLogits: true });
+    const logits = await this.teacherForced(decoderInputIds, encoderMask, await this.crossKeyValues(encoderStates));
     return { encoderStates, logits };
+  }
+
+  /**
+   * Several targets teacher-forced after one prompt (rank classification): the encoder runs once and
+   * its cross-attention keys and values are repeated for each target row. Logits [B, T, V].
+   */
+  async forwardOnePrompt(promptIds: readonly number[], decoderInputIds: number[][]): Promise<ort.Tensor> {
+    const batch = decoderInputIds.length;
+    const encoderStates = await this.encode(int64Feed([[...promptIds]]), int64Feed([promptIds.map(() => 1)]));
+    const cross = await Promise.all((await this.crossKeyValues(encoderStates)).map((t) => repeatRows(t, batch)));
+    return this.teacherForced(decoderInputIds, int64Feed(decoderInputIds.map(() => promptIds.map(() => 1))), cross);
+  }
+
+  private async teacherForced(decoderInputIds: number[][], encoderMask: ort.Tensor, cross: ort.Tensor[]): Promise<ort.Tensor> {
+    const batch = decoderInputIds.length;
+    const { logits } = await this.decodeStep(
+      {
+        inputIds: int64Feed(decoderInputIds),
+        encoderAttentionMask: encoderMask,
+        pastMask: new ort.Tensor('int64', new BigInt64Array(0), [batch, 0]),
+        pastPositions: new ort.Tensor('int64', new BigInt64Array(0), [batch, 0]),
+        queryPositions: int64Feed(decoderInputIds.map((row) => row.map((_, t) => t))),
+        past: this.emptyPast(batch),
+        cross,
+      },
+      { freshLogits: true },
+    );
+    return logits;
   }
 
   async release(): Promise<void> {
@@ -137,6 +155,14 @@ export class T5Runner {
   private layers(): number[] {
     return Array.from({ length: this.config.numDecoderLayers }, (_, i) => i);
   }
+}
+
+/** A batch-of-one float tensor [1, ...] repeated into [rows, ...]. */
+async function repeatRows(tensor: ort.Tensor, rows: number): Promise<ort.Tensor> {
+  const one = (await tensor.getData()) as Float32Array;
+  const out = new Float32Array(one.length * rows);
+  for (let r = 0; r < rows; r++) out.set(one, r * one.length);
+  return new ort.Tensor('float32', out, [rows, ...tensor.dims.slice(1)]);
 }
 
 /** Small graphs load from memory; large ones are written with external data and loaded by path. */

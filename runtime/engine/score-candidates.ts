@@ -38,16 +38,16 @@ export async function scoreCandidates(model: ScoringModel, prompt: string | numb
 
 /**
  * The same on token ids: each target's summed log-probability, targets as the decoder must produce
- * them (end of sequence included). Rows are right-padded; with causal self-attention and no decoder
- * padding mask (HF semantics) the padding after a target cannot change its positions' logits.
+ * them (end of sequence included). The prompt is encoded once; target rows are right-padded, and with
+ * causal self-attention and no decoder padding mask (HF semantics) the padding after a target cannot
+ * change its positions' logits.
  */
 export async function scoreTargetIds(runner: T5Runner, promptIds: readonly number[], targets: readonly number[][], decoderStartTokenId: number): Promise<CandidateScore[]> {
   if (targets.some((t) => t.length === 0)) throw new EngineError('invalid_request', 'a candidate has no tokens', 'candidates');
   const pad = runner.config.padTokenId;
   const width = Math.max(...targets.map((t) => t.length));
   const decoderInputIds = targets.map((t) => [decoderStartTokenId, ...t.slice(0, -1), ...new Array<number>(width - t.length).fill(pad)]);
-  const inputIds = targets.map(() => [...promptIds]);
-  const { logits } = await runner.forward(inputIds, inputIds.map((row) => row.map(() => 1)), decoderInputIds);
+  const logits = await runner.forwardOnePrompt(promptIds, decoderInputIds);
   const data = (await logits.getData()) as Float32Array;
   const vocab = runner.config.vocabSize;
   return targets.map((target, row) => {
