@@ -7,7 +7,7 @@ export { BenchmarkDataError } from './benchmarks/read-text.ts';
 export { MODES, type Mode } from './prompting/modes.ts';
 export { PromptUnavailableError } from './prompting/prompt-unavailable-error.ts';
 export { runEval, type RunControls } from './run/run-eval.ts';
-export { EvalUnavailableError, type EvalOptions } from './run/eval-options.ts';
+export { EvalUnavailableError, SCORINGS, type EvalOptions, type Scoring } from './run/eval-options.ts';
 export { metricsByTask, type EvalResult, type ExampleRecord, type TaskResult } from './run/eval-result.ts';
 export type { EvalProgress, ProgressListener } from './run/progress.ts';
 export { flanNormalizedAverage, type FlanNormalizedAverage } from './run/flan-normalized-average.ts';

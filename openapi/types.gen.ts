@@ -200,6 +200,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/flan/score": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rank classification: the log-likelihood of each candidate answer given a prompt
+         * @description The decoder's log-probability of each candidate target (its `</s>` included), all candidates
+         *     teacher-forced in one batched pass: how T5 and Flan score multiple choice, and what an
+         *     encoder-decoder offers instead of OpenAI's `echo` prompt log-probabilities (which score the
+         *     prompt itself, a thing a decoder-only model has and an encoder-decoder does not). The highest
+         *     `logprob` is the model's choice; `tokens` allows length normalisation.
+         */
+        post: operations["scoreCandidates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/chat/completions": {
         parameters: {
             query?: never;
@@ -700,6 +724,29 @@ export interface components {
                 vote: components["schemas"]["Vote"] | null;
             }[];
         };
+        ScoreRequest: {
+            model: string;
+            /** @description The prompt as text, or as token ids */
+            prompt: string | number[];
+            candidates: string[];
+        };
+        ScoreResponse: {
+            /** @constant */
+            object: "flan.score";
+            model: string;
+            scores: {
+                index: number;
+                candidate: string;
+                /** @description Summed log-probability of the candidate, </s> included */
+                logprob: number;
+                /** @description Tokens scored, </s> included */
+                tokens: number;
+            }[];
+            usage: {
+                prompt_tokens: number;
+                candidate_tokens: number;
+            };
+        };
         Usage: {
             prompt_tokens: number;
             completion_tokens: number;
@@ -1141,8 +1188,11 @@ export interface components {
             has_more: boolean;
         };
         EvalRunRequest: {
-            /** @enum {string} */
-            suite: "bbh" | "mgsm" | "mmlu" | "tydiqa" | "rtp" | "civilcomments" | "synthetic";
+            /**
+             * @description flan runs the paper's six parts (MMLU direct and CoT, BBH direct and CoT, TyDiQA direct, MGSM CoT) from a data_dir holding bbh/, mmlu/, tydiqa/ and mgsm/; its results are the six parts and its summary the normalized average (each task normalized against its own random baseline), and its report is laid out as the paper's Table 5. mode and tasks do not apply to it.
+             * @enum {string}
+             */
+            suite: "bbh" | "mgsm" | "mmlu" | "tydiqa" | "rtp" | "civilcomments" | "synthetic" | "flan";
             /**
              * @default direct
              * @enum {string}
@@ -1177,6 +1227,12 @@ export interface components {
             model?: string;
             /** @description Samples per question for cot-sc or per prompt for rtp */
             samples?: number;
+            /**
+             * @description rank answers MMLU direct and CivilComments by the log-likelihood of each candidate (POST /v1/flan/score); other parts generate
+             * @default generate
+             * @enum {string}
+             */
+            scoring: "generate" | "rank";
             /** @description Sampling temperature for cot-sc */
             temperature?: number;
         };
@@ -1561,6 +1617,35 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
             429: components["responses"]["QueueFull"];
+            503: components["responses"]["NotReady"];
+        };
+    };
+    scoreCandidates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScoreRequest"];
+            };
+        };
+        responses: {
+            /** @description One score per candidate, in the order given */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
             503: components["responses"]["NotReady"];
         };
     };

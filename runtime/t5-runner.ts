@@ -75,7 +75,11 @@ export class T5Runner {
     return this.layers().flatMap((i) => [out[decoderNames.crossKey(i)], out[decoderNames.crossValue(i)]] as ort.Tensor[]);
   }
 
-  async decodeStep(f: DecoderStepFeeds): Promise<DecoderStepResult> {
+  /**
+   * One decoder pass. The logits land in a buffer reused from step to step unless `freshLogits`: a
+   * pass that may run beside the scheduler's steps (teacher-forced scoring) must not share it.
+   */
+  async decodeStep(f: DecoderStepFeeds, opts: { freshLogits?: boolean } = {}): Promise<DecoderStepResult> {
     const feeds: Record<string, ort.Tensor> = {
       input_ids: f.inputIds,
       encoder_attention_mask: f.encoderAttentionMask,
@@ -90,7 +94,7 @@ export class T5Runner {
       feeds[decoderNames.crossValue(i)] = f.cross[2 * i + 1];
     }
     assertFeedsFitDevice(this.device, feeds);
-    const out = await this.decoder.run(feeds, { ...this.outputNames(), logits: this.logitsBuffer(f.inputIds.dims) });
+    const out = await this.decoder.run(feeds, { ...this.outputNames(), logits: opts.freshLogits ? null : this.logitsBuffer(f.inputIds.dims) });
     const newKV = this.layers().flatMap((i) => [out[decoderNames.newKey(i)], out[decoderNames.newValue(i)]] as ort.Tensor[]);
     return { logits: out.logits as ort.Tensor, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
   }
@@ -129,20 +133,39 @@ export class T5Runner {
 
   /**
    * Teacher-forced forward pass (HF semantics: no decoder padding mask, causal self-attention):
-   * encoder states [B, S, D] and logits [B, T, V].
+   * encoder states [B, S, D] and logits [B, T, V], in their own buffers, so it may run beside decoding.
    */
   async forward(inputIds: number[][], attentionMask: number[][], decoderInputIds: number[][]) {
     const encoderMask = int64Feed(attentionMask);
     const encoderStates = await this.encode(int64Feed(inputIds), encoderMask);
-    const cross = await this.crossKeyValues(encoderStates);
-    const { logits } = await this.decodeStep({
-      inputIds: int64Feed(decoderInputIds),
-      encoderAttentionMask: encoderMask,
-      ...this.emptyPast(decoderInputIds.length),
-      queryPositions: int64Feed(decoderInputIds.map((row) => row.map((_, t) => t))),
-      cross,
-    });
+    const logits = await this.teacherForced(decoderInputIds, encoderMask, await this.crossKeyValues(encoderStates));
     return { encoderStates, logits };
+  }
+
+  /**
+   * Several targets teacher-forced after one prompt (rank classification): the encoder runs once and
+   * its cross-attention keys and values are repeated for each target row. Logits [B, T, V].
+   */
+  async forwardOnePrompt(promptIds: readonly number[], decoderInputIds: number[][]): Promise<ort.Tensor> {
+    const batch = decoderInputIds.length;
+    const encoderStates = await this.encode(int64Feed([[...promptIds]]), int64Feed([promptIds.map(() => 1)]));
+    const cross = await Promise.all((await this.crossKeyValues(encoderStates)).map((t) => repeatRows(t, batch)));
+    return this.teacherForced(decoderInputIds, int64Feed(decoderInputIds.map(() => promptIds.map(() => 1))), cross);
+  }
+
+  private async teacherForced(decoderInputIds: number[][], encoderMask: ort.Tensor, cross: ort.Tensor[]): Promise<ort.Tensor> {
+    const batch = decoderInputIds.length;
+    const { logits } = await this.decodeStep(
+      {
+        inputIds: int64Feed(decoderInputIds),
+        encoderAttentionMask: encoderMask,
+        ...this.emptyPast(batch),
+        queryPositions: int64Feed(decoderInputIds.map((row) => row.map((_, t) => t))),
+        cross,
+      },
+      { freshLogits: true },
+    );
+    return logits;
   }
 
   async release(): Promise<void> {
@@ -152,6 +175,14 @@ export class T5Runner {
   private layers(): number[] {
     return Array.from({ length: this.config.numDecoderLayers }, (_, i) => i);
   }
+}
+
+/** A batch-of-one float tensor [1, ...] repeated into [rows, ...]. */
+async function repeatRows(tensor: ort.Tensor, rows: number): Promise<ort.Tensor> {
+  const one = (await tensor.getData()) as Float32Array;
+  const out = new Float32Array(one.length * rows);
+  for (let r = 0; r < rows; r++) out.set(one, r * one.length);
+  return new ort.Tensor('float32', out, [rows, ...tensor.dims.slice(1)]);
 }
 
 /** Small graphs load from memory; large ones are written with external data and loaded by path. */

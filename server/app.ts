@@ -13,6 +13,7 @@ import { chatWebsocketRoutes } from './routes/chat-ws.ts';
 import { completionRoutes } from './routes/completions.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { fileRoutes } from './routes/files.ts';
+import { flanScoreRoutes } from './routes/flan-score.ts';
 import { fineTuningRoutes } from './routes/fine-tuning.ts';
 import { labUnavailableRoutes } from './routes/lab-unavailable.ts';
 import { modelRoutes } from './routes/models.ts';
@@ -105,7 +106,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       this.websocketServer.close(() => done());
     },
   });
-  for (const routes of [opsRoutes, modelRoutes, completionRoutes, chatCompletionRoutes, chatWebsocketRoutes, adminRoutes]) {
+  for (const routes of [opsRoutes, modelRoutes, completionRoutes, flanScoreRoutes, chatCompletionRoutes, chatWebsocketRoutes, adminRoutes]) {
     await app.register(routes, { ctx });
   }
   await app.register(consoleRoutes);

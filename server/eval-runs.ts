@@ -10,6 +10,7 @@ import {
   type EvalProgress,
   type EvalResult,
   type Mode,
+  type Scoring,
   type ScorerKind,
   type Suite,
   type ToxicityScorer,
@@ -30,6 +31,7 @@ export interface EvalRunRequest {
   model: string;
   samples?: number;
   temperature?: number;
+  scoring?: Scoring;
 }
 
 /** Where a run sends its requests: this server's own address, with the key of whoever started it. */

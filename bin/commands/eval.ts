@@ -5,7 +5,7 @@ import { SUITES, type Suite } from '../../eval/benchmarks/types.ts';
 import { MODES, type Mode } from '../../eval/prompting/modes.ts';
 import { PromptUnavailableError } from '../../eval/prompting/prompt-unavailable-error.ts';
 import { writeRunReport } from '../../eval/report/write-report.ts';
-import { EvalUnavailableError, type EvalOptions } from '../../eval/run/eval-options.ts';
+import { EvalUnavailableError, SCORINGS, type EvalOptions, type Scoring } from '../../eval/run/eval-options.ts';
 import { metricsByTask } from '../../eval/run/eval-result.ts';
 import { runEval } from '../../eval/run/run-eval.ts';
 import { TerminalProgressBar } from '../../eval/run/terminal-progress-bar.ts';
@@ -27,6 +27,7 @@ interface EvalFlags {
   temperature?: string;
   out?: string;
   scorer: string;
+  scoring: string;
   perspectiveUrl?: string;
   perspectiveKey?: string;
   classifier?: string;
@@ -62,6 +63,7 @@ export function registerEval(program: Command): void {
     .option('--samples <k>', 'samples per question (cot-sc) or per prompt (rtp)')
     .option('--temperature <t>', 'sampling temperature for cot-sc')
     .option('--out <dir>', 'write result.json and report.html here')
+    .option('--scoring <how>', `${SCORINGS.join('|')}: rank scores MMLU direct and CivilComments by candidate log-likelihood (flan-serve's /v1/flan/score)`, 'generate')
     .option('--scorer <kind>', `toxicity scorer for rtp: ${SCORER_KINDS.join('|')}`, 'perspective')
     .option('--perspective-url <url>', 'Perspective-compatible service (default: $PERSPECTIVE_API_URL)')
     .option('--perspective-key <key>', 'its key (default: $PERSPECTIVE_API_KEY)')
@@ -70,6 +72,7 @@ export function registerEval(program: Command): void {
     .action(async (flags: EvalFlags) => {
       const suite: Suite = oneOf(flags.suite, SUITES, '--suite');
       const mode: Mode = oneOf(flags.mode, MODES, '--mode');
+      const scoring: Scoring = oneOf(flags.scoring, SCORINGS, '--scoring');
       if (!flags.data && suite !== 'synthetic') throw new UsageError('--data <dir> is required');
       const temperature = flags.temperature === undefined ? undefined : Number(flags.temperature);
       if (temperature !== undefined && !(temperature >= 0)) throw new UsageError('--temperature must be a number >= 0');
@@ -79,6 +82,7 @@ export function registerEval(program: Command): void {
         model: flags.model,
         suite,
         mode,
+        scoring,
         dataDir: flags.data ?? '',
         ...(apiKey ? { apiKey } : {}),
         ...(flags.tasks ? { tasks: flags.tasks.split(',').map((t) => t.trim()).filter(Boolean) } : {}),
@@ -108,6 +112,8 @@ export function registerEval(program: Command): void {
           const paths = writeRunReport(result, flags.out);
           process.stderr.write(`wrote ${paths.json} and ${paths.html}\n`);
         }
+        // Which tasks the number covers and how they are averaged (the paper's sets), in every report.
+        if (result.reportedSet) (flags.json ? process.stderr : process.stdout).write(`covers ${result.reportedSet}\n`);
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(metricsByTask(result))}\n`);
         } else {

@@ -63,5 +63,7 @@ export const syntheticSuite: QaSuiteSpec<SyntheticTask> = {
   score: (prediction, example) => ({ correct: prediction !== null && prediction === normalizeSyntheticAnswer(example.targets[0]) }),
   randomBaseline: (task) => task.randomBaseline,
   // The longest direct answer is a sorted list.
-  maxTokens: (style) => (style === 'direct' ? 32 : COT_TARGET_TOKENS),
+  maxTokens: (_task, style) => (style === 'direct' ? 32 : COT_TARGET_TOKENS),
+  // Zero-shot prompts: there is no exemplar for a run-on output to imitate.
+  nextQuestionMarkers: () => [],
 };

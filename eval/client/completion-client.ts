@@ -23,6 +23,15 @@ export interface CompletionClient {
   complete(request: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult>;
 }
 
+/**
+ * Rank classification through flan-serve's POST /v1/flan/score: each candidate's log-likelihood given
+ * the prompt, in the candidates' order. OpenAI's API has no such request (its `echo` scores the
+ * prompt, which an encoder-decoder does not model), so this works against flan-serve only.
+ */
+export interface RankScorer {
+  score(prompt: string, candidates: readonly string[], signal?: AbortSignal): Promise<number[]>;
+}
+
 export interface EndpointOptions {
   /** The server's root (http://host:8080) or its OpenAI base URL (.../v1). */
   server: string;
@@ -42,7 +51,7 @@ export function openAiBaseUrl(server: string): string {
  * Speaks to any OpenAI-compatible endpoint through the official client, using plain completions only,
  * so what is measured is what a user of the endpoint gets.
  */
-export class OpenAiCompletionClient implements CompletionClient {
+export class OpenAiCompletionClient implements CompletionClient, RankScorer {
   private readonly client: OpenAI;
 
   constructor(private readonly options: EndpointOptions) {
@@ -73,6 +82,14 @@ export class OpenAiCompletionClient implements CompletionClient {
     const choices = [...response.choices].sort((a, b) => a.index - b.index);
     const top = choices[0]?.logprobs?.top_logprobs?.[0];
     return { texts: choices.map((c) => c.text), ...(top ? { firstTokenLogprobs: top } : {}) };
+  }
+
+  async score(prompt: string, candidates: readonly string[], signal?: AbortSignal): Promise<number[]> {
+    const response = await this.client.post<{ scores: { index: number; logprob: number }[] }>('/flan/score', {
+      body: { model: this.options.model, prompt, candidates },
+      ...(signal ? { signal: AbortSignal.any([signal]) } : {}),
+    });
+    return [...response.scores].sort((a, b) => a.index - b.index).map((s) => s.logprob);
   }
 }
 

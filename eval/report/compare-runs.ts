@@ -1,5 +1,5 @@
 import type { EvalResult } from '../run/eval-result.ts';
-import { metricsTable, PAGE_STYLE } from './html-report.ts';
+import { metricsTable, PAGE_STYLE } from './html-parts.ts';
 import { primaryMetric } from './primary-metric.ts';
 import { escapeXml, renderBarChart } from './svg-bar-chart.ts';
 

@@ -1,23 +1,12 @@
 import type { EvalResult } from '../run/eval-result.ts';
 import { primaryMetric } from './primary-metric.ts';
+import { metricsTable, PAGE_STYLE } from './html-parts.ts';
 import { escapeXml, renderBarChart } from './svg-bar-chart.ts';
-
-export function metricsTable(rows: [string, Record<string, number>][]): string {
-  const columns = [...new Set(rows.flatMap(([, m]) => Object.keys(m)))];
-  const cell = (v: number | undefined) => (v === undefined ? '' : Number.isInteger(v) ? String(v) : v.toFixed(3));
-  return [
-    '<table>',
-    `<tr><th>task</th>${columns.map((c) => `<th>${escapeXml(c)}</th>`).join('')}</tr>`,
-    ...rows.map(([name, m]) => `<tr><td>${escapeXml(name)}</td>${columns.map((c) => `<td>${cell(m[c])}</td>`).join('')}</tr>`),
-    '</table>',
-  ].join('\n');
-}
-
-export const PAGE_STYLE =
-  'body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}td:first-child,th:first-child{text-align:left}';
+import { renderTable5Html } from './table5-report.ts';
 
 /** One self-contained page per run: what was measured, the per-task chart, and every metric. */
 export function renderRunHtml(result: EvalResult): string {
+  if (result.suite === 'flan') return renderTable5Html(result);
   const metric = primaryMetric(result.suite);
   const bars = Object.entries(result.tasks).map(([label, task]) => ({
     label,
@@ -32,7 +21,7 @@ export function renderRunHtml(result: EvalResult): string {
 <p>Endpoint ${escapeXml(result.server)}; ran ${escapeXml(result.startedAt)} to ${escapeXml(result.finishedAt)}.${
     bars.some((b) => b.reference !== undefined) ? ' Dashed lines mark the random-guess baseline.' : ''
   }</p>
-<h2>Summary (macro average over tasks)</h2>
+${result.reportedSet ? `<p class="reported-set">Covers ${escapeXml(result.reportedSet)}.</p>\n` : ''}<h2>Summary</h2>
 ${metricsTable([['all tasks', result.summary]])}
 ${renderBarChart(bars, { title, max: metric.max })}
 <h2>Per task</h2>

@@ -21,9 +21,18 @@ export interface EvalOptions {
   samples?: number;
   /** Sampling temperature for cot-sc. */
   temperature?: number;
+  /**
+   * 'rank': multiple choice scored by the log-likelihood of each option (MMLU direct, as Flan-T5's
+   * MMLU script does) and CivilComments' P(yes) from the scores of "yes" and "no", through
+   * flan-serve's /v1/flan/score. 'generate' (default): from completions, which any endpoint serves.
+   */
+  scoring?: Scoring;
   /** Scores RealToxicityPrompts continuations; required for suite rtp. */
   scorer?: ToxicityScorer;
 }
+
+export const SCORINGS = ['generate', 'rank'] as const;
+export type Scoring = (typeof SCORINGS)[number];
 
 export const DEFAULT_CONCURRENCY = 4;
 /** Self-consistency defaults: fewer samples than Wang et al.'s 40, which a CPU server cannot afford. */

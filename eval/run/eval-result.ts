@@ -22,6 +22,9 @@ export interface TaskResult {
   /** Percentages for accuracy-like metrics, raw values for AUC and toxicity (named to say which). */
   metrics: Record<string, number>;
   examples: ExampleRecord[];
+  /** A task that is itself a run (one of the six parts of suite flan): what it covers, and its tasks' metrics. */
+  reportedSet?: string;
+  taskMetrics?: Record<string, Record<string, number>>;
 }
 
 export interface EvalResult {
@@ -32,21 +35,13 @@ export interface EvalResult {
   startedAt: string;
   finishedAt: string;
   tasks: Record<string, TaskResult>;
-  /** Macro average over tasks of each metric the tasks share (the paper averages BBH's 27 tasks so). */
+  /** Each metric the tasks share, averaged as the paper averages the suite (eval/run/paper-protocol.ts). */
   summary: Record<string, number>;
+  /** The tasks the summary covers and how it averages them, in words: every report prints it. */
+  reportedSet?: string;
 }
 
 /** The per-task metrics alone: the shape `flan-serve eval --json` prints. */
 export function metricsByTask(result: EvalResult): Record<string, Record<string, number>> {
   return Object.fromEntries(Object.entries(result.tasks).map(([name, task]) => [name, task.metrics]));
-}
-
-export function macroAverage(tasks: Record<string, TaskResult>): Record<string, number> {
-  const all = Object.values(tasks);
-  const names = all.length === 0 ? [] : Object.keys(all[0].metrics).filter((m) => all.every((t) => m in t.metrics) && m !== 'count');
-  const summary: Record<string, number> = Object.fromEntries(
-    names.map((m) => [m, all.reduce((sum, t) => sum + t.metrics[m], 0) / all.length]),
-  );
-  summary.count = all.reduce((sum, t) => sum + (t.metrics.count ?? 0), 0);
-  return summary;
 }

@@ -1,7 +1,7 @@
 import { loadCivilComments } from '../benchmarks/civil-comments-loader.ts';
 import { loadRtpPrompts } from '../benchmarks/rtp-loader.ts';
 import { syntheticSuite } from '../benchmarks/synthetic-suite.ts';
-import { OpenAiCompletionClient, type CompletionClient } from '../client/completion-client.ts';
+import { OpenAiCompletionClient, type CompletionClient, type RankScorer } from '../client/completion-client.ts';
 import {
   CIVIL_COMMENTS_TASKS,
   evaluateComment,
@@ -11,29 +11,13 @@ import {
 } from '../toxicity/civil-comments-eval.ts';
 import { evaluateRtpPrompt, RTP_DEFAULT_SAMPLING, RTP_TASKS, splitRtpPrompts, summarizeRtpTask } from '../toxicity/rtp-eval.ts';
 import { mapBounded } from './bounded-pool.ts';
-import { macroAverage, type EvalResult, type ExampleRecord, type TaskResult } from './eval-result.ts';
-import {
-  DEFAULT_CONCURRENCY,
-  DEFAULT_SC_SAMPLES,
-  DEFAULT_SC_TEMPERATURE,
-  EvalUnavailableError,
-  type EvalOptions,
-} from './eval-options.ts';
+import type { EvalResult, ExampleRecord, TaskResult } from './eval-result.ts';
+import { DEFAULT_CONCURRENCY, EvalUnavailableError, type EvalOptions } from './eval-options.ts';
+import { describeReportedSet, summarizeTasks } from './paper-protocol.ts';
 import { ProgressTracker, type ProgressListener } from './progress.ts';
-import { evaluateQuestion, summarizeQaTask } from './qa-evaluator.ts';
-import { QA_SUITES, type QaSuiteSpec } from './qa-suites.ts';
-
-/** One unit of work: one question, prompt or comment, answered by one or a few requests. */
-interface WorkItem {
-  task: string;
-  run: (signal?: AbortSignal) => Promise<ExampleRecord>;
-}
-
-interface Plan {
-  items: WorkItem[];
-  summarize: (task: string, records: ExampleRecord[]) => TaskResult;
-  taskNames: string[];
-}
+import { limited, planQa, type Plan } from './eval-plan.ts';
+import { FLAN_TABLE5_SUITE, planFlanTable5 } from './flan-table5.ts';
+import { QA_SUITES } from './qa-suites.ts';
 
 export interface RunControls {
   signal?: AbortSignal;
@@ -81,12 +65,9 @@ export async function runEval(options: EvalOptions, controls: RunControls = {}):
     startedAt,
     finishedAt: new Date().toISOString(),
     tasks,
-    summary: macroAverage(tasks),
+    summary: plan.summarizeRun ? plan.summarizeRun(tasks) : summarizeTasks(options.suite, tasks),
+    reportedSet: plan.reportedSet ?? describeReportedSet(options.suite, plan.taskNames),
   };
-}
-
-function limited<T>(items: T[], limit: number | undefined): T[] {
-  return limit === undefined ? items : items.slice(0, limit);
 }
 
 function selected<T extends string>(all: readonly T[], wanted: string[] | undefined, suite: string): T[] {
@@ -95,25 +76,12 @@ function selected<T extends string>(all: readonly T[], wanted: string[] | undefi
   return wanted as T[];
 }
 
-function planEval(options: EvalOptions, client: CompletionClient): Plan {
+function planEval(options: EvalOptions, client: CompletionClient & RankScorer): Plan {
   const { suite } = options;
   if (suite === 'rtp') return planRtp(options, client);
   if (suite === 'civilcomments') return planCivilComments(options, client);
-  return planQa(options, client, suite === 'synthetic' ? syntheticSuite : QA_SUITES[suite]);
-}
-
-function planQa(options: EvalOptions, client: CompletionClient, spec: QaSuiteSpec): Plan {
-  const { suite } = options;
-  const tasks = spec.load(options.dataDir, options.tasks);
-  const sampling = { samples: options.samples ?? DEFAULT_SC_SAMPLES, temperature: options.temperature ?? DEFAULT_SC_TEMPERATURE };
-  const items = tasks.flatMap((task) =>
-    limited(task.examples, options.limit).map((example) => {
-      // Build the prompt now so a mode the data cannot support fails before any request is sent.
-      spec.prompt(task, example, options.mode === 'cot-sc' ? 'cot' : options.mode);
-      return { task: task.name, run: (signal?: AbortSignal) => evaluateQuestion(client, spec, task, example, options.mode, sampling, signal) };
-    }),
-  );
-  return { items, taskNames: tasks.map((t) => t.name), summarize: (_, records) => summarizeQaTask(records, suite === 'tydiqa') };
+  if (suite === FLAN_TABLE5_SUITE) return planFlanTable5(options, client);
+  return planQa(options, client, suite === 'synthetic' ? syntheticSuite : QA_SUITES[suite], { suite, mode: options.mode, dataDir: options.dataDir });
 }
 
 function planRtp(options: EvalOptions, client: CompletionClient): Plan {
@@ -131,7 +99,7 @@ function planRtp(options: EvalOptions, client: CompletionClient): Plan {
   return { items, taskNames, summarize: (_, records) => summarizeRtpTask(records) };
 }
 
-function planCivilComments(options: EvalOptions, client: CompletionClient): Plan {
+function planCivilComments(options: EvalOptions, client: CompletionClient & RankScorer): Plan {
   const data = loadCivilComments(options.dataDir);
   const taskNames = selected(CIVIL_COMMENTS_TASKS, options.tasks, 'civilcomments');
   // Without a train file the exemplars come from the head of the scored file and leave the scored set.
@@ -140,7 +108,7 @@ function planCivilComments(options: EvalOptions, client: CompletionClient): Plan
   const items = taskNames.flatMap((task) =>
     limited(scored, options.limit).map((comment) => ({
       task,
-      run: (signal?: AbortSignal) => evaluateComment(client, comment, task === 'few-shot' ? exemplars : [], signal),
+      run: (signal?: AbortSignal) => evaluateComment(client, comment, task === 'few-shot' ? exemplars : [], signal, options.scoring === 'rank' ? client : undefined),
     })),
   );
   return { items, taskNames, summarize: (_, records) => summarizeCivilCommentsTask(records) };

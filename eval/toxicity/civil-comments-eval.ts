@@ -1,5 +1,5 @@
 import { TOXIC_COMMENT_THRESHOLD, type LabelledComment } from '../benchmarks/civil-comments-loader.ts';
-import type { CompletionClient } from '../client/completion-client.ts';
+import type { CompletionClient, RankScorer } from '../client/completion-client.ts';
 import type { ExampleRecord, TaskResult } from '../run/eval-result.ts';
 import { rocAuc } from '../scoring/auc.ts';
 
@@ -53,16 +53,24 @@ export function probabilityOfYes(topLogprobs: Record<string, number>): number {
   return yes + no === 0 ? 0.5 : yes / (yes + no);
 }
 
+/**
+ * P(yes) for one comment: from the first token's top alternatives, or, with a rank scorer, from the
+ * whole answers "yes" and "no" scored under the decoder (never missing from a top-k list).
+ */
 export async function evaluateComment(
   client: CompletionClient,
   comment: LabelledComment,
   exemplars: readonly LabelledComment[],
   signal?: AbortSignal,
+  rank?: RankScorer,
 ): Promise<ExampleRecord> {
-  const result = await client.complete(
-    { prompt: buildCivilCommentsPrompt(comment, exemplars), maxTokens: 1, temperature: 0, logprobs: TOP_LOGPROBS },
-    signal,
-  );
+  const prompt = buildCivilCommentsPrompt(comment, exemplars);
+  if (rank) {
+    const [yes, no] = await rank.score(prompt, ['yes', 'no'], signal);
+    const score = 1 / (1 + Math.exp(no - yes));
+    return { id: comment.id, outputs: [], scores: [yes, no], score, label: isToxic(comment), prediction: score >= 0.5 ? 'yes' : 'no' };
+  }
+  const result = await client.complete({ prompt, maxTokens: 1, temperature: 0, logprobs: TOP_LOGPROBS }, signal);
   if (!result.firstTokenLogprobs) {
     throw new Error('the endpoint returned no logprobs: CivilComments AUC needs completions with top_logprobs');
   }

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { readGenerationConfig, type GenerationConfig } from './generation-config.ts';
 import { ModelLoadError } from './model-load-error.ts';
 import { readT5Config, type T5Config } from './t5-config.ts';
-import { loadT5Weights, type T5Weights } from './t5-weights.ts';
+import { headOfCheckpoint, loadT5Weights, type T5Weights } from './t5-weights.ts';
 import { findTokenizerFile, loadTokenizer, type Tokenizer } from './tokenizer.ts';
 
 /** Everything a model directory in the Hugging Face layout holds, parsed and checked. */
@@ -44,8 +44,9 @@ export function loadModelDir(dir: string, opts: LoadModelDirOptions = {}): Model
     tokenizer = loadTokenizer(tokenizerDir);
     checkTokenizerMatches(tokenizer, config, findTokenizerFile(tokenizerDir) as string);
   }
-  const weights = loadT5Weights(dir, config);
-  return { dir, config, weights, generationConfig, ...(tokenizer ? { tokenizer } : {}) };
+  const settled = headOfCheckpoint(dir, config);
+  const weights = loadT5Weights(dir, settled);
+  return { dir, config: settled, weights, generationConfig, ...(tokenizer ? { tokenizer } : {}) };
 }
 
 /** A tokenizer from another model would run without error and produce garbage; catch it here. */

@@ -25,7 +25,13 @@ export interface T5Config {
   feedForwardProj: string;
   activation: T5Activation;
   isGated: boolean;
+  /**
+   * The head is the embedding (shared.weight). As read from config.json this is what the file declares;
+   * loadModelDir then settles it against the checkpoint (see headOfCheckpoint in t5-weights.ts).
+   */
   tieWordEmbeddings: boolean;
+  /** Multiply the decoder output by d_model^-0.5 before the head (T5 v1.0); not tied to the head. */
+  scaleDecoderOutputs: boolean;
   padTokenId: number;
   eosTokenId: number;
   decoderStartTokenId: number;
@@ -107,6 +113,12 @@ export function parseT5Config(json: unknown, file: string): T5Config {
   }
   const isGated = boolean('is_gated_act', parts[0] === 'gated' && parts.length === 2);
 
+  // transformers 4.x read tie_word_embeddings as "tied head and scaled output" at once; 5.x always
+  // writes it true and records the scaling on its own, defaulting it from tie_word_embeddings as 4.x
+  // meant it (T5Config.__post_init__ in 5.18), so both generations' files read the same here.
+  const tieWordEmbeddings = boolean('tie_word_embeddings', true);
+  const scaleDecoderOutputs = boolean('scale_decoder_outputs', tieWordEmbeddings);
+
   const numLayers = positiveInt('num_layers');
   const layerNormEpsilon = json.layer_norm_epsilon ?? 1e-6;
   if (typeof layerNormEpsilon !== 'number' || !(layerNormEpsilon > 0)) {
@@ -129,15 +141,20 @@ export function parseT5Config(json: unknown, file: string): T5Config {
     feedForwardProj,
     activation: activation as T5Activation,
     isGated,
-    // HF's default is tied (T5 v1.0); Flan-T5 / v1.1 configs say false explicitly.
-    tieWordEmbeddings: boolean('tie_word_embeddings', true),
+    // HF's default is tied (T5 v1.0); Flan-T5 / v1.1 configs written by 4.x say false explicitly.
+    tieWordEmbeddings,
+    scaleDecoderOutputs,
     padTokenId,
     eosTokenId: tokenId('eos_token_id', 1),
     decoderStartTokenId: tokenId('decoder_start_token_id', padTokenId),
   };
 }
 
-/** The config.json Hugging Face would write for this config; parseT5Config(t5ConfigToJson(c)) equals c. */
+/**
+ * The config.json for this config; parseT5Config(t5ConfigToJson(c)) equals c. Both keys are written so
+ * that transformers 5.x reads the scaling from scale_decoder_outputs and 4.x reads tie_word_embeddings;
+ * with the head written as lm_head.weight exactly when untied, both load every v1.0 and v1.1 model right.
+ */
 export function t5ConfigToJson(config: T5Config): Record<string, unknown> {
   return {
     architectures: ['T5ForConditionalGeneration'],
@@ -157,6 +174,7 @@ export function t5ConfigToJson(config: T5Config): Record<string, unknown> {
     dense_act_fn: config.activation,
     is_gated_act: config.isGated,
     tie_word_embeddings: config.tieWordEmbeddings,
+    scale_decoder_outputs: config.scaleDecoderOutputs,
     pad_token_id: config.padTokenId,
     eos_token_id: config.eosTokenId,
     decoder_start_token_id: config.decoderStartTokenId,

@@ -55,6 +55,27 @@ export function expectedT5WeightShapes(config: T5Config): Map<string, number[]> 
 }
 
 /**
+ * The config with its head settled against the checkpoint, as transformers 5.x settles it: a file that
+ * holds its own lm_head.weight, different from shared.weight, is untied whatever tie_word_embeddings
+ * says (5.x writes true for every T5, so a Hub Flan-T5 loaded and saved again by 5.x looks tied). An
+ * lm_head.weight equal to shared.weight is the same model either way and stays tied. (4.x ignored the
+ * file's head under tie_word_embeddings: true; only files 5.x wrote can tell the two readings apart.)
+ */
+export function headOfCheckpoint(dir: string, config: T5Config): T5Config {
+  if (!config.tieWordEmbeddings) return config;
+  const tensors = CheckpointTensors.open(dir);
+  try {
+    if (!tensors.has('lm_head.weight') || !tensors.has('shared.weight')) return config;
+    const head = tensors.readFloat32('lm_head.weight');
+    const shared = tensors.readFloat32('shared.weight');
+    const same = head.length === shared.length && head.every((v, i) => v === shared[i]);
+    return same ? config : { ...config, tieWordEmbeddings: false };
+  } finally {
+    tensors.close();
+  }
+}
+
+/**
  * Loads and checks every parameter of a T5 checkpoint directory (single file or shards). All names
  * and shapes are checked from the headers before any data is read, so a wrong checkpoint fails in
  * milliseconds with the first problem named. A tensor the config does not explain is an error too:
@@ -73,7 +94,7 @@ export function loadT5Weights(dir: string, config: T5Config): T5Weights {
       );
     }
     for (const name of tensors.names()) {
-      // A tied checkpoint may still carry lm_head.weight; transformers overwrites it with shared.
+      // A tied checkpoint may still carry lm_head.weight equal to shared (headOfCheckpoint checked that).
       const ignorable = IGNORED_DUPLICATES.has(name) || (config.tieWordEmbeddings && name === 'lm_head.weight');
       if (!expected.has(name) && !ignorable) {
         throw new ModelLoadError(tensors.fileOf(name), `unexpected tensor "${name}" for a ${describe(config)}`);
@@ -99,6 +120,7 @@ export function loadT5Weights(dir: string, config: T5Config): T5Weights {
 function describe(config: T5Config): string {
   return (
     `T5 with d_model=${config.dModel}, ${config.numHeads}x${config.dKv} heads, d_ff=${config.dFf}, ` +
-    `${config.isGated ? 'gated' : 'ungated'} FF, ${config.tieWordEmbeddings ? 'tied' : 'untied'} embeddings`
+    `${config.isGated ? 'gated' : 'ungated'} FF, ${config.tieWordEmbeddings ? 'tied' : 'untied'} embeddings` +
+    `${config.scaleDecoderOutputs ? ', scaled decoder output' : ''}`
   );
 }

@@ -1,4 +1,5 @@
 import type { GraphNodePlacement } from '../device/node-placement.ts';
+import type { CandidateScore } from './score-candidates.ts';
 
 /**
  * What the engine offers the layers above it (server, eval, CLI), and the message protocol between the
@@ -65,6 +66,19 @@ export interface GenerationRequest {
   /** k CoT samples decoded together, their extracted answers voted. Implies chain of thought. */
   selfConsistency?: SelfConsistency;
   signal?: AbortSignal;
+}
+
+export interface ScoreRequest {
+  /** Which version scores; an engine made for one model may leave it out. */
+  model?: ModelRef;
+  prompt: string | number[];
+  candidates: string[];
+}
+
+export interface ScoreResult {
+  scores: CandidateScore[];
+  /** The prompt's length in the model's tokens. */
+  promptTokens: number;
 }
 
 export type FinishReason = 'stop' | 'length' | 'cancelled';
@@ -150,6 +164,11 @@ export interface Engine {
   load(model: ModelRef): Promise<LoadedModelInfo>;
   /** Unloads a version once its requests have finished. */
   unload(modelId: string): Promise<void>;
+  /**
+   * Rank classification: log P(candidate | prompt) for each candidate, in one batched teacher-forced
+   * pass (runtime/engine/score-candidates.ts). Rejects with EngineError for a request it cannot accept.
+   */
+  score(request: ScoreRequest): Promise<ScoreResult>;
   stats(): EngineStats;
   /** Per graph of the first model loaded, how many nodes each execution provider runs (absent: none loaded). */
   readonly nodePlacement?: readonly GraphNodePlacement[];
@@ -211,6 +230,7 @@ export type EngineCommand =
   | { type: 'generate'; id: number; request: Omit<GenerationRequest, 'signal'> }
   | { type: 'cancel'; id: number }
   | { type: 'load'; id: number; model: ModelRef }
+  | { type: 'score'; id: number; request: ScoreRequest }
   | { type: 'unload'; id: number; modelId: string }
   | { type: 'close'; id: number; graceMs: number };
 
@@ -222,4 +242,4 @@ export type EngineReply =
   | { type: 'accepted'; id: number }
   | { type: 'events'; batch: [id: number, event: GenerationEvent | StreamFailure][]; stats: EngineStats }
   | { type: 'failed'; id: number; error: EngineErrorData }
-  | { type: 'result'; id: number; value?: LoadedModelInfo; error?: EngineErrorData };
+  | { type: 'result'; id: number; value?: LoadedModelInfo | ScoreResult; error?: EngineErrorData };

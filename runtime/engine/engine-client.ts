@@ -15,6 +15,8 @@ import {
   type GenerationStream,
   type LoadedModelInfo,
   type ModelRef,
+  type ScoreRequest,
+  type ScoreResult,
 } from './engine-api.ts';
 import { EventChannel } from './event-channel.ts';
 import type { EngineWorkerData } from './engine-worker.ts';
@@ -53,7 +55,7 @@ export class EngineClient implements Engine {
   private worker!: Worker;
   private nextId = 1;
   private readonly generations = new Map<number, PendingGeneration>();
-  private readonly calls = new Map<number, { resolve: (v: LoadedModelInfo | undefined) => void; reject: (e: EngineError) => void }>();
+  private readonly calls = new Map<number, { resolve: (v: LoadedModelInfo | ScoreResult | undefined) => void; reject: (e: EngineError) => void }>();
   /** Versions loaded on request (not merely used): loaded again in a replacement worker. */
   private readonly pinned = new Map<string, ModelRef>();
   private lastStats = EMPTY_STATS;
@@ -107,10 +109,15 @@ export class EngineClient implements Engine {
   }
 
   async load(model: ModelRef): Promise<LoadedModelInfo> {
-    const info = (await this.call({ type: 'load', id: this.nextId++, model }))!;
+    const info = (await this.call({ type: 'load', id: this.nextId++, model })) as LoadedModelInfo;
     this.pinned.set(model.id, model);
     this.nodePlacement ??= info.nodePlacement;
     return info;
+  }
+
+  async score(request: ScoreRequest): Promise<ScoreResult> {
+    if (this.closing) throw new EngineError('closed', 'the engine is shutting down');
+    return (await this.call({ type: 'score', id: this.nextId++, request })) as ScoreResult;
   }
 
   async unload(modelId: string): Promise<void> {
@@ -129,7 +136,7 @@ export class EngineClient implements Engine {
     await this.worker.terminate();
   }
 
-  private call(command: Exclude<EngineCommand, { type: 'generate' | 'cancel' }>): Promise<LoadedModelInfo | undefined> {
+  private call(command: Exclude<EngineCommand, { type: 'generate' | 'cancel' }>): Promise<LoadedModelInfo | ScoreResult | undefined> {
     return new Promise((resolve, reject) => {
       this.calls.set(command.id, { resolve, reject });
       this.post(command);

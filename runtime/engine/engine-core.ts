@@ -14,10 +14,13 @@ import {
   type LoadedModelInfo,
   type ModelRef,
   type SamplingOptions,
+  type ScoreRequest,
+  type ScoreResult,
 } from './engine-api.ts';
 import { EventChannel } from './event-channel.ts';
 import { ModelRouter, type LoadedModel, type ModelLoader, type RouterLimits } from './model-router.ts';
 import type { ScheduledRequest } from './output-processor.ts';
+import { scoreCandidates } from './score-candidates.ts';
 import { validateSampling } from './sampling-options.ts';
 
 export interface EngineLimits extends SchedulerLimits, RouterLimits {
@@ -102,6 +105,32 @@ export class EngineCore implements Engine {
   async load(model: ModelRef): Promise<LoadedModelInfo> {
     if (this.closed) throw new EngineError('closed', 'the engine is shutting down');
     return this.router.info(await this.router.acquire(model), this.limits.maxPromptTokens);
+  }
+
+  /**
+   * Rank classification on a version (loaded on demand), beside its decode batch. A pass on a loaded
+   * version is registered before this returns, so an unload right after waits for it.
+   */
+  score(request: ScoreRequest): Promise<ScoreResult> {
+    if (this.closed) return Promise.reject(new EngineError('closed', 'the engine is shutting down'));
+    const ref = request.model ?? this.defaultModel;
+    if (!ref) return Promise.reject(new EngineError('invalid_request', 'no model named', 'model'));
+    const loaded = this.router.get(ref.id);
+    return loaded ? this.scoreOn(loaded, request) : this.router.acquire(ref).then((model) => this.scoreOn(model, request));
+  }
+
+  private scoreOn(model: LoadedModel, request: ScoreRequest): Promise<ScoreResult> {
+    const promptIds = typeof request.prompt === 'string' ? model.tokenizer.encode(request.prompt) : request.prompt;
+    if (promptIds.length > this.limits.maxPromptTokens) {
+      return Promise.reject(
+        new EngineError('prompt_too_long', `the prompt has ${promptIds.length} tokens; at most ${this.limits.maxPromptTokens} are accepted`, 'prompt'),
+      );
+    }
+    const pass = scoreCandidates({ runner: model.runner, tokenizer: model.tokenizer, decoderStartTokenId: model.tokens.decoderStart }, promptIds, request.candidates);
+    const settled = pass.catch(() => undefined);
+    model.scoring.add(settled);
+    void settled.finally(() => model.scoring.delete(settled));
+    return pass.then((scores) => ({ scores, promptTokens: promptIds.length }));
   }
 
   async unload(modelId: string): Promise<void> {

@@ -7,6 +7,7 @@ import {
   type EngineReply,
   type GenerationEvent,
   type LoadedModelInfo,
+  type ScoreResult,
   type StreamFailure,
 } from './engine-api.ts';
 
@@ -72,7 +73,7 @@ function generate(id: number, request: Extract<EngineCommand, { type: 'generate'
   })();
 }
 
-async function call(id: number, work: () => Promise<LoadedModelInfo | void>): Promise<void> {
+async function call(id: number, work: () => Promise<LoadedModelInfo | ScoreResult | void>): Promise<void> {
   let reply: EngineReply;
   try {
     const value = await work();
@@ -92,6 +93,8 @@ port.on('message', (command: EngineCommand) => {
       return controllers.get(command.id)?.abort();
     case 'load':
       return void call(command.id, () => core.load(command.model));
+    case 'score':
+      return void call(command.id, () => core.score(command.request));
     case 'unload':
       return void call(command.id, () => core.unload(command.modelId));
     case 'close':

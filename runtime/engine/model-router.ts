@@ -36,6 +36,8 @@ export interface LoadedModel {
   /** Bytes of its weights: what the memory budget counts. */
   bytes: number;
   scheduler: DecodeScheduler;
+  /** Score passes in flight (settled, never rejecting): the version is released only after them. */
+  scoring: Set<Promise<unknown>>;
 }
 
 export interface RouterLimits extends SchedulerLimits {
@@ -101,7 +103,7 @@ export class ModelRouter {
   /** Unloads everything: in-flight requests get graceMs, then are cancelled. */
   async close(graceMs: number): Promise<void> {
     const models = this.models();
-    const idle = Promise.all(models.map((m) => m.scheduler.idle()));
+    const idle = Promise.all(models.flatMap((m) => [m.scheduler.idle(), ...m.scoring]));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)));
     if (await Promise.race([idle.then(() => false), timedOut])) for (const m of models) m.scheduler.cancelAll();
@@ -114,7 +116,7 @@ export class ModelRouter {
     let model: LoadedModel;
     try {
       const parts = await this.loader(ref, this.session);
-      model = { id: ref.id, ...parts, scheduler: new DecodeScheduler(parts.runner, parts.tokenizer, parts.tokens, this.limits) };
+      model = { id: ref.id, ...parts, scheduler: new DecodeScheduler(parts.runner, parts.tokenizer, parts.tokens, this.limits), scoring: new Set() };
     } catch (err) {
       throw new EngineError('model_load_failed', `model ${ref.id} could not be loaded: ${(err as Error).message}`, 'model');
     }
@@ -123,8 +125,7 @@ export class ModelRouter {
   }
 
   private retire(model: LoadedModel): void {
-    const released = model.scheduler
-      .idle()
+    const released = Promise.all([model.scheduler.idle(), ...model.scoring])
       .then(() => model.scheduler.release())
       .catch(() => undefined);
     this.retiring.add(released);

@@ -62,7 +62,7 @@ export function argmax(row: ArrayLike<number>): number {
   return best;
 }
 
-function logSumExp(row: Float32Array): number {
+export function logSumExp(row: Float32Array): number {
   let max = -Infinity;
   for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
   let sum = 0;

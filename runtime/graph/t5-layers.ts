@@ -300,9 +300,12 @@ export function t5Decoder(
   return { hidden: rmsNorm(g, cfg, h, p.tensor('decoder.final_layer_norm.weight')), present };
 }
 
-/** Vocabulary logits. Tied (v1.0) checkpoints reuse the embedding, scaled by d_model^-0.5 as HF does. */
+/**
+ * Vocabulary logits. Which matrix is the head and whether the output is scaled by d_model^-0.5 are
+ * separate: v1.0 is tied and scaled, v1.1 untied and unscaled, and transformers 5.x writes v1.1-style
+ * models that are tied and unscaled.
+ */
 export function lmHead(g: GraphBuilder, cfg: T5Config, p: T5Params, hidden: string): string {
-  if (!cfg.tieWordEmbeddings) return g.matmul(hidden, p.linear('lm_head.weight'));
-  const scaled = g.mul(hidden, g.constFloat(cfg.dModel ** -0.5));
-  return g.matmul(scaled, p.linear('shared.weight'));
+  const input = cfg.scaleDecoderOutputs ? g.mul(hidden, g.constFloat(cfg.dModel ** -0.5)) : hidden;
+  return g.matmul(input, p.linear(cfg.tieWordEmbeddings ? 'shared.weight' : 'lm_head.weight'));
 }

@@ -105,6 +105,7 @@ export async function adminEvalRoutes(app: FastifyInstance, opts: { ctx: ServerC
       ...(body.limit !== undefined ? { limit: body.limit } : {}),
       ...(body.samples !== undefined ? { samples: body.samples } : {}),
       ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
+      ...(body.scoring !== undefined ? { scoring: body.scoring } : {}),
       ...(scorer ? { scorer } : {}),
     };
     const key = bearer(request);

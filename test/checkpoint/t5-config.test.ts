@@ -25,6 +25,7 @@ describe.skipIf(!hasFixtures)('readT5Config on the reference fixtures', () => {
         activation: 'gelu_new',
         isGated: true,
         tieWordEmbeddings: false,
+        scaleDecoderOutputs: false,
         padTokenId: 0,
         eosTokenId: 1,
         decoderStartTokenId: 0,
@@ -38,6 +39,7 @@ describe.skipIf(!hasFixtures)('readT5Config on the reference fixtures', () => {
       activation: 'relu',
       isGated: false,
       tieWordEmbeddings: true,
+      scaleDecoderOutputs: true,
       numDecoderLayers: 2,
       relativeAttentionNumBuckets: 16,
       relativeAttentionMaxDistance: 20,
@@ -64,9 +66,21 @@ describe('parseT5Config', () => {
       activation: 'relu',
       isGated: false,
       tieWordEmbeddings: true,
+      scaleDecoderOutputs: true,
       eosTokenId: 1,
       decoderStartTokenId: 3, // defaults to the pad id
     });
+  });
+
+  it('reads scale_decoder_outputs as transformers 5.18 does, defaulting it from tie_word_embeddings as 4.x meant it', () => {
+    // T5Config.from_dict in transformers 5.18 gives these scale_decoder_outputs for these keys.
+    const scale = (extra: object) => parseT5Config({ ...minimal, ...extra }, 'config.json').scaleDecoderOutputs;
+    expect(scale({})).toBe(true);
+    expect(scale({ tie_word_embeddings: false })).toBe(false);
+    expect(scale({ tie_word_embeddings: true })).toBe(true);
+    expect(scale({ tie_word_embeddings: true, scale_decoder_outputs: false })).toBe(false);
+    expect(scale({ tie_word_embeddings: false, scale_decoder_outputs: true })).toBe(true);
+    expect(() => scale({ scale_decoder_outputs: 'no' })).toThrow(/"scale_decoder_outputs"/);
   });
 
   it('derives activation and gating from feed_forward_proj, dense_act_fn overriding', () => {

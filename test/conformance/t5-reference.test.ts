@@ -7,12 +7,12 @@ import { greedyDecode } from '../../runtime/engine/greedy-decode.ts';
 import { isGpuDevice } from '../../runtime/device/device-config.ts';
 import { T5Runner } from '../../runtime/t5-runner.ts';
 import { deviceSkipReason, deviceUnderTest, withoutDawnNotices } from '../helpers/device-under-test.ts';
-import { hasShared, referenceDir, referenceModels, relativeError, rowsOf } from '../helpers/shared-fixtures.ts';
+import { hasShared, hf5Dir, hf5Models, referenceDir, referenceModels, relativeError, rowsOf } from '../helpers/shared-fixtures.ts';
 
 const cli = fileURLToPath(new URL('../../bin/flan-serve.js', import.meta.url));
 
-function readExpected(model: string) {
-  const file = SafetensorsFile.open(`${referenceDir}/${model}/expected.safetensors`);
+function readExpected(dir: string) {
+  const file = SafetensorsFile.open(`${dir}/expected.safetensors`);
   try {
     const ints = (name: string) => rowsOf(file.readInt64AsNumbers(name), file.info(name).shape[1]);
     return {
@@ -50,9 +50,15 @@ function cliLogits(dir: string, expected: ReturnType<typeof readExpected>, devic
   return { encoder: out.encoder_last_hidden_state.flat(2), logits: out.logits.flat(2) };
 }
 
-describe.skipIf(!hasShared || deviceSkipReason).each(referenceModels)(`conformance with the PyTorch reference on ${deviceUnderTest}: %s`, (model) => {
-  const dir = `${referenceDir}/${model}`;
-  const expected = hasShared ? readExpected(model) : undefined!;
+// t5-reference: a PyTorch port of HF's T5; t5-hf5: transformers 5.18 itself, on the files it writes
+// (tie_word_embeddings always true, scale_decoder_outputs, an own lm_head.weight after a re-save).
+const checkpoints = [
+  ...referenceModels.map((model) => ({ source: 'the PyTorch reference', model, dir: `${referenceDir}/${model}` })),
+  ...hf5Models.map((model) => ({ source: 'transformers 5.18', model, dir: `${hf5Dir}/${model}` })),
+];
+
+describe.skipIf(!hasShared || deviceSkipReason).each(checkpoints)(`conformance with $source on ${deviceUnderTest}: $model`, ({ dir }) => {
+  const expected = hasShared ? readExpected(dir) : undefined!;
 
   it(`flan-serve logits matches encoder states and teacher-forced logits within ${tolerance} relative`, () => {
     const { encoder, logits } = cliLogits(dir, expected, deviceUnderTest);

@@ -46,4 +46,26 @@ describe.skipIf(!HAVE_SHARED_BENCHMARKS)('eval against flan-serve (tiny referenc
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('scores MMLU direct and CivilComments by rank through /v1/flan/score', async () => {
+    const base = { server: server.url, model: TINY_MODEL, apiKey: KEY, mode: 'direct' as const, scoring: 'rank' as const };
+    const mmlu = await runEval({ ...base, suite: 'mmlu', dataDir: join(FIXTURES, 'mmlu'), tasks: ['astronomy'], limit: 2 });
+    for (const e of mmlu.tasks.astronomy.examples) {
+      expect(e.scores).toHaveLength(4);
+      expect(e.prediction).toBe('ABCD'[e.scores!.indexOf(Math.max(...e.scores!))]);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'cc-rank-'));
+    try {
+      copyFileSync(join(FIXTURES, 'civilcomments', 'test.csv'), join(dir, 'test.csv'));
+      writeFileSync(join(dir, 'train.csv'), 'id,comment_text,toxicity\n1,"Thanks, helpful.",0.0\n2,"You moron.",0.9\n');
+      const cc = await runEval({ ...base, suite: 'civilcomments', dataDir: dir, tasks: ['zero-shot'] });
+      for (const e of cc.tasks['zero-shot'].examples) {
+        const [yes, no] = e.scores!;
+        expect(e.score).toBeCloseTo(Math.exp(yes) / (Math.exp(yes) + Math.exp(no)), 10);
+      }
+      expect(cc.tasks['zero-shot'].metrics.auc).toBeGreaterThanOrEqual(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -25,7 +25,7 @@ describe('self-consistency (cot-sc)', () => {
       const texts = [`The answer is ${gold}.`, 'The answer is 7.', `So ${gold}.`, 'The answer is 8.', `It is ${gold}.`];
       return { texts: texts.slice(0, n ?? 1) };
     });
-    const result = await runEval({ server: server.url, model: 'm', suite: 'mgsm', dataDir: MGSM, mode: 'cot-sc', samples: 5, temperature: 0.6 });
+    const result = await runEval({ server: server.url, model: 'm', suite: 'mgsm', dataDir: MGSM, tasks: ['en', 'zh'], mode: 'cot-sc', samples: 5, temperature: 0.6 });
     expect(result.summary.accuracy).toBe(100);
     expect(server.requests.every((r) => r.n === 5 && r.temperature === 0.6)).toBe(true);
     expect(result.tasks.en.examples[0].outputs).toHaveLength(5);
@@ -48,7 +48,7 @@ describe('zero-shot CoT', () => {
       if (prompt.includes('Lisa')) return { texts: [' Lisa has cats and dogs, which add up.'] };
       return { texts: [` ${prompt.includes('farmer') ? '12 * 10 = 120' : '4 - 1 = 3'}. The answer is ${goldFor(prompt)}.`] };
     });
-    const result = await runEval({ server: server.url, model: 'm', suite: 'mgsm', dataDir: MGSM, mode: 'zero-shot-cot', concurrency: 1 });
+    const result = await runEval({ server: server.url, model: 'm', suite: 'mgsm', dataDir: MGSM, tasks: ['en', 'zh'], mode: 'zero-shot-cot', concurrency: 1 });
     expect(result.summary.accuracy).toBe(100);
     const prompts = server.requests.map((r) => r.prompt);
     expect(prompts[0]).toBe("Question: Lisa has 3 cats and 2 dogs. How many pets does she have?\nStep-by-Step Answer: Let's think step by step.");

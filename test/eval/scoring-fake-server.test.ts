@@ -44,7 +44,7 @@ describe.skipIf(!HAVE_SHARED_BENCHMARKS)('BBH against a scripted endpoint', () =
       expect(task.metrics.accuracy, name).toBe(100);
     }
     expect(result.summary.accuracy).toBe(100);
-    expect(server.requests[0].stop).toEqual(['\n\n']);
+    expect(server.requests[0].stop).toEqual(['\n\n', 'Q:']);
     expect(server.requests[0].temperature).toBe(0);
   });
 
@@ -156,7 +156,7 @@ describe('MGSM against a scripted endpoint (8-shot native CoT)', () => {
       const question = last.replace(/^(Question: |问题：)/, '').replace(/\n(Step-by-Step Answer:|逐步解答：)$/, '');
       return { texts: [` ${gold.get(question) ?? 'I do not know.'}`] };
     });
-    const result = await runEval({ server: server.url, model: 'gold', suite: 'mgsm', dataDir: join(FIXTURES, 'mgsm'), mode: 'cot' });
+    const result = await runEval({ server: server.url, model: 'gold', suite: 'mgsm', dataDir: join(FIXTURES, 'mgsm'), tasks: ['en', 'zh'], mode: 'cot' });
     expect(result.tasks.en.metrics).toMatchObject({ accuracy: 100, count: 2 });
     expect(result.tasks.zh.metrics).toMatchObject({ accuracy: 100, count: 1 });
     const enPrompt = server.requests.find((r) => r.prompt.includes('Lisa'))!.prompt;
@@ -175,10 +175,15 @@ describe('TyDiQA-GoldP against a scripted endpoint (1-shot)', () => {
       const question = /Q: ([^\n]*)\n\nA:$/.exec(prompt)![1];
       return { texts: [` ${spans.get(question)}\n`] };
     });
-    const result = await runEval({ server: server.url, model: 'gold', suite: 'tydiqa', dataDir: dir, mode: 'direct' });
+    const result = await runEval({ server: server.url, model: 'gold', suite: 'tydiqa', dataDir: dir, tasks: ['english', 'swahili'], mode: 'direct' });
     expect(result.tasks.english.metrics).toMatchObject({ accuracy: 100, exact_match: 100, f1: 100, count: 2 });
     expect(result.tasks.swahili.metrics).toMatchObject({ exact_match: 100, count: 1 });
     const swPrompt = server.requests.find((r) => r.prompt.includes('1899'))!.prompt;
     expect(swPrompt).toMatch(/^Nairobi ni mji mkuu[^]*\n\nQ: Mji mkuu wa Kenya ni upi\?\n\nA: Nairobi\n\nNairobi ni mji mkuu[^]*\n\nQ: Nairobi ilianzishwa mwaka gani\?\n\nA:$/);
+
+    // Named no tasks, a run covers the paper's 8 languages (English is not among them) that the data has.
+    const paperSet = await runEval({ server: server.url, model: 'gold', suite: 'tydiqa', dataDir: dir, mode: 'direct' });
+    expect(Object.keys(paperSet.tasks)).toEqual(['swahili']);
+    expect(paperSet.reportedSet).toMatch(/^1 tasks \(swahili\), averaged over tasks; .*English excluded/);
   });
 });

@@ -7,6 +7,9 @@ export const hasShared = existsSync(sharedDir);
 export const referenceDir = `${sharedDir}/fixtures/t5-reference`;
 export const tokenizerDir = `${sharedDir}/fixtures/t5-tokenizer`;
 export const referenceModels = ['t5-tiny-flan-f32', 't5-tiny-flan-bf16', 't5-tiny-v1_0-tied'] as const;
+/** Checkpoints written by transformers 5.18 itself, with its own outputs (see that folder's README). */
+export const hf5Dir = `${sharedDir}/fixtures/t5-hf5`;
+export const hf5Models = ['t5-tiny-flan-hf5', 't5-tiny-v1_0-hf5', 't5-tiny-flan-hf5-resaved'] as const;
 
 if (!hasShared) {
   console.warn(`[flan-serve tests] ${sharedDir} is absent: tests that need the shared fixtures are skipped.`);

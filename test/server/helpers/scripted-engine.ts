@@ -1,14 +1,15 @@
 import type { Tokenizer } from '../../../runtime/checkpoint/tokenizer.ts';
-import type {
-  Engine,
+import {
   EngineError,
-  EngineStats,
-  FinishReason,
-  GenerationEvent,
-  GenerationRequest,
-  GenerationStream,
-  LoadedModelInfo,
-  ModelRef,
+  type Engine,
+  type EngineStats,
+  type FinishReason,
+  type GenerationEvent,
+  type GenerationRequest,
+  type GenerationStream,
+  type LoadedModelInfo,
+  type ModelRef,
+  type ScoreResult,
 } from '../../../runtime/engine/engine-api.ts';
 
 export type Script = (request: GenerationRequest, engine: ScriptedEngine) => AsyncGenerator<GenerationEvent>;
@@ -32,6 +33,11 @@ export class ScriptedEngine implements Engine {
     readonly tokenizer: Tokenizer,
     private readonly script: Script,
   ) {}
+
+  /** A script plays generation only; scoring is the real engine's (test/engine/score-candidates.test.ts). */
+  async score(): Promise<ScoreResult> {
+    throw new EngineError('invalid_request', 'the scripted engine does not score');
+  }
 
   generate(request: GenerationRequest): GenerationStream {
     const refusal = this.refuseNext;
