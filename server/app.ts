@@ -16,6 +16,7 @@ import { fileRoutes } from './routes/files.ts';
 import { fineTuningRoutes } from './routes/fine-tuning.ts';
 import { labUnavailableRoutes } from './routes/lab-unavailable.ts';
 import { modelRoutes } from './routes/models.ts';
+import { clientErrorHandler, frameworkErrors, installProtocolGuards, MAX_URL_BYTES } from './protocol-guards.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { DEFAULT_LIMITS, type ServerConfig } from './server-config.ts';
 import { Lifecycle, ServerContext } from './server-context.ts';
@@ -43,6 +44,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: limits.bodyBytes,
+    // A body that never finishes must not hold its socket (and file descriptor) forever: 408 past the
+    // request timeout, which Node checks every connectionsCheckingInterval.
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    http: { connectionsCheckingInterval: Math.max(50, Math.min(30_000, limits.requestTimeoutMs / 4)) },
+    clientErrorHandler,
+    frameworkErrors,
+    routerOptions: { maxParamLength: MAX_URL_BYTES },
     // fastify's own 503 while closing has its own body shape; the routes answer in OpenAI's instead.
     return503OnClosing: false,
     ajv: {
@@ -55,6 +64,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const ctx = new ServerContext(options.registry, metrics, new KeyChecker(options.config), limits, lifecycle);
 
   installErrorHandlers(app);
+  installProtocolGuards(app);
   // A route missing from the spec would be served but neither validated by it nor documented.
   const documented = new Set(documentedRoutes());
   app.addHook('onRoute', (route) => {

@@ -7,6 +7,10 @@ export interface ServerLimits {
   websocketMessageBytes: number;
   /** How long shutdown lets in-flight generations finish before cancelling them. */
   shutdownGraceMs: number;
+  /** How long a client has to send a whole request, head and body (408 past it). */
+  requestTimeoutMs: number;
+  /** How long a connection may stay silent both ways before it is closed. */
+  idleTimeoutMs: number;
 }
 
 export interface ServerConfig {
@@ -23,6 +27,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   bodyBytes: 1024 * 1024,
   websocketMessageBytes: 64 * 1024,
   shutdownGraceMs: 10_000,
+  requestTimeoutMs: 60_000,
+  idleTimeoutMs: 120_000,
 };
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
