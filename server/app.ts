@@ -45,10 +45,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger ?? false,
     bodyLimit: limits.bodyBytes,
     // A body that never finishes must not hold its socket (and file descriptor) forever: 408 past the
-    // request timeout, which Node checks every connectionsCheckingInterval.
+    // request timeout, which Node checks every connectionsCheckingInterval. Node 20 honours the
+    // timeouts only when the server is constructed with them, hence `http` as well.
     requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: limits.idleTimeoutMs,
-    http: { connectionsCheckingInterval: Math.max(50, Math.min(30_000, limits.requestTimeoutMs / 4)) },
+    http: {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: Math.min(60_000, limits.requestTimeoutMs),
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, limits.requestTimeoutMs / 4)),
+    },
     clientErrorHandler,
     frameworkErrors,
     routerOptions: { maxParamLength: MAX_URL_BYTES },
