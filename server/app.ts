@@ -2,6 +2,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { resolve } from 'node:path';
 import { KeyChecker } from './auth.ts';
 import { installErrorHandlers } from './error-handler.ts';
 import type { Lab } from './lab.ts';
@@ -122,7 +123,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   const { lab } = options;
   if (lab) {
-    await app.register(fileRoutes, { ctx, files: lab.files });
+    const inUse = (id: string) => lab.jobs.trainingFilesInUse().has(resolve(lab.files.contentPath(id) ?? ''));
+    await app.register(fileRoutes, { ctx, files: lab.files, inUse });
     await app.register(fineTuningRoutes, { ctx, services: lab.fineTuning() });
     await app.register(adminEvalRoutes, { ctx, evals: lab.evals });
     app.addHook('onClose', async () => lab.close());

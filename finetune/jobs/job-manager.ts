@@ -127,9 +127,21 @@ export class JobManager {
     return this.registry.jobs(opts);
   }
 
+  /** The training files of queued and running jobs: they must stay until those jobs end. */
+  trainingFilesInUse(): Set<string> {
+    const active = [...this.registry.queued(), ...this.registry.jobs({ status: 'running', limit: 1_000_000 })];
+    return new Set(active.map((job) => job.spec.trainingFile));
+  }
+
   events(id: string, opts: { after?: number; limit?: number } = {}): JobEvent[] {
     this.get(id);
     return this.registry.events(id, opts);
+  }
+
+  /** Newest first, older than event `before` (OpenAI's order); `type` picks one kind, e.g. the last 'metrics'. */
+  eventsNewestFirst(id: string, opts: { before?: number; limit: number; type?: string }): JobEvent[] {
+    this.get(id);
+    return this.registry.eventsNewestFirst(id, opts);
   }
 
   /** Model versions the job produced (one per successful run). */
@@ -315,7 +327,7 @@ export class JobManager {
         this.emit(jobId, 'info', 'started', e.resumed ? `Resumed at step ${e.step} of ${e.totalSteps}.` : `Training started: ${e.trainExamples} examples, ${e.heldOutExamples} held out.`, { step: e.step, total_steps: e.totalSteps });
         break;
       case 'step':
-        this.registry.setTrainedSteps(jobId, e.step);
+        this.registry.addTrainedStep(jobId, e.step, e.tokens);
         this.emit(jobId, 'info', 'metrics', `Step ${e.step}: training loss=${e.loss.toFixed(4)}`, {
           step: e.step,
           loss: e.loss,

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createReadStream } from 'node:fs';
 import { DataFormatError, parseInstructionJsonl } from '../../finetune/data/instruction-example.ts';
 import { ApiError, badRequest } from '../api-error.ts';
 import type { FileStore } from '../file-store.ts';
@@ -30,7 +31,10 @@ async function readUpload(request: FastifyRequest): Promise<{ filename: string; 
 }
 
 /** OpenAI's files API for finetuning data: every line is checked before the file is stored. */
-export async function fileRoutes(app: FastifyInstance, opts: { ctx: ServerContext; files: FileStore }): Promise<void> {
+export async function fileRoutes(
+  app: FastifyInstance,
+  opts: { ctx: ServerContext; files: FileStore; /** Whether a queued or running job trains on the file. */ inUse(id: string): boolean },
+): Promise<void> {
   const { files } = opts;
   const onRequest = opts.ctx.auth('admin');
   // Encapsulated in this plugin: other routes still take JSON only.
@@ -54,10 +58,26 @@ export async function fileRoutes(app: FastifyInstance, opts: { ctx: ServerContex
     return pageOf(files.list(), pageQuery(request.query), (f) => f.id);
   });
 
+  const fileParam = (params: unknown) => (params as { file_id: string }).file_id;
+
   app.get('/v1/files/:file_id', { schema: routeSchema('get', '/v1/files/{file_id}'), onRequest }, async (request) => {
-    const { file_id } = request.params as { file_id: string };
-    const file = files.get(file_id);
-    if (!file) throw fileNotFound(file_id);
-    return file;
+    const id = fileParam(request.params);
+    return files.get(id) ?? Promise.reject(fileNotFound(id));
+  });
+
+  app.get('/v1/files/:file_id/content', { schema: routeSchema('get', '/v1/files/{file_id}/content'), onRequest }, async (request, reply) => {
+    const id = fileParam(request.params);
+    const path = files.contentPath(id);
+    if (!path) throw fileNotFound(id);
+    return reply.type('application/jsonl').send(createReadStream(path));
+  });
+
+  app.delete('/v1/files/:file_id', { schema: routeSchema('delete', '/v1/files/{file_id}'), onRequest }, async (request) => {
+    const id = fileParam(request.params);
+    if (!files.get(id)) throw fileNotFound(id);
+    if (opts.inUse(id)) throw new ApiError(409, 'invalid_request_error', `File ${id} is the training file of a queued or running job`, 'file_in_use', 'file_id');
+    files.delete(id);
+    request.log.info({ file: id }, 'file deleted');
+    return { id, object: 'file' as const, deleted: true as const };
   });
 }

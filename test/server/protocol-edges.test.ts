@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { parse } from 'yaml';
+import { DEFAULT_LIMITS } from '../../runtime/engine/t5-engine.ts';
+import { specPath } from '../../server/openapi-spec.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { sampleEvents, ScriptedEngine } from './helpers/scripted-engine.ts';
 import { expectMatchesSchema } from './helpers/spec-check.ts';
@@ -90,6 +94,19 @@ describe.skipIf(!hasShared)('the protocol as the official clients send it', () =
     const res = await rawRequest(server.url, { path: '/v1/models/%E0%A4%A', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(res.status).toBe(400);
     expectOpenAiError(res.body, 400, 'invalid_url');
+  });
+
+  it('states one max_tokens limit, the engine\'s, in the spec it serves, in openapi.yaml and in what it refuses', async () => {
+    const spec = await json(await fetch(`${server.url}/openapi.json`));
+    const yaml = parse(readFileSync(specPath, 'utf8'));
+    for (const doc of [spec, yaml]) {
+      const { CompletionRequest, ChatCompletionRequest } = doc.components.schemas;
+      expect(CompletionRequest.properties.max_tokens.maximum).toBe(DEFAULT_LIMITS.maxNewTokens);
+      expect(ChatCompletionRequest.properties.max_completion_tokens.maximum).toBe(DEFAULT_LIMITS.maxNewTokens);
+    }
+    const over = await post(`${server.url}/v1/completions`, { model: TINY_MODEL, prompt: 'Hi', max_tokens: DEFAULT_LIMITS.maxNewTokens + 1 }, ADMIN);
+    expect(over.status).toBe(400);
+    expect((await json(over)).error.param).toBe('max_tokens');
   });
 
   it('names the real problem of a stop list that is too long', async () => {
