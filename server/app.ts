@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { KeyChecker } from './auth.ts';
+import { chooseWebsocketProtocol, installBrowserGuards, type BrowserPolicy } from './browser-guards.ts';
 import { installErrorHandlers } from './error-handler.ts';
 import type { Lab } from './lab.ts';
 import type { ModelRegistry } from './model-registry.ts';
@@ -19,13 +20,13 @@ import { labUnavailableRoutes } from './routes/lab-unavailable.ts';
 import { modelRoutes } from './routes/models.ts';
 import { clientErrorHandler, frameworkErrors, installProtocolGuards, MAX_URL_BYTES } from './protocol-guards.ts';
 import { opsRoutes } from './routes/ops.ts';
-import { DEFAULT_LIMITS, type ServerConfig } from './server-config.ts';
+import { DEFAULT_LIMITS, NO_RATE_LIMIT, type ServerConfig } from './server-config.ts';
 import { Lifecycle, ServerContext } from './server-context.ts';
 import { ServerMetrics } from './server-metrics.ts';
 
 export interface AppOptions {
   registry: ModelRegistry;
-  config: Pick<ServerConfig, 'apiKeys' | 'adminKey'> & { limits?: Partial<ServerConfig['limits']> };
+  config: Pick<ServerConfig, 'apiKeys' | 'adminKey'> & { limits?: Partial<ServerConfig['limits']> } & Partial<BrowserPolicy>;
   /** fastify's pino options; false (the default) for silence, as tests want. */
   logger?: FastifyServerOptions['logger'];
   /**
@@ -67,15 +68,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   const lifecycle = new Lifecycle();
   const metrics = new ServerMetrics(() => options.registry.active()?.stats());
-  const ctx = new ServerContext(options.registry, metrics, new KeyChecker(options.config), limits, lifecycle);
+  const keys = new KeyChecker(options.config);
+  const ctx = new ServerContext(options.registry, metrics, keys, limits, lifecycle);
 
   installErrorHandlers(app);
-  installProtocolGuards(app);
   // A route missing from the spec would be served but neither validated by it nor documented.
   const documented = new Set(documentedRoutes());
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
-      if (method !== 'HEAD' && !documented.has(`${method} ${route.url}`)) {
+      // HEAD mirrors GET; OPTIONS is the CORS preflight, which @fastify/cors answers for every route.
+      if (method !== 'HEAD' && method !== 'OPTIONS' && !documented.has(`${method} ${route.url}`)) {
         throw new Error(`${method} ${route.url} is not described in openapi/openapi.yaml`);
       }
     }
@@ -104,7 +106,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(websocket, {
-    options: { maxPayload: limits.websocketMessageBytes },
+    options: { maxPayload: limits.websocketMessageBytes, handleProtocols: chooseWebsocketProtocol },
     errorHandler(error, socket, request) {
       // An oversized frame is the client's mistake; ws has already closed the socket with 1009.
       if ((error as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') request.log.info({ err: error }, 'websocket message too large');
@@ -118,6 +120,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       this.websocketServer.close(() => done());
     },
   });
+  // After the websocket plugin: its onRequest hook marks upgrade requests, so that a refused one has its
+  // socket closed instead of held open.
+  await installBrowserGuards(app, { corsOrigins: options.config.corsOrigins ?? [], rateLimit: options.config.rateLimit ?? NO_RATE_LIMIT }, keys);
+  installProtocolGuards(app);
   for (const routes of [opsRoutes, modelRoutes, completionRoutes, chatCompletionRoutes, chatWebsocketRoutes, adminRoutes]) {
     await app.register(routes, { ctx });
   }
