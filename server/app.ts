@@ -1,4 +1,5 @@
 import websocket from '@fastify/websocket';
+import type { WebSocket } from 'ws';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -59,6 +60,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clientErrorHandler,
     frameworkErrors,
     routerOptions: { maxParamLength: MAX_URL_BYTES },
+    // Close hooks wait out the grace period; fastify's default 10 s would end a longer one with an error.
+    pluginTimeout: limits.shutdownGraceMs + 10_000,
     // fastify's own 503 while closing has its own body shape; the routes answer in OpenAI's instead.
     return503OnClosing: false,
     ajv: {
@@ -103,6 +106,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     lifecycle.closing = true;
     await options.registry.close(limits.shutdownGraceMs);
     for (const socket of silentConnections) socket.destroy();
+    await closeWebsockets(app.websocketServer.clients);
   });
 
   await app.register(websocket, {
@@ -116,7 +120,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       }
     },
     preClose(done) {
-      for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down');
       this.websocketServer.close(() => done());
     },
   });
@@ -138,4 +141,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await app.register(labUnavailableRoutes, { ctx });
   }
   return app;
+}
+
+/** How long a websocket client gets to answer the server's close frame before its socket is cut. */
+const WEBSOCKET_CLOSE_WAIT_MS = 1_000;
+
+/**
+ * Sends every session 1001 (going away), then cuts the sockets of clients that do not answer in time:
+ * ws would wait 30 s for each, and shutdown must end in bounded time.
+ */
+async function closeWebsockets(clients: Set<WebSocket>): Promise<void> {
+  const closed = [...clients].map((client) => {
+    client.close(1001, 'server shutting down');
+    return new Promise<void>((resolve) => (client.readyState === client.CLOSED ? resolve() : client.once('close', () => resolve())));
+  });
+  const deadline = new Promise<void>((resolve) => setTimeout(resolve, WEBSOCKET_CLOSE_WAIT_MS).unref());
+  await Promise.race([Promise.all(closed), deadline]);
+  for (const client of clients) client.terminate();
 }

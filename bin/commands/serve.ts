@@ -56,7 +56,15 @@ export function registerServe(program: Command): void {
           if (stopping) process.exit(130);
           stopping = true;
           app.log.info(`${signal}: shutting down (in-flight requests get ${config.limits.shutdownGraceMs} ms)`);
-          void app.close().then(done);
+          // Bounded: whatever still holds the process past the grace period and a margin is cut.
+          setTimeout(() => {
+            app.log.error('shutdown overran its bound; exiting');
+            process.exit(0);
+          }, config.limits.shutdownGraceMs + 15_000).unref();
+          app.close().then(done, (err: unknown) => {
+            app.log.error({ err }, 'shutdown failed; exiting');
+            done();
+          });
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
