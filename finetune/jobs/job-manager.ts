@@ -272,6 +272,9 @@ export class JobManager {
           this.registry.setStatus(job.id, 'failed', { error });
           this.emit(job.id, 'error', 'failed', error.message);
         }
+      } else if (!failure && this.mayRestart(job.id, workDir)) {
+        this.registry.setStatus(job.id, 'queued');
+        this.emit(job.id, 'warn', 'restarted', `The training process died (${signal ?? `code ${code}`}); the job resumes from its last checkpoint, once.`);
       } else {
         const error = failure ?? { code: 'training_error', message: `the training process exited (${signal ?? `code ${code}`})` };
         this.registry.setStatus(job.id, 'failed', { error });
@@ -280,6 +283,20 @@ export class JobManager {
       this.finishing.delete(finished);
       this.schedule();
     });
+  }
+
+  /**
+   * A process that died without reporting an error (killed, out of memory) is restarted from its
+   * checkpoint once per job; a second death fails the job, so that a job that kills its process every
+   * time does not loop.
+   */
+  private mayRestart(jobId: string, workDir: string): boolean {
+    return existsSync(jobPaths(workDir).checkpoint) && this.registry.eventsNewestFirst(jobId, { type: 'restarted', limit: 1 }).length === 0;
+  }
+
+  /** The pid of the process training a job now, for operators (and tests) that need to find it. */
+  trainingPid(jobId: string): number | undefined {
+    return this.workers.get(jobId)?.child.pid;
   }
 
   private async succeed(job: FinetuneJob, result: { modelDir: string; heldOutLoss: number | null }): Promise<void> {
