@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { ModelPublisher, PublishedModel } from '../finetune/jobs/job-manager.ts';
 import type { ModelVersion } from '../finetune/jobs/job-registry.ts';
+import { probeForward } from '../runtime/checkpoint/servable-check.ts';
 import { loadServedModel, type T5Engine } from '../runtime/engine/t5-engine.ts';
 import type { SessionConfig } from '../runtime/onnx-session.ts';
 import { RegistryError, type ModelRegistry, type ModelVersionInfo } from './model-registry.ts';
@@ -157,6 +158,7 @@ export class FinetuneModelRegistry implements ModelRegistry, ModelPublisher {
     let next;
     try {
       next = await loadServedModel({ modelDir: version.dir, modelId: version.info.modelId, ...(this.session ? { session: this.session } : {}) });
+      await probeForward(next.runner, next.tokens, version.dir);
     } catch (err) {
       throw new RegistryError('load_failed', `Model version '${version.info.id}' failed to load; the current one keeps serving: ${(err as Error).message}`);
     }

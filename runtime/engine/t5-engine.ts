@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { loadModelDir } from '../checkpoint/model-dir.ts';
 import { ModelLoadError } from '../checkpoint/model-load-error.ts';
+import { checkWeightsFinite } from '../checkpoint/servable-check.ts';
 import type { Tokenizer } from '../checkpoint/tokenizer.ts';
 import { sessionConfigFromEnv, type SessionConfig } from '../onnx-session.ts';
 import { T5Runner } from '../t5-runner.ts';
@@ -55,6 +56,7 @@ export interface ServedModel {
 export async function loadServedModel(options: Omit<EngineOptions, 'limits'>): Promise<ServedModel> {
   const model = loadModelDir(options.modelDir, { tokenizerDir: options.tokenizerDir, requireTokenizer: true });
   if (!model.tokenizer) throw new ModelLoadError(options.modelDir, 'no tokenizer');
+  checkWeightsFinite(model.weights, model.dir);
   const runner = await T5Runner.fromWeights(model.config, model.weights, options.session ?? sessionConfigFromEnv());
   return {
     modelId: options.modelId ?? model.dir.replace(/\/+$/, '').split('/').pop()!,
