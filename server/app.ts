@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { resolve } from 'node:path';
+import type { ApiError } from './api-error.ts';
 import { KeyChecker } from './auth.ts';
 import { chooseWebsocketProtocol, installBrowserGuards, type BrowserPolicy } from './browser-guards.ts';
 import { installErrorHandlers } from './error-handler.ts';
@@ -35,6 +36,8 @@ export interface AppOptions {
    * be `registry`. Closed with the app.
    */
   lab?: Lab;
+  /** Without a lab, what its routes answer (default: 503, no data directory). */
+  labUnavailable?: ApiError;
 }
 
 /**
@@ -138,7 +141,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await app.register(adminEvalRoutes, { ctx, evals: lab.evals });
     app.addHook('onClose', async () => lab.close());
   } else {
-    await app.register(labUnavailableRoutes, { ctx });
+    await app.register(labUnavailableRoutes, { ctx, ...(options.labUnavailable ? { reason: options.labUnavailable } : {}) });
   }
   return app;
 }

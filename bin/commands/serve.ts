@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ConfigError } from '../../runtime/config-error.ts';
 import { createEngine } from '../../runtime/engine/t5-engine.ts';
+import { insufficientStorage, isStorageFull } from '../../server/api-error.ts';
 import { buildApp } from '../../server/app.ts';
 import { Lab } from '../../server/lab.ts';
+import { InMemoryModelRegistry } from '../../server/model-registry.ts';
 import { bindHost, isKeyless, serverConfigFromEnv } from '../../server/server-config.ts';
 
 interface ServeOptions {
@@ -19,6 +21,16 @@ interface ServeOptions {
 function embeddedModelDir(): string | undefined {
   const dir = fileURLToPath(new URL('../../models/flan-mini', import.meta.url));
   return existsSync(join(dir, 'config.json')) ? dir : undefined;
+}
+
+/** The lab under dataDir, or, when the disk is full, the error that says why there is none. */
+function openLab(dataDir: string): { lab?: Lab; labError?: unknown } {
+  try {
+    return { lab: Lab.open({ dataDir }) };
+  } catch (err) {
+    if (!isStorageFull(err)) throw err;
+    return { labError: err };
+  }
 }
 
 const NO_MODEL =
@@ -42,9 +54,16 @@ export function registerServe(program: Command): void {
       const modelDir = opts.model ?? process.env.FLAN_MODEL ?? embeddedModelDir();
       if (!modelDir) throw new ConfigError(NO_MODEL);
       const config = serverConfigFromEnv({ ...process.env, ...(opts.host ? { HOST: opts.host } : {}), ...(opts.port ? { PORT: opts.port } : {}) });
-      // Uploaded files, fine-tuning jobs, model versions and eval runs live here across restarts.
-      const lab = Lab.open({ dataDir: resolve(process.env.FLAN_DATA_DIR || 'data') });
-      const app = await buildApp({ registry: lab.models, lab, config, logger: { level: 'info' } });
+      // Uploaded files, fine-tuning jobs, model versions and eval runs live here across restarts. A full
+      // disk must not take inference down with it: the server then runs without them (their routes 507).
+      const dataDir = resolve(process.env.FLAN_DATA_DIR || 'data');
+      const { lab, labError } = openLab(dataDir);
+      // Serves the model when the lab cannot: no versions on disk, activation history in memory only.
+      const inferenceOnly = new InMemoryModelRegistry();
+      const registry = lab?.models ?? inferenceOnly;
+      const labUnavailable = labError === undefined ? undefined : insufficientStorage(`${dataDir} is full`);
+      const app = await buildApp({ registry, lab, labUnavailable, config, logger: { level: 'info' } });
+      if (labError) app.log.error({ err: labError }, `${dataDir} is full: serving inference only; files, fine-tuning and evals answer 507`);
       const { host, overridden } = bindHost(config);
       if (overridden) app.log.warn(`HOST=${overridden} ignored: with no FLAN_API_KEYS the API is open, so it listens on ${host} only`);
       else if (isKeyless(config)) app.log.warn(`no FLAN_API_KEYS: the API is open and listens on loopback (${host}) only`);
@@ -74,9 +93,9 @@ export function registerServe(program: Command): void {
         const dir = resolve(modelDir);
         const engine = await createEngine({ modelDir: dir, modelId: opts.modelId });
         const model = engine.modelId;
-        const restoreError = await lab.models.serve(engine, { id: basename(dir), modelId: model, dir });
+        const restoreError = lab ? await lab.models.serve(engine, { id: basename(dir), modelId: model, dir }) : inferenceOnly.add({ id: basename(dir), source: dir }, engine);
         if (restoreError) app.log.error({ err: restoreError }, 'the version active before the restart did not load; serving the base model');
-        app.log.info({ model, dir, version: (await lab.models.list()).activeId }, 'model ready');
+        app.log.info({ model, dir, version: (await registry.list()).activeId }, 'model ready');
       } catch (err) {
         await app.close();
         throw err;
