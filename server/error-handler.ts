@@ -69,6 +69,7 @@ function fromFastifyError(err: FastifyError): ApiError | undefined {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return badRequest('The request body is empty; expected a JSON object', null, 'invalid_json');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_REQ_FILE_TOO_LARGE':
       return new ApiError(413, 'invalid_request_error', `The request body is larger than this server accepts`, 'request_too_large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ApiError(415, 'invalid_request_error', 'Send the body as application/json', 'unsupported_media_type');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeBytesAtomicSync } from '../runtime/checkpoint/atomic-write.ts';
 
@@ -30,19 +30,42 @@ export class FileStore {
     for (const name of readdirSync(dir)) if (name.startsWith('.') && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
   }
 
-  save(filename: string, content: Buffer, examples: number): StoredFile {
+  /** A fresh path in this directory for an upload to stream into; swept on the next open if left behind. */
+  stagingPath(): string {
+    return join(this.dir, `.upload-${randomBytes(8).toString('hex')}.tmp`);
+  }
+
+  /** Stores the checked upload streamed into `staging` (from stagingPath): fsynced, renamed in, then described. */
+  adopt(staging: string, filename: string, examples: number): StoredFile {
+    const fd = openSync(staging, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     const id = `file-${randomBytes(12).toString('hex')}`;
+    const content = join(this.dir, `${id}.jsonl`);
+    renameSync(staging, content);
+    try {
+      return this.describe(id, filename, statSync(content).size, examples);
+    } catch (err) {
+      rmSync(content, { force: true }); // content without a description would never be listed or swept
+      throw err;
+    }
+  }
+
+  /** Writes the description that makes a stored content file listed (its write fsyncs the directory too). */
+  private describe(id: string, filename: string, bytes: number, examples: number): StoredFile {
     const file: StoredFile = {
       id,
       object: 'file',
-      bytes: content.length,
+      bytes,
       created_at: Math.floor(Date.now() / 1000),
       filename,
       purpose: 'fine-tune',
       status: 'processed',
       examples,
     };
-    writeBytesAtomicSync(join(this.dir, `${id}.jsonl`), content);
     writeBytesAtomicSync(join(this.dir, `${id}.json`), Buffer.from(`${JSON.stringify(file)}\n`));
     return file;
   }

@@ -52,6 +52,33 @@ export function parseInstructionJsonl(text: string, file = 'data.jsonl'): Instru
   return examples;
 }
 
+/**
+ * Checks a JSONL file as it streams in, line by line, without holding it: the number of examples, or
+ * DataFormatError with every bad line, as parseInstructionJsonl reports them.
+ */
+export async function countInstructionExamples(lines: AsyncIterable<string>, file: string): Promise<number> {
+  const problems: { line: number; message: string }[] = [];
+  let count = 0;
+  let line = 0;
+  for await (const raw of lines) {
+    line++;
+    if (raw.trim() === '') continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch (err) {
+      problems.push({ line, message: `not valid JSON (${(err as Error).message})` });
+      continue;
+    }
+    const parsed = toExample(json);
+    if (typeof parsed === 'string') problems.push({ line, message: parsed });
+    else count++;
+  }
+  if (problems.length > 0) throw new DataFormatError(file, problems);
+  if (count === 0) throw new DataFormatError(file, [{ line, message: 'the file holds no examples' }]);
+  return count;
+}
+
 /** The example, or what is wrong with it. */
 function toExample(json: unknown): Omit<InstructionExample, 'line'> | string {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return 'expected a JSON object';
