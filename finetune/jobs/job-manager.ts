@@ -32,6 +32,11 @@ export interface CreateJobRequest {
   /** Hot-swap the finished model into serving (through the ModelPublisher). */
   publish?: boolean;
   suffix?: string;
+  /**
+   * The caller has checked every line of the training file already and the file cannot change (an
+   * upload the server stored): create() then skips reading it again, on the caller's thread.
+   */
+  trainingFileChecked?: boolean;
 }
 
 export class JobRequestError extends Error {
@@ -105,10 +110,12 @@ export class JobManager {
     if (!existsSync(spec.trainingFile)) throw new JobRequestError('invalid_training_file', `training file ${basename(spec.trainingFile)} not found`);
     if (!existsSync(join(spec.baseModelDir, 'config.json'))) throw new JobRequestError('invalid_request', `base model ${spec.baseModelDir} has no config.json`);
     if (!(Number.isInteger(spec.steps) && spec.steps > 0)) throw new JobRequestError('invalid_request', 'steps must be a positive integer');
-    try {
-      parseInstructionJsonl(readFileSync(spec.trainingFile, 'utf8'), basename(spec.trainingFile));
-    } catch (err) {
-      throw new JobRequestError('invalid_training_file', (err as Error).message);
+    if (!request.trainingFileChecked) {
+      try {
+        parseInstructionJsonl(readFileSync(spec.trainingFile, 'utf8'), basename(spec.trainingFile));
+      } catch (err) {
+        throw new JobRequestError('invalid_training_file', (err as Error).message);
+      }
     }
     const id = `ftjob-${randomBytes(12).toString('hex')}`;
     const job = this.registry.insertJob({ id, spec, publish: request.publish ?? false, suffix: request.suffix ?? null });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_UPLOAD_BYTES } from '../../server/routes/files.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { makeTinyModelDir } from '../helpers/tiny-model.ts';
-import { startLabServer, type LabServer } from './helpers/lab-server.ts';
+import { BASE_MODEL, startLabServer, type LabServer } from './helpers/lab-server.ts';
 
 describe.skipIf(!hasShared)('uploads are streamed to disk and checked off the main thread', () => {
   const root = mkdtempSync(join(tmpdir(), 'flan-upload-'));
@@ -42,6 +42,14 @@ describe.skipIf(!hasShared)('uploads are streamed to disk and checked off the ma
 
     const ok = (await upload(lines.filter((l) => l.startsWith('{')).join('\n'))) as OpenAI.FileObject & { examples: number };
     expect(ok.examples).toBe(299_700);
+
+    // Creating a job on it does not read the file again on the main thread (the training process does).
+    delay.reset();
+    delay.enable();
+    const job = await server.client.fineTuning.jobs.create({ model: BASE_MODEL, training_file: ok.id, flan: { steps: 1_000 } } as OpenAI.FineTuning.JobCreateParams);
+    delay.disable();
+    expect(delay.max / 1e6).toBeLessThan(1_000);
+    await server.client.fineTuning.jobs.cancel(job.id);
   });
 
   it('refuses a file over the upload limit with 413 and keeps nothing of it', async () => {
