@@ -38,6 +38,8 @@ export class Lab {
     mkdirSync(options.dataDir, { recursive: true });
     const db = new Database(join(options.dataDir, 'server.sqlite'));
     db.pragma('journal_mode = WAL');
+    // A committed write (activation history, eval runs) must survive power loss, not only a crash.
+    db.pragma('synchronous = FULL');
     const models = new FinetuneModelRegistry(options.session, new SqliteHistoryStore(db));
     const jobs = JobManager.open({ dataDir: options.dataDir, publisher: models });
     models.readVersionsFrom(() =>

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fsyncDirectory } from '../../runtime/checkpoint/atomic-write.ts';
 import { sessionConfigFromEnv } from '../../runtime/onnx-session.ts';
 import { parseInstructionJsonl } from '../data/instruction-example.ts';
 import { JobRegistry, type FinetuneJob, type JobEvent, type JobStatus, type ModelVersion } from './job-registry.ts';
@@ -320,6 +321,7 @@ export class JobManager {
     const modelDir = join(this.jobsDir, job.id, 'versions', id.replace(/[^A-Za-z0-9._-]/g, '_'));
     mkdirSync(join(modelDir, '..'), { recursive: true });
     renameSync(result.modelDir, modelDir);
+    fsyncDirectory(dirname(modelDir));
     this.registry.addModelVersion({ id, jobId: job.id, modelDir, heldOutLoss: result.heldOutLoss });
     this.registry.setStatus(job.id, 'succeeded', { fineTunedModel: id });
     this.emit(job.id, 'info', 'succeeded', `Job succeeded: model ${id}.`, { model: id, model_dir: modelDir, held_out_loss: result.heldOutLoss });
