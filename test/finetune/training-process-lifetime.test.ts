@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JobManager, type JobEvent } from '../../finetune/jobs/job-manager.ts';
 import { jobPaths, type TrainingSpec } from '../../finetune/jobs/training-run.ts';
-import { tinyJsonl, writeTinyModelDir } from './tiny-model-dir.ts';
+import { tinyJsonl, tinyLoraSpec, writeTinyModelDir } from './tiny-model-dir.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flan-lifetime-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -16,17 +16,7 @@ const baseModelDir = writeTinyModelDir(join(root, 'base'));
 const trainingFile = join(root, 'train.jsonl');
 writeFileSync(trainingFile, tinyJsonl);
 
-const spec = (steps: number): TrainingSpec => ({
-  baseModelDir,
-  trainingFile,
-  method: { kind: 'lora', lora: { rank: 2, alpha: 4, targets: ['q', 'v'] } },
-  optimizer: { kind: 'adamw', lr: 1e-2 },
-  steps,
-  batch: { batchSize: 2, microBatches: 1, packed: false, maxSourceLength: 32, maxTargetLength: 8 },
-  seed: 3,
-  heldOutFraction: 0.2,
-  checkpointEvery: 1,
-});
+const spec = (steps: number): TrainingSpec => tinyLoraSpec(baseModelDir, trainingFile, steps);
 
 /** Whether a pid is a live process (a zombie waiting to be reaped counts as gone). */
 function alive(pid: number): boolean {
