@@ -46,8 +46,17 @@ export class T5Runner {
   ) {}
 
   static async fromWeights(config: T5Config, weights: T5Weights, session: SessionConfig): Promise<T5Runner> {
-    const graphs = [buildEncoderGraph(config, weights), buildCrossKVGraph(config, weights), buildDecoderStepGraph(config, weights)];
-    const [encoder, crossKV, decoder] = await Promise.all(graphs.map((g) => sessionForGraph(g, session)));
+    // Building a graph and creating its session both run synchronously for a good part of a second on
+    // a small model; one at a time, with a turn of the event loop after each, a server loading its model
+    // still answers (/readyz says 503) between them instead of holding every request to the end.
+    const sessions = [];
+    for (const build of [buildEncoderGraph, buildCrossKVGraph, buildDecoderStepGraph]) {
+      const graph = build(config, weights);
+      await yieldToEventLoop();
+      sessions.push(await sessionForGraph(graph, session));
+      await yieldToEventLoop();
+    }
+    const [encoder, crossKV, decoder] = sessions;
     return new T5Runner(config, encoder, crossKV, decoder);
   }
 
@@ -136,6 +145,9 @@ export class T5Runner {
 }
 
 /** Small graphs load from memory; large ones are written with external data and loaded by path. */
+/** Lets pending I/O (requests, timers) run before the next synchronous stretch of work. */
+export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export async function sessionForGraph(graph: Graph, session: SessionConfig, externalAboveBytes = EXTERNAL_DATA_BYTES) {
   if (initializerBytes(graph) < externalAboveBytes) return createSession(serializeModel(graph), session);
   const base = join(process.env.FLAN_DATA_DIR ?? tmpdir(), 'onnx-cache');

@@ -4,7 +4,7 @@ import { ModelLoadError } from '../checkpoint/model-load-error.ts';
 import { checkWeightsFinite } from '../checkpoint/servable-check.ts';
 import type { Tokenizer } from '../checkpoint/tokenizer.ts';
 import { sessionConfigFromEnv, type SessionConfig } from '../onnx-session.ts';
-import { T5Runner } from '../t5-runner.ts';
+import { T5Runner, yieldToEventLoop } from '../t5-runner.ts';
 import { buildCotPrompt } from './chain-of-thought.ts';
 import { DecodeScheduler, type ScheduledRequest, type SchedulerLimits, type TokenIds } from './decode-scheduler.ts';
 import {
@@ -57,6 +57,7 @@ export async function loadServedModel(options: Omit<EngineOptions, 'limits'>): P
   const model = loadModelDir(options.modelDir, { tokenizerDir: options.tokenizerDir, requireTokenizer: true });
   if (!model.tokenizer) throw new ModelLoadError(options.modelDir, 'no tokenizer');
   checkWeightsFinite(model.weights, model.dir);
+  await yieldToEventLoop(); // reading the weights ran synchronously; let waiting requests hear 503
   const runner = await T5Runner.fromWeights(model.config, model.weights, options.session ?? sessionConfigFromEnv());
   return {
     modelId: options.modelId ?? model.dir.replace(/\/+$/, '').split('/').pop()!,
