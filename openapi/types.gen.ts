@@ -375,6 +375,27 @@ export interface paths {
         get: operations["retrieveFile"];
         put?: never;
         post?: never;
+        /**
+         * Delete an uploaded file
+         * @description Refused (409 `file_in_use`) while a queued or running job trains on it.
+         */
+        delete: operations["deleteFile"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/files/{file_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The uploaded file's content, as uploaded */
+        get: operations["retrieveFileContent"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -435,9 +456,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The job's events, oldest first
-         * @description Chronological, unlike OpenAI's newest-first list, so that a client follows a running job by
-         *     asking again with `after` set to the last event's id. `metrics` events carry `step`, `loss`,
+         * The job's events, newest first
+         * @description Newest first, as OpenAI lists them: `after` set to the last id of a page gives the events before
+         *     it. A client follows a running job by reading the first page again and keeping the events newer
+         *     than the last one it saw. `metrics` events carry `step`, `loss`,
          *     `learning_rate`, `grad_norm`, `tokens`, `tokens_per_second` and `eta_seconds` in `data`;
          *     `event` names what happened (created, started, metrics, eval, version, succeeded, published,
          *     publish_failed, failed, cancelled, ...).
@@ -760,7 +782,7 @@ export interface components {
             model: string;
             /** @description A string, strings, token ids, or arrays of token ids (at most 16 prompts) */
             prompt: string | string[] | number[] | number[][];
-            /** @description Default from the model's generation_config.json */
+            /** @description Default from the model's generation_config.json; the maximum is the engine's (the server writes it here) */
             max_tokens?: number | null;
             /** @description 0 is greedy; default from generation_config.json */
             temperature?: number | null;
@@ -984,6 +1006,13 @@ export interface components {
             status: "processed";
             /** @description Instruction examples in the file (this server's addition) */
             examples?: number;
+        };
+        FileDeleted: {
+            id: string;
+            /** @constant */
+            object: "file";
+            /** @constant */
+            deleted: true;
         };
         FileList: {
             /** @constant */
@@ -1854,6 +1883,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FileObject"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file is gone */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileDeleted"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    retrieveFileContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The JSONL content */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jsonl": string;
                 };
             };
             401: components["responses"]["Unauthorized"];

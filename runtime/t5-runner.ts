@@ -53,9 +53,18 @@ export class T5Runner {
   ) {}
 
   static async fromWeights(config: T5Config, weights: T5Weights, session: SessionConfig): Promise<T5Runner> {
-    const graphs = [buildEncoderGraph(config, weights), buildCrossKVGraph(config, weights), buildDecoderStepGraph(config, weights)];
-    const [encoder, crossKV, decoder] = await Promise.all(graphs.map((g) => sessionForGraph(g, session)));
-    const placement = [encoder, crossKV, decoder].map((m) => m.placement);
+    // Building a graph and creating its session both run synchronously for a good part of a second on
+    // a small model; one at a time, with a turn of the event loop after each, a server loading its model
+    // still answers (/readyz says 503) between them instead of holding every request to the end.
+    const sessions = [];
+    for (const build of [buildEncoderGraph, buildCrossKVGraph, buildDecoderStepGraph]) {
+      const graph = build(config, weights);
+      await yieldToEventLoop();
+      sessions.push(await sessionForGraph(graph, session));
+      await yieldToEventLoop();
+    }
+    const [encoder, crossKV, decoder] = sessions;
+    const placement = sessions.map((m) => m.placement);
     return new T5Runner(config, session.device, placement, encoder.session, crossKV.session, decoder.session);
   }
 
@@ -184,6 +193,9 @@ async function repeatRows(tensor: ort.Tensor, rows: number): Promise<ort.Tensor>
   for (let r = 0; r < rows; r++) out.set(one, r * one.length);
   return new ort.Tensor('float32', out, [rows, ...tensor.dims.slice(1)]);
 }
+
+/** Lets pending I/O (requests, timers) run before the next synchronous stretch of work. */
+export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Small graphs load from memory; large ones are written with external data and loaded by path. */
 export async function sessionForGraph(graph: Graph, session: SessionConfig, externalAboveBytes = EXTERNAL_DATA_BYTES) {

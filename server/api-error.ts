@@ -77,9 +77,21 @@ export function fromVersionError(err: unknown): unknown {
   }
 }
 
+/** Error codes of a full disk or quota, from Node's fs and from SQLite. */
+const STORAGE_FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+/** Whether an error means the data directory cannot take more writes. */
+export function isStorageFull(err: unknown): boolean {
+  return STORAGE_FULL.has(String((err as { code?: unknown } | null)?.code));
+}
+
+export const insufficientStorage = (detail = 'the data directory is full') =>
+  new ApiError(507, 'server_error', `This route needs the data directory, and ${detail}; inference still works`, 'insufficient_storage');
+
 /** Any thrown value as an ApiError; unknown errors become a 500 that does not leak internals. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof EngineError) return fromEngineError(err);
+  if (isStorageFull(err)) return insufficientStorage();
   return new ApiError(500, 'server_error', 'Internal server error', 'internal_error');
 }

@@ -9,10 +9,24 @@ export type Scope = 'api' | 'admin';
 const digest = (key: string) => createHash('sha256').update(key).digest();
 const matches = (given: Buffer, keys: Buffer[]) => keys.some((k) => timingSafeEqual(given, k));
 
-function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  const match = header?.match(/^Bearer\s+(.+)$/i);
-  return match?.[1].trim();
+/** The subprotocol prefix that carries a key on a browser's websocket, as OpenAI's realtime API takes it. */
+export const WS_KEY_PROTOCOL = 'openai-insecure-api-key.';
+
+/** The websocket subprotocols a client offered (`Sec-WebSocket-Protocol`, comma separated). */
+export function offeredProtocols(request: Pick<FastifyRequest, 'headers'>): string[] {
+  const header = request.headers['sec-websocket-protocol'];
+  return (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((p) => p.trim()).filter(Boolean);
+}
+
+/**
+ * The key a request presents: `Authorization: Bearer`, or, on a websocket upgrade (browsers cannot set
+ * headers there), a `openai-insecure-api-key.<key>` subprotocol. Never a URL parameter: URLs end up in logs.
+ */
+function presentedKey(request: FastifyRequest): string | undefined {
+  const match = request.headers.authorization?.match(/^Bearer\s+(.+)$/i);
+  if (match) return match[1].trim();
+  if (request.headers.upgrade?.toLowerCase() !== 'websocket') return undefined;
+  return offeredProtocols(request).find((p) => p.startsWith(WS_KEY_PROTOCOL))?.slice(WS_KEY_PROTOCOL.length) || undefined;
 }
 
 /**
@@ -32,9 +46,22 @@ export class KeyChecker {
     this.keyless = isKeyless(config);
   }
 
+  /**
+   * Whom a request is counted against for rate limits: a configured key it presents (by its digest,
+   * never the key itself), else its address, so that made-up keys share one budget.
+   */
+  identify(request: FastifyRequest): string {
+    const token = presentedKey(request);
+    if (token !== undefined) {
+      const given = digest(token);
+      if (matches(given, [...this.apiKeys, ...(this.adminKey ? [this.adminKey] : [])])) return `key:${given.toString('hex', 0, 12)}`;
+    }
+    return `address:${request.ip}`;
+  }
+
   /** Throws the 401 or 403 the request deserves, or returns when it may proceed. */
   check(request: FastifyRequest, scope: Scope): void {
-    const token = bearerToken(request);
+    const token = presentedKey(request);
     const admin = this.adminKey ? [this.adminKey] : [];
     if (scope === 'api') {
       if (this.keyless) return;

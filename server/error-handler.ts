@@ -18,7 +18,8 @@ function paramName(instancePath: string, child?: unknown): string | null {
 
 /**
  * One readable message for a failed schema check. Ajv reports an anyOf as one error per branch and
- * then "must match a schema in anyOf"; the branches' expected types say more, so they are merged.
+ * then "must match a schema in anyOf"; the branches' expected types say more, so they are merged,
+ * unless a branch of the right type failed on something else.
  */
 export function validationError(errors: AjvError[], context: string): ApiError {
   const last = errors[errors.length - 1];
@@ -27,9 +28,11 @@ export function validationError(errors: AjvError[], context: string): ApiError {
     const here = errors.filter((e) => e.instancePath === last.instancePath && e.keyword === 'type');
     const types = [...new Set(here.flatMap((e) => [e.params.type].flat() as string[]))];
     const param = paramName(last.instancePath);
+    // A branch whose type matched failed on something else (a list too long): that is the real problem.
+    const inMatchedBranch = errors.find((e) => e !== last && !here.includes(e));
+    if (inMatchedBranch) return plainError(inMatchedBranch, context);
     if (types.length > 0) return badRequest(`${param ?? context} must be ${types.join(' or ')}`, param, 'invalid_type');
-    const inner = errors.find((e) => e !== last) ?? last;
-    return badRequest(`${paramName(inner.instancePath) ?? context} ${inner.message ?? 'is invalid'}`, param);
+    return plainError(last, context);
   }
   if (first.keyword === 'required') {
     const param = paramName(first.instancePath, first.params.missingProperty);
@@ -39,9 +42,22 @@ export function validationError(errors: AjvError[], context: string): ApiError {
     const param = paramName(first.instancePath, first.params.additionalProperty);
     return badRequest(`Unrecognized request argument supplied: ${param}`, param, 'unknown_parameter');
   }
-  const param = paramName(first.instancePath);
-  const code = first.keyword === 'type' ? 'invalid_type' : 'invalid_value';
-  return badRequest(`${param ?? context} ${first.message ?? 'is invalid'}`, param, code);
+  return plainError(first, context);
+}
+
+/** Ajv's wording for counts ("must NOT have more than 4 items") put plainly. */
+const BOUNDS: Record<string, (limit: unknown) => string> = {
+  maxItems: (n) => `must have at most ${n} items`,
+  minItems: (n) => `must have at least ${n} items`,
+  maxLength: (n) => `must be at most ${n} characters long`,
+  minLength: (n) => `must be at least ${n} characters long`,
+};
+
+function plainError(error: AjvError, context: string): ApiError {
+  const param = paramName(error.instancePath);
+  const code = error.keyword === 'type' ? 'invalid_type' : 'invalid_value';
+  const message = BOUNDS[error.keyword]?.(error.params.limit) ?? error.message ?? 'is invalid';
+  return badRequest(`${param ?? context} ${message}`, param, code);
 }
 
 /** fastify's own failures (body parsing, limits, schema checks) in the API's error shape. */
@@ -53,6 +69,7 @@ function fromFastifyError(err: FastifyError): ApiError | undefined {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return badRequest('The request body is empty; expected a JSON object', null, 'invalid_json');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_REQ_FILE_TOO_LARGE':
       return new ApiError(413, 'invalid_request_error', `The request body is larger than this server accepts`, 'request_too_large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ApiError(415, 'invalid_request_error', 'Send the body as application/json', 'unsupported_media_type');
@@ -77,10 +94,4 @@ export function installErrorHandlers(app: FastifyInstance): void {
     else request.log.info({ code: apiError.code, status: apiError.status }, apiError.message);
     return sendApiError(reply, apiError);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendApiError(
-      reply,
-      new ApiError(404, 'not_found_error', `Unknown route: ${request.method} ${request.url.split('?')[0]}`, 'unknown_route'),
-    ),
-  );
 }

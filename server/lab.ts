@@ -37,6 +37,8 @@ export class Lab {
     mkdirSync(options.dataDir, { recursive: true });
     const db = new Database(join(options.dataDir, 'server.sqlite'));
     db.pragma('journal_mode = WAL');
+    // A committed write (eval runs, job requests) must survive power loss, not only a crash.
+    db.pragma('synchronous = FULL');
     const { catalog } = options;
     const jobs = JobManager.open({
       dataDir: options.dataDir,

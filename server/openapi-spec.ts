@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { DEFAULT_LIMITS } from '../runtime/engine/engine-core.ts';
 
 /** openapi/openapi.yaml, read once: the source of truth for validation, docs and generated types. */
 export const specPath = new URL('../openapi/openapi.yaml', import.meta.url);
@@ -24,8 +25,33 @@ export interface RouteSchema {
 let cached: OpenApiDocument | undefined;
 
 export function loadSpec(): OpenApiDocument {
-  cached ??= parse(readFileSync(specPath, 'utf8')) as OpenApiDocument;
+  cached ??= withEngineLimits(parse(readFileSync(specPath, 'utf8')) as OpenApiDocument);
   return cached;
+}
+
+/** The request fields whose bound is the engine's, not the spec's own. */
+const ENGINE_BOUNDED = new Set(['max_tokens', 'max_completion_tokens']);
+
+/**
+ * Writes the engine's token limit into every `max_tokens` schema, so that validation, /openapi.json
+ * and the engine refuse at one number, the engine's (openapi.yaml states the same for its readers).
+ */
+function withEngineLimits(doc: OpenApiDocument): OpenApiDocument {
+  const visit = (node: Json): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    const properties = node.properties;
+    if (properties && typeof properties === 'object' && !Array.isArray(properties)) {
+      for (const [name, schema] of Object.entries(properties)) {
+        if (ENGINE_BOUNDED.has(name) && schema && typeof schema === 'object' && 'maximum' in schema) {
+          (schema as JsonObject).maximum = DEFAULT_LIMITS.maxNewTokens;
+        }
+      }
+    }
+    Object.values(node).forEach(visit);
+  };
+  visit(doc);
+  return doc;
 }
 
 /**

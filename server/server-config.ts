@@ -7,6 +7,10 @@ export interface ServerLimits {
   websocketMessageBytes: number;
   /** How long shutdown lets in-flight generations finish before cancelling them. */
   shutdownGraceMs: number;
+  /** How long a client has to send a whole request, head and body (408 past it). */
+  requestTimeoutMs: number;
+  /** How long a connection may stay silent both ways before it is closed. */
+  idleTimeoutMs: number;
 }
 
 export interface ServerConfig {
@@ -17,12 +21,20 @@ export interface ServerConfig {
   /** Bearer key for /admin; undefined: admin routes are open only while /v1 is open too. */
   adminKey?: string;
   limits: ServerLimits;
+  /** FLAN_CORS_ORIGINS: web origins allowed to call the API from a browser. */
+  corsOrigins: string[];
+  /** FLAN_RATE_LIMIT requests per key per FLAN_RATE_LIMIT_WINDOW_MS; max 0: none. */
+  rateLimit: { max: number; windowMs: number };
 }
+
+export const NO_RATE_LIMIT = { max: 0, windowMs: 60_000 };
 
 export const DEFAULT_LIMITS: ServerLimits = {
   bodyBytes: 1024 * 1024,
   websocketMessageBytes: 64 * 1024,
   shutdownGraceMs: 10_000,
+  requestTimeoutMs: 60_000,
+  idleTimeoutMs: 120_000,
 };
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -48,7 +60,31 @@ export function bindHost(config: ServerConfig): ResolvedHost {
   return { host: config.host };
 }
 
-/** HOST, PORT, FLAN_API_KEYS and FLAN_ADMIN_KEY, checked; throws with the variable's name on a bad value. */
+function nonNegativeInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name]?.trim();
+  if (text === undefined || text === '') return fallback;
+  if (!/^\d+$/.test(text)) throw new ConfigError(`${name} must be a whole number, not "${text}"`);
+  return Number(text);
+}
+
+function origins(text: string | undefined): string[] {
+  const list = (text ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of list) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin) throw new ConfigError(`FLAN_CORS_ORIGINS takes origins like https://app.example.com (scheme, host, port; no path), not "${origin}"`);
+  }
+  return list;
+}
+
+/**
+ * HOST, PORT, FLAN_API_KEYS, FLAN_ADMIN_KEY, FLAN_CORS_ORIGINS, FLAN_RATE_LIMIT(_WINDOW_MS) and the
+ * FLAN_*_TIMEOUT_MS limits, checked; throws with the variable's name on a bad value.
+ */
 export function serverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const port = env.PORT === undefined || env.PORT === '' ? 8080 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -59,5 +95,14 @@ export function serverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serve
     .map((k) => k.trim())
     .filter(Boolean);
   const adminKey = env.FLAN_ADMIN_KEY?.trim() || undefined;
-  return { host: env.HOST?.trim() || '127.0.0.1', port, apiKeys, adminKey, limits: DEFAULT_LIMITS };
+  const limits = {
+    ...DEFAULT_LIMITS,
+    requestTimeoutMs: nonNegativeInt(env, 'FLAN_REQUEST_TIMEOUT_MS', DEFAULT_LIMITS.requestTimeoutMs),
+    idleTimeoutMs: nonNegativeInt(env, 'FLAN_IDLE_TIMEOUT_MS', DEFAULT_LIMITS.idleTimeoutMs),
+  };
+  const rateLimit = {
+    max: nonNegativeInt(env, 'FLAN_RATE_LIMIT', NO_RATE_LIMIT.max),
+    windowMs: nonNegativeInt(env, 'FLAN_RATE_LIMIT_WINDOW_MS', NO_RATE_LIMIT.windowMs) || NO_RATE_LIMIT.windowMs,
+  };
+  return { host: env.HOST?.trim() || '127.0.0.1', port, apiKeys, adminKey, limits, corsOrigins: origins(env.FLAN_CORS_ORIGINS), rateLimit };
 }

@@ -22,6 +22,7 @@ export function registerLogits(program: Command): void {
     .action(async (opts: { model: string }) => {
       const input = parseLogitsInput(await readStdin());
       const model = loadModelDir(opts.model, { requireTokenizer: false });
+      checkTokenIds(input, model.config.vocabSize);
       const runner = await T5Runner.fromWeights(model.config, model.weights, sessionConfigFromEnv());
       try {
         const { encoderStates, logits } = await runner.forward(input.input_ids, input.attention_mask, input.decoder_input_ids);
@@ -63,6 +64,14 @@ function parseLogitsInput(text: string): LogitsInput {
     throw new UsageError('attention_mask must have the shape of input_ids');
   }
   return input;
+}
+
+/** An id past the embedding table would reach onnxruntime's Gather and fail there with a stack trace. */
+function checkTokenIds(input: LogitsInput, vocabSize: number): void {
+  for (const name of ['input_ids', 'decoder_input_ids'] as const) {
+    const bad = input[name].flat().find((id) => id < 0 || id >= vocabSize);
+    if (bad !== undefined) throw new UsageError(`"${name}" holds ${bad}, outside this model's vocabulary [0, ${vocabSize})`);
+  }
 }
 
 /** A flat tensor as nested arrays, for JSON. */

@@ -9,6 +9,7 @@ import { sessionConfigFromEnv } from '../../runtime/device/device-config.ts';
 import { placementWarnings } from '../../runtime/device/node-placement.ts';
 import { ModelCatalog } from '../../runtime/versions/model-catalog.ts';
 import { VersionStore, versionStorePath } from '../../runtime/versions/version-store.ts';
+import { insufficientStorage, isStorageFull } from '../../server/api-error.ts';
 import { buildApp } from '../../server/app.ts';
 import { Lab } from '../../server/lab.ts';
 import { Serving } from '../../server/server-context.ts';
@@ -25,6 +26,26 @@ interface ServeOptions {
 function embeddedModelDir(): string | undefined {
   const dir = fileURLToPath(new URL('../../models/flan-mini', import.meta.url));
   return existsSync(join(dir, 'config.json')) ? dir : undefined;
+}
+
+/** The lab, or, when the disk is full, the error that says why there is none. */
+function openLab(open: () => Lab): { lab?: Lab; labError?: unknown } {
+  try {
+    return { lab: open() };
+  } catch (err) {
+    if (!isStorageFull(err)) throw err;
+    return { labError: err };
+  }
+}
+
+/** The version store; on a full disk one in memory, so the base models still serve (aliases not kept). */
+function openStore(storeDir: string): VersionStore {
+  try {
+    return VersionStore.open(versionStorePath(storeDir));
+  } catch (err) {
+    if (!isStorageFull(err)) throw err;
+    return VersionStore.open(':memory:');
+  }
 }
 
 const NO_MODEL =
@@ -102,11 +123,14 @@ export function registerServe(program: Command): void {
       // Versions and aliases: shared by every replica that mounts FLAN_STORE_DIR (files, jobs and eval
       // runs stay in this replica's FLAN_DATA_DIR).
       const storeDir = resolve(process.env.FLAN_STORE_DIR || dataDir);
-      const catalog = new ModelCatalog(VersionStore.open(versionStorePath(storeDir)), engine);
+      const catalog = new ModelCatalog(openStore(storeDir), engine);
       const serving = new Serving(engine, catalog);
-      const lab = Lab.open({ dataDir, catalog, ...(process.env.FLAN_STORE_DIR ? { versionsDir: join(storeDir, 'models') } : {}) });
-      const app = await buildApp({ serving, lab, config, logger: { level: 'info' } });
+      // A full disk must not take inference down with it: the server then runs without its lab (507).
+      const { lab, labError } = openLab(() => Lab.open({ dataDir, catalog, ...(process.env.FLAN_STORE_DIR ? { versionsDir: join(storeDir, 'models') } : {}) }));
+      const labUnavailable = labError === undefined ? undefined : insufficientStorage(`${dataDir} is full`);
+      const app = await buildApp({ serving, lab, labUnavailable, config, logger: { level: 'info' } });
       logs.error = (obj, msg) => app.log.error(obj, msg);
+      if (labError) app.log.error({ err: labError }, `${dataDir} is full: serving inference only; files, fine-tuning and evals answer 507`);
       const { host, overridden } = bindHost(config);
       if (overridden) app.log.warn(`HOST=${overridden} ignored: with no FLAN_API_KEYS the API is open, so it listens on ${host} only`);
       else if (isKeyless(config)) app.log.warn(`no FLAN_API_KEYS: the API is open and listens on loopback (${host}) only`);
@@ -118,7 +142,15 @@ export function registerServe(program: Command): void {
           if (stopping) process.exit(130);
           stopping = true;
           app.log.info(`${signal}: shutting down (in-flight requests get ${config.limits.shutdownGraceMs} ms)`);
-          void app.close().then(done);
+          // Bounded: whatever still holds the process past the grace period and a margin is cut.
+          setTimeout(() => {
+            app.log.error('shutdown overran its bound; exiting');
+            process.exit(0);
+          }, config.limits.shutdownGraceMs + 15_000).unref();
+          app.close().then(done, (err: unknown) => {
+            app.log.error({ err }, 'shutdown failed; exiting');
+            done();
+          });
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));

@@ -34,22 +34,44 @@ export function parseInstructionJsonl(text: string, file = 'data.jsonl'): Instru
   const problems: { line: number; message: string }[] = [];
   const lines = text.split('\n');
   lines.forEach((raw, index) => {
-    const line = index + 1;
-    if (raw.trim() === '') return;
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch (err) {
-      problems.push({ line, message: `not valid JSON (${(err as Error).message})` });
-      return;
-    }
-    const parsed = toExample(json);
-    if (typeof parsed === 'string') problems.push({ line, message: parsed });
-    else examples.push({ ...parsed, line });
+    const example = readLine(raw, index + 1, problems);
+    if (example) examples.push({ ...example, line: index + 1 });
   });
   if (problems.length > 0) throw new DataFormatError(file, problems);
   if (examples.length === 0) throw new DataFormatError(file, [{ line: lines.length, message: 'the file holds no examples' }]);
   return examples;
+}
+
+/**
+ * Checks a JSONL file as it streams in, line by line, without holding it: the number of examples, or
+ * DataFormatError with every bad line, as parseInstructionJsonl reports them.
+ */
+export async function countInstructionExamples(lines: AsyncIterable<string>, file: string): Promise<number> {
+  const problems: { line: number; message: string }[] = [];
+  let count = 0;
+  let line = 0;
+  for await (const raw of lines) {
+    if (readLine(raw, ++line, problems)) count++;
+  }
+  if (problems.length > 0) throw new DataFormatError(file, problems);
+  if (count === 0) throw new DataFormatError(file, [{ line, message: 'the file holds no examples' }]);
+  return count;
+}
+
+/** One line's example; undefined for a blank line, or for a bad one after its problem is recorded. */
+function readLine(raw: string, line: number, problems: { line: number; message: string }[]): Omit<InstructionExample, 'line'> | undefined {
+  if (raw.trim() === '') return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    problems.push({ line, message: `not valid JSON (${(err as Error).message})` });
+    return undefined;
+  }
+  const parsed = toExample(json);
+  if (typeof parsed !== 'string') return parsed;
+  problems.push({ line, message: parsed });
+  return undefined;
 }
 
 /** The example, or what is wrong with it. */

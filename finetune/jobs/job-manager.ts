@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fsyncDirectory } from '../../runtime/checkpoint/atomic-write.ts';
 import { sessionConfigFromEnv } from '../../runtime/onnx-session.ts';
 import { parseInstructionJsonl } from '../data/instruction-example.ts';
 import { VersionStore, versionStorePath, type ModelVersion } from '../../runtime/versions/version-store.ts';
@@ -33,6 +34,11 @@ export interface CreateJobRequest {
   /** Hot-swap the finished model into serving (through the ModelPublisher). */
   publish?: boolean;
   suffix?: string;
+  /**
+   * The caller has checked every line of the training file already and the file cannot change (an
+   * upload the server stored): create() then skips reading it again, on the caller's thread.
+   */
+  trainingFileChecked?: boolean;
 }
 
 export class JobRequestError extends Error {
@@ -112,10 +118,12 @@ export class JobManager {
     if (!existsSync(spec.trainingFile)) throw new JobRequestError('invalid_training_file', `training file ${basename(spec.trainingFile)} not found`);
     if (!existsSync(join(spec.baseModelDir, 'config.json'))) throw new JobRequestError('invalid_request', `base model ${spec.baseModelDir} has no config.json`);
     if (!(Number.isInteger(spec.steps) && spec.steps > 0)) throw new JobRequestError('invalid_request', 'steps must be a positive integer');
-    try {
-      parseInstructionJsonl(readFileSync(spec.trainingFile, 'utf8'), basename(spec.trainingFile));
-    } catch (err) {
-      throw new JobRequestError('invalid_training_file', (err as Error).message);
+    if (!request.trainingFileChecked) {
+      try {
+        parseInstructionJsonl(readFileSync(spec.trainingFile, 'utf8'), basename(spec.trainingFile));
+      } catch (err) {
+        throw new JobRequestError('invalid_training_file', (err as Error).message);
+      }
     }
     const id = `ftjob-${randomBytes(12).toString('hex')}`;
     const job = this.registry.insertJob({ id, spec, publish: request.publish ?? false, suffix: request.suffix ?? null });
@@ -138,9 +146,21 @@ export class JobManager {
     return this.registry.countByStatus();
   }
 
+  /** The training files of queued and running jobs: they must stay until those jobs end. */
+  trainingFilesInUse(): Set<string> {
+    const active = [...this.registry.queued(), ...this.registry.jobs({ status: 'running', limit: 1_000_000 })];
+    return new Set(active.map((job) => job.spec.trainingFile));
+  }
+
   events(id: string, opts: { after?: number; limit?: number } = {}): JobEvent[] {
     this.get(id);
     return this.registry.events(id, opts);
+  }
+
+  /** Newest first, older than event `before` (OpenAI's order); `type` picks one kind, e.g. the last 'metrics'. */
+  eventsNewestFirst(id: string, opts: { before?: number; limit: number; type?: string }): JobEvent[] {
+    this.get(id);
+    return this.registry.eventsNewestFirst(id, opts);
   }
 
   /** Model versions the job produced (one per successful run), newest first. */
@@ -267,6 +287,9 @@ export class JobManager {
           this.registry.setStatus(job.id, 'failed', { error });
           this.emit(job.id, 'error', 'failed', error.message);
         }
+      } else if (!failure && this.mayRestart(job.id, workDir)) {
+        this.registry.setStatus(job.id, 'queued');
+        this.emit(job.id, 'warn', 'restarted', `The training process died (${signal ?? `code ${code}`}); the job resumes from its last checkpoint, once.`);
       } else {
         const error = failure ?? { code: 'training_error', message: `the training process exited (${signal ?? `code ${code}`})` };
         this.registry.setStatus(job.id, 'failed', { error });
@@ -275,6 +298,20 @@ export class JobManager {
       this.finishing.delete(finished);
       this.schedule();
     });
+  }
+
+  /**
+   * A process that died without reporting an error (killed, out of memory) is restarted from its
+   * checkpoint once per job; a second death fails the job, so that a job that kills its process every
+   * time does not loop.
+   */
+  private mayRestart(jobId: string, workDir: string): boolean {
+    return existsSync(jobPaths(workDir).checkpoint) && this.registry.eventsNewestFirst(jobId, { type: 'restarted', limit: 1 }).length === 0;
+  }
+
+  /** The pid of the process training a job now, for operators (and tests) that need to find it. */
+  trainingPid(jobId: string): number | undefined {
+    return this.workers.get(jobId)?.child.pid;
   }
 
   private async succeed(job: FinetuneJob, result: { modelDir: string; heldOutLoss: number | null }): Promise<void> {
@@ -292,6 +329,7 @@ export class JobManager {
     const modelDir = join(this.options.versionsDir ?? join(this.jobsDir, job.id, 'versions'), id.replace(/[^A-Za-z0-9._-]/g, '_'));
     mkdirSync(join(modelDir, '..'), { recursive: true });
     moveDirectory(result.modelDir, modelDir);
+    fsyncDirectory(dirname(modelDir));
     this.versions.add({ id, parentDir: job.spec.baseModelDir, jobId: job.id, modelDir, heldOutLoss: result.heldOutLoss });
     this.registry.setStatus(job.id, 'succeeded', { fineTunedModel: id });
     this.emit(job.id, 'info', 'succeeded', `Job succeeded: model ${id}.`, { model: id, model_dir: modelDir, held_out_loss: result.heldOutLoss });
@@ -323,7 +361,7 @@ export class JobManager {
         this.emit(jobId, 'info', 'started', e.resumed ? `Resumed at step ${e.step} of ${e.totalSteps}.` : `Training started: ${e.trainExamples} examples, ${e.heldOutExamples} held out.`, { step: e.step, total_steps: e.totalSteps });
         break;
       case 'step':
-        this.registry.setTrainedSteps(jobId, e.step);
+        this.registry.addTrainedStep(jobId, e.step, e.tokens);
         this.emit(jobId, 'info', 'metrics', `Step ${e.step}: training loss=${e.loss.toFixed(4)}`, {
           step: e.step,
           loss: e.loss,

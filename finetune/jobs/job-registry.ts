@@ -23,6 +23,8 @@ export interface FinetuneJob {
   suffix: string | null;
   /** Optimizer steps completed so far. */
   trainedSteps: number;
+  /** Target tokens trained on so far, summed over the steps' metrics. */
+  trainedTokens: number;
   /** The model version the job produced. */
   fineTunedModel: string | null;
   error: JobError | null;
@@ -50,6 +52,7 @@ interface JobRow {
   publish: number;
   suffix: string | null;
   trained_steps: number;
+  trained_tokens: number;
   fine_tuned_model: string | null;
   error: string | null;
 }
@@ -63,14 +66,15 @@ CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL, created_at INTEGER NOT NULL,
   level TEXT NOT NULL, type TEXT NOT NULL, message TEXT NOT NULL, data TEXT);
 CREATE INDEX IF NOT EXISTS events_by_job ON events (job_id, seq);
+CREATE INDEX IF NOT EXISTS events_by_job_type ON events (job_id, type, seq);
 `;
 
 const now = () => Math.floor(Date.now() / 1000);
 
 /**
- * The finetuning registry in an embedded SQLite database (WAL journal, so each committed write
- * survives a crash): jobs, their events and the model versions they produced. Synchronous, like
- * better-sqlite3 itself; every call is a few microseconds.
+ * The finetuning registry in an embedded SQLite database (WAL journal, synchronous = FULL, so each
+ * committed write survives a crash or power loss): jobs, their events and the model versions they
+ * produced. Synchronous, like better-sqlite3 itself; every call is a few microseconds.
  */
 export class JobRegistry {
   private readonly db: Database.Database;
@@ -78,8 +82,19 @@ export class JobRegistry {
   constructor(file: string) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    // NORMAL in WAL mode may lose the last commits on power loss; a job marked succeeded must stay so.
+    this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    this.addTrainedTokensColumn();
+  }
+
+  /** Registries written before trained_tokens existed: the column, filled once from their events. */
+  private addTrainedTokensColumn(): void {
+    const columns = this.db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[];
+    if (columns.some((c) => c.name === 'trained_tokens')) return;
+    this.db.exec(`ALTER TABLE jobs ADD COLUMN trained_tokens INTEGER NOT NULL DEFAULT 0;
+      UPDATE jobs SET trained_tokens = (SELECT COALESCE(SUM(json_extract(data, '$.tokens')), 0)
+        FROM events WHERE events.job_id = jobs.id AND events.type = 'metrics');`);
   }
 
   insertJob(job: Pick<FinetuneJob, 'id' | 'spec' | 'publish' | 'suffix'>): FinetuneJob {
@@ -137,8 +152,9 @@ export class JobRegistry {
       .run(status, extra.error ? JSON.stringify(extra.error) : null, extra.fineTunedModel ?? null, status, now(), terminal ? 1 : 0, now(), id);
   }
 
-  setTrainedSteps(id: string, steps: number): void {
-    this.db.prepare('UPDATE jobs SET trained_steps = ? WHERE id = ?').run(steps, id);
+  /** Records a finished step: the job's step count, and its tokens added to the total. */
+  addTrainedStep(id: string, step: number, tokens: number): void {
+    this.db.prepare('UPDATE jobs SET trained_steps = ?, trained_tokens = trained_tokens + ? WHERE id = ?').run(step, tokens, id);
   }
 
   addEvent(e: Omit<JobEvent, 'seq' | 'createdAt'>): JobEvent {
@@ -153,24 +169,16 @@ export class JobRegistry {
   events(jobId: string, opts: { after?: number; limit?: number; type?: string } = {}): JobEvent[] {
     const rows = this.db
       .prepare(`SELECT * FROM events WHERE job_id = ? AND seq > ? ${opts.type ? 'AND type = ?' : ''} ORDER BY seq LIMIT ?`)
-      .all(...[jobId, opts.after ?? 0, ...(opts.type ? [opts.type] : []), opts.limit ?? 1_000_000]) as {
-      seq: number;
-      job_id: string;
-      created_at: number;
-      level: JobEvent['level'];
-      type: string;
-      message: string;
-      data: string | null;
-    }[];
-    return rows.map((r) => ({
-      seq: r.seq,
-      jobId: r.job_id,
-      createdAt: r.created_at,
-      level: r.level,
-      type: r.type,
-      message: r.message,
-      data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : null,
-    }));
+      .all(...[jobId, opts.after ?? 0, ...(opts.type ? [opts.type] : []), opts.limit ?? 1_000_000]) as EventRow[];
+    return rows.map(toEvent);
+  }
+
+  /** Newest first, older than sequence number `before`: OpenAI's order for a job's events. */
+  eventsNewestFirst(jobId: string, opts: { before?: number; limit: number; type?: string }): JobEvent[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM events WHERE job_id = ? AND seq < ? ${opts.type ? 'AND type = ?' : ''} ORDER BY seq DESC LIMIT ?`)
+      .all(...[jobId, opts.before ?? Number.MAX_SAFE_INTEGER, ...(opts.type ? [opts.type] : []), opts.limit]) as EventRow[];
+    return rows.map(toEvent);
   }
 
   close(): void {
@@ -189,7 +197,30 @@ function toJob(r: JobRow): FinetuneJob {
     publish: r.publish === 1,
     suffix: r.suffix,
     trainedSteps: r.trained_steps,
+    trainedTokens: r.trained_tokens,
     fineTunedModel: r.fine_tuned_model,
     error: r.error ? (JSON.parse(r.error) as JobError) : null,
+  };
+}
+
+interface EventRow {
+  seq: number;
+  job_id: string;
+  created_at: number;
+  level: JobEvent['level'];
+  type: string;
+  message: string;
+  data: string | null;
+}
+
+function toEvent(r: EventRow): JobEvent {
+  return {
+    seq: r.seq,
+    jobId: r.job_id,
+    createdAt: r.created_at,
+    level: r.level,
+    type: r.type,
+    message: r.message,
+    data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : null,
   };
 }

@@ -192,15 +192,17 @@ type Event = OpenAI.FineTuning.FineTuningJobEvent & { event?: string; data?: Rec
 
 /** Prints the job's events as they come (progress, loss, ETA) until it ends and its model is served. */
 async function followJob(openai: OpenAI, id: string): Promise<Job> {
-  let after: string | undefined;
+  // Events come newest first: each poll prints, oldest first, those newer than the last one printed.
+  const seq = (e: Event) => Number(e.id.replace('ftevent-', ''));
+  let lastSeen = 0;
   for (;;) {
-    const page = await openai.fineTuning.jobs.listEvents(id, { limit: 100, ...(after ? { after } : {}) });
-    for (const e of page.data as Event[]) {
-      after = e.id;
+    const page = await openai.fineTuning.jobs.listEvents(id, { limit: 100 });
+    const events = (page.data as Event[]).filter((e) => seq(e) > lastSeen).reverse();
+    for (const e of events) {
+      lastSeen = seq(e);
       if (e.type === 'metrics' && e.data && e.data.step % 10 !== 0) continue;
       log(`  ${e.message}`);
     }
-    const events = page.data as Event[];
     if (events.some((e) => ['published', 'publish_failed', 'failed', 'cancelled'].includes(e.event ?? ''))) break;
     await new Promise((r) => setTimeout(r, 1000));
   }

@@ -30,7 +30,8 @@ export function writeFileAtomicSync(path: string, write: (fd: number) => void): 
   fsyncDirectory(dir);
 }
 
-function fsyncDirectory(dir: string): void {
+/** Makes a rename (or a create, or a delete) in `dir` durable: the directory entry itself is fsynced. */
+export function fsyncDirectory(dir: string): void {
   let fd: number;
   try {
     fd = openSync(dir, 'r');

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { loadModelDir } from '../checkpoint/model-dir.ts';
 import { ModelLoadError } from '../checkpoint/model-load-error.ts';
+import { checkWeightsFinite, probeForward } from '../checkpoint/servable-check.ts';
 import type { Tokenizer } from '../checkpoint/tokenizer.ts';
 import type { SessionConfig } from '../onnx-session.ts';
 import { T5Runner } from '../t5-runner.ts';
@@ -21,8 +22,14 @@ export type ModelLoader = (ref: ModelRef, session: SessionConfig) => Promise<Mod
 export const loadFromDirectory: ModelLoader = async (ref, session) => {
   const dir = loadModelDir(ref.dir, { tokenizerDir: ref.tokenizerDir, requireTokenizer: true });
   if (!dir.tokenizer) throw new ModelLoadError(ref.dir, 'no tokenizer');
+  // Weights holding NaN or Infinity (a diverged finetune) would serve empty or garbage text: refuse them.
+  checkWeightsFinite(dir.weights, ref.dir);
   const runner = await T5Runner.fromWeights(dir.config, dir.weights, session);
   const tokens = { decoderStart: dir.generationConfig.decoderStartTokenId, eos: dir.generationConfig.eosTokenIds };
+  await probeForward(runner, tokens, ref.dir).catch(async (err: unknown) => {
+    await runner.release();
+    throw err;
+  });
   const bytes = [...dir.weights.values()].reduce((sum, t) => sum + t.data.byteLength, 0);
   return { runner, tokenizer: dir.tokenizer, tokens, bytes };
 };

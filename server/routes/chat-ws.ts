@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { badRequest, shuttingDown } from '../api-error.ts';
+import { ApiError, badRequest, shuttingDown } from '../api-error.ts';
 import { ChatSession, type WsServerMessage } from '../chat-session.ts';
 import { routeSchema } from '../openapi-spec.ts';
 import type { ServerContext } from '../server-context.ts';
@@ -12,10 +12,17 @@ export async function chatWebsocketRoutes(app: FastifyInstance, opts: { ctx: Ser
     if (ctx.lifecycle.closing) throw shuttingDown();
     ctx.defaultModel();
   };
-  app.get(
-    '/v1/chat/ws',
-    { schema: routeSchema('get', '/v1/chat/ws'), websocket: true, onRequest: [ctx.auth('api'), ready] },
-    (socket, request) => {
+  app.route({
+    method: 'GET',
+    url: '/v1/chat/ws',
+    schema: routeSchema('get', '/v1/chat/ws'),
+    onRequest: [ctx.auth('api'), ready],
+    // A plain GET (no Upgrade header) reaches this instead of the socket handler.
+    handler: async (_request, reply) => {
+      reply.header('upgrade', 'websocket');
+      throw new ApiError(426, 'invalid_request_error', 'This route is a websocket: send an Upgrade: websocket request', 'upgrade_required');
+    },
+    wsHandler: (socket, request) => {
       const send = (message: WsServerMessage) => {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
       };
@@ -27,5 +34,5 @@ export async function chatWebsocketRoutes(app: FastifyInstance, opts: { ctx: Ser
       socket.on('close', () => void session.close());
       send({ type: 'ready', model: ctx.defaultModel() });
     },
-  );
+  });
 }

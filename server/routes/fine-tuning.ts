@@ -62,8 +62,8 @@ export async function fineTuningRoutes(app: FastifyInstance, opts: { ctx: Server
 
   const view = (job: FinetuneJob): JobView => {
     const record = records.get(job.id);
-    const metrics = jobs.events(job.id).filter((e) => e.type === 'metrics');
-    const last = metrics[metrics.length - 1];
+    // One indexed row, not the job's whole history: listing jobs stays O(limit).
+    const [last] = job.status === 'running' ? jobs.eventsNewestFirst(job.id, { limit: 1, type: 'metrics' }) : [];
     const eta = job.status === 'running' && last ? last.createdAt + Math.round(Number(last.data?.eta_seconds ?? 0)) : null;
     const { spec } = job;
     return {
@@ -83,7 +83,7 @@ export async function fineTuningRoutes(app: FastifyInstance, opts: { ctx: Server
       training_file: record?.trainingFile ?? files.idOf(spec.trainingFile) ?? basename(spec.trainingFile),
       validation_file: null,
       result_files: [],
-      trained_tokens: metrics.length === 0 ? null : metrics.reduce((sum, e) => sum + Number(e.data?.tokens ?? 0), 0),
+      trained_tokens: job.trainedSteps === 0 ? null : job.trainedTokens,
       error: job.error && { ...job.error, param: null },
       seed: spec.seed,
       estimated_finish: eta,
@@ -138,7 +138,8 @@ export async function fineTuningRoutes(app: FastifyInstance, opts: { ctx: Server
     const trainingFile = files.contentPath(body.training_file);
     if (!file || !trainingFile) throw new ApiError(404, 'invalid_request_error', `No such File object: ${body.training_file}`, 'file_not_found', 'training_file');
     const plan = planJob(body, { baseModelDir, trainingFile, examples: file.examples });
-    const job = rethrow(() => jobs.create({ spec: plan.spec, publish: plan.publish, ...(plan.suffix ? { suffix: plan.suffix } : {}) }));
+    // Stored files were checked line by line (off the main thread) when uploaded, and never change.
+    const job = rethrow(() => jobs.create({ spec: plan.spec, publish: plan.publish, trainingFileChecked: true, ...(plan.suffix ? { suffix: plan.suffix } : {}) }));
     records.add({ jobId: job.id, model: body.model, trainingFile: file.id, hyperparameters: plan.hyperparameters });
     request.log.info({ job: job.id, model: body.model, steps: plan.spec.steps }, 'fine-tuning job created');
     return view(job);
@@ -160,7 +161,8 @@ export async function fineTuningRoutes(app: FastifyInstance, opts: { ctx: Server
     async (request) => {
       const { after, limit } = pageQuery(request.query);
       const seq = eventSeq(after);
-      const events = rethrow(() => jobs.events(jobParam(request.params), { ...(seq !== undefined ? { after: seq } : {}), limit: limit + 1 }));
+      // Newest first, as OpenAI lists them: `after` (the last id of a page) pages back in time.
+      const events = rethrow(() => jobs.eventsNewestFirst(jobParam(request.params), { ...(seq !== undefined ? { before: seq } : {}), limit: limit + 1 }));
       const page = pageFromProbe(events, limit);
       return { ...page, data: page.data.map(eventView) };
     },

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { JobManager, JobRequestError, type JobEvent, type PublishedModel } from '../../finetune/jobs/job-manager.ts';
 import type { TrainingSpec } from '../../finetune/jobs/training-run.ts';
 import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
-import { tinyJsonl, writeTinyModelDir } from './tiny-model-dir.ts';
+import { tinyJsonl, tinyLoraSpec, writeTinyModelDir } from './tiny-model-dir.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flan-jobs-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -13,18 +13,7 @@ const baseModelDir = writeTinyModelDir(join(root, 'tiny-base'));
 const trainingFile = join(root, 'train.jsonl');
 writeFileSync(trainingFile, tinyJsonl);
 
-const spec = (steps: number): TrainingSpec => ({
-  baseModelDir,
-  trainingFile,
-  method: { kind: 'lora', lora: { rank: 2, alpha: 4, targets: ['q', 'v'] } },
-  optimizer: { kind: 'adamw', lr: 1e-2 },
-  steps,
-  batch: { batchSize: 2, microBatches: 1, packed: false, maxSourceLength: 32, maxTargetLength: 8 },
-  seed: 3,
-  heldOutFraction: 0.2,
-  checkpointEvery: 1,
-  evalEvery: 2,
-});
+const spec = (steps: number): TrainingSpec => tinyLoraSpec(baseModelDir, trainingFile, steps, { evalEvery: 2 });
 
 /** Resolves with the first event of the job that matches. */
 function waitForEvent(manager: JobManager, jobId: string, match: (e: JobEvent) => boolean): Promise<JobEvent> {

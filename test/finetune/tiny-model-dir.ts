@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TrainingSpec } from '../../finetune/jobs/training-run.ts';
 import { randomT5Weights } from '../../runtime/checkpoint/random-t5.ts';
 import { writeSafetensors } from '../../runtime/checkpoint/safetensors.ts';
 import { t5ConfigToJson } from '../../runtime/checkpoint/t5-config.ts';
@@ -41,3 +42,20 @@ export const tinyJsonl = [
 ]
   .map((e) => JSON.stringify(e))
   .join('\n');
+
+/** A few-second LoRA job over writeTinyModelDir and tinyJsonl, checkpointed every step. */
+export function tinyLoraSpec(baseModelDir: string, trainingFile: string, steps: number, more: Partial<TrainingSpec> = {}): TrainingSpec {
+  return {
+    baseModelDir,
+    trainingFile,
+    method: { kind: 'lora', lora: { rank: 2, alpha: 4, targets: ['q', 'v'] } },
+    optimizer: { kind: 'adamw', lr: 1e-2 },
+    steps,
+    batch: { batchSize: 2, microBatches: 1, packed: false, maxSourceLength: 32, maxTargetLength: 8 },
+    seed: 3,
+    heldOutFraction: 0.2,
+    checkpointEvery: 1,
+    ...more,
+  };
+}
+

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomT5Weights, writeT5ModelDir } from '../../runtime/checkpoint/random-t5.ts';
 import { parseT5Config } from '../../runtime/checkpoint/t5-config.ts';
+import type { T5Weights } from '../../runtime/checkpoint/t5-weights.ts';
 import { tokenizerDir } from './shared-fixtures.ts';
 
 export interface TinyModelOptions {
@@ -16,6 +17,8 @@ export interface TinyModelOptions {
   gated?: boolean;
   /** Written to generation_config.json: the default output length when a request gives none. */
   maxNewTokens?: number;
+  /** Changes the weights before they are written (a test's broken model). */
+  alter?: (weights: T5Weights) => void;
 }
 
 /**
@@ -49,9 +52,11 @@ export function makeTinyModelDir(opts: TinyModelOptions = {}): string {
     'tiny-model config',
   );
   const dir = mkdtempSync(join(tmpdir(), 'flan-tiny-model-'));
+  const weights = randomT5Weights(config, seed);
+  opts.alter?.(weights);
   writeT5ModelDir(dir, {
     config,
-    weights: randomT5Weights(config, seed),
+    weights,
     generation: { max_new_tokens: maxNewTokens },
     tokenizerFiles: [join(tokenizerDir, 'tokenizer.json')],
   });

@@ -35,6 +35,8 @@ const table: BadInput[] = [
   { name: 'unknown model', body: { model: 'gpt-4', prompt: 'Hi' }, status: 404, type: 'invalid_request_error', code: 'model_not_found', param: 'model' },
   { name: 'over-long prompt', body: { model, prompt: 'word '.repeat(200) }, status: 400, type: 'invalid_request_error', code: 'context_length_exceeded', param: 'prompt' },
   { name: 'n too large', body: { model, prompt: 'Hi', n: 17 }, status: 400, type: 'invalid_request_error', code: 'invalid_value', param: 'n' },
+  { name: 'stop with more than 4 strings', body: { model, prompt: 'Hi', stop: ['a', 'b', 'c', 'd', 'e'] }, status: 400, type: 'invalid_request_error', code: 'invalid_value', param: 'stop' },
+  { name: 'max_tokens over the engine limit', body: { model, prompt: 'Hi', max_tokens: 1025 }, status: 400, type: 'invalid_request_error', code: 'invalid_value', param: 'max_tokens' },
   { name: 'temperature out of range', body: { model, prompt: 'Hi', temperature: 3 }, status: 400, type: 'invalid_request_error', code: 'invalid_value', param: 'temperature' },
   { name: 'token id outside the vocabulary', body: { model, prompt: [5, 999999] }, status: 400, type: 'invalid_request_error', code: 'invalid_value', param: 'prompt' },
   { name: 'self-consistency with one sample', body: { model, prompt: 'Hi', flan: { self_consistency: { samples: 1 } } }, status: 400, type: 'invalid_request_error', code: 'invalid_value', param: 'flan.self_consistency.samples' },
@@ -44,6 +46,7 @@ const table: BadInput[] = [
   { name: 'wrong key', body: { model, prompt: 'Hi' }, key: 'sk-wrong', status: 401, type: 'authentication_error', code: 'invalid_api_key' },
   { name: 'API key on an admin route', path: '/admin/models/rollback', body: {}, status: 403, type: 'permission_error', code: 'admin_key_required' },
   { name: 'body over the size limit', body: { model, prompt: 'x'.repeat(70_000) }, status: 413, type: 'invalid_request_error', code: 'request_too_large' },
+  { name: 'web page from another origin', body: { model, prompt: 'Hi' }, headers: { origin: 'https://evil.example' }, status: 403, type: 'permission_error', code: 'origin_not_allowed' },
   { name: 'unknown route', path: '/v1/embeddings', body: { model, input: 'Hi' }, status: 404, type: 'not_found_error', code: 'unknown_route' },
   { name: 'not JSON content type', body: 'Hi', headers: { 'content-type': 'text/plain' }, status: 415, type: 'invalid_request_error', code: 'unsupported_media_type' },
 ];

@@ -115,13 +115,14 @@ describe.skipIf(!hasShared)('fine-tuning API through the openai client', () => {
     expect(job.hyperparameters.learning_rate_multiplier).toBeCloseTo(10);
     expect(job.flan).toMatchObject({ steps: 4, hot_swap: true, trained_steps: 0 });
 
-    // Follow the events as a client would: ask again after the last one seen.
+    // Follow the events as a client would: the newest page, keeping those not seen yet, in order.
     const events: FlanEvent[] = [];
+    const seq = (e: FlanEvent) => Number(e.id.replace('ftevent-', ''));
     await waitFor(
       async () => {
-        const after = events.length ? events[events.length - 1].id : undefined;
-        const page = await client.fineTuning.jobs.listEvents(job.id, { limit: 100, ...(after ? { after } : {}) });
-        events.push(...(page.data as FlanEvent[]));
+        const page = await client.fineTuning.jobs.listEvents(job.id, { limit: 100 });
+        const lastSeen = events.length ? seq(events[events.length - 1]) : 0;
+        events.push(...(page.data as FlanEvent[]).filter((e) => seq(e) > lastSeen).reverse());
         return events;
       },
       (seen) => seen.some((e) => ['published', 'publish_failed', 'failed'].includes(e.event)),

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { GenerationEvent, GenerationRequest } from '../../runtime/engine/engine-api.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
@@ -78,5 +79,29 @@ describe.skipIf(!hasShared)('graceful shutdown', () => {
     const code = new Promise<number>((resolve) => socket.once('close', (c) => resolve(c)));
     await server.close();
     expect(await code).toBe(1001);
+  });
+
+  it('closes in bounded time with 1001 sent even to a websocket client that never answers the close', async () => {
+    const engine = drainingEngine(Promise.resolve());
+    const server = await startTestServer(engine);
+    const { port } = new URL(server.url);
+    // A raw client: completes the handshake, then never reads or answers again (a frozen tab).
+    const received: Buffer[] = [];
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.write(
+      'GET /v1/chat/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    while (!Buffer.concat(received).includes('"ready"')) await new Promise((r) => setTimeout(r, 10));
+    const started = Date.now();
+    await server.close();
+    // Loose bound: well under fastify's 10 s hook timeout, which used to end shutdown with an error.
+    expect(Date.now() - started).toBeLessThan(8_000);
+    const all = Buffer.concat(received);
+    const close = all.indexOf(Buffer.from([0x88, 0x02 + 'server shutting down'.length]));
+    expect(close).toBeGreaterThan(0);
+    expect(all.readUInt16BE(close + 2)).toBe(1001);
+    socket.destroy();
   });
 });

@@ -47,12 +47,15 @@ export interface TestServer {
 export async function startTestServer(
   engine: (Engine & { modelId?: string }) | undefined,
   config: Partial<AppOptions['config']> = {},
+  /** Finetuned versions of the base to register (scripted engines serve any id). */
+  versions: string[] = [],
 ): Promise<TestServer> {
   const store = VersionStore.open(join(mkdtempSync(join(tmpdir(), 'flan-test-store-')), 'versions.sqlite'));
   const serving = engine ? new Serving(engine, new ModelCatalog(store, engine)) : notServing();
   if (engine) {
     const base = engine instanceof EngineCore ? engine.defaultModel! : { id: engine.modelId!, dir: `/scripted/${engine.modelId}` };
     await serving.catalog.addBase(base.id, base.dir, 1_700_000_000);
+    for (const id of versions) store.add({ id, parentDir: base.dir, modelDir: `/scripted/${id}`, jobId: 'ftjob-test', heldOutLoss: null });
     serving.ready = true;
   }
   const app = await buildApp({ serving, config: { apiKeys: [], ...config } });
