@@ -68,7 +68,9 @@ export function installProtocolGuards(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   // OpenAI's Python client sends `content-type: application/json` and no body on body-less POSTs.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '' && !request.routeOptions.schema?.body) done(null, undefined);
+    // A route whose body is optional declares a schema that admits null.
+    const schema = request.routeOptions.schema?.body as { type?: unknown } | undefined;
+    if (body === '' && (!schema || [schema.type].flat().includes('null'))) done(null, undefined);
     else parseJson(request, body as string, done);
   });
 
