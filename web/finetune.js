@@ -22,12 +22,13 @@ async function refreshFiles(selectId) {
   if (data.some((f) => f.id === previous)) select.value = previous;
 }
 
+/** What a job can start from: every name /v1/models lists (a base's name finetunes the version it serves). */
 async function refreshBaseModels() {
-  const { data, active } = await getJson('/admin/models');
+  const { data } = await getJson('/v1/models');
   const select = byId('job-model');
   const previous = select.value;
-  select.replaceChildren(...data.map((v) => el('option', { value: v.id }, v.id === active ? `${v.id} (serving)` : v.id)));
-  select.value = data.some((v) => v.id === previous) ? previous : (active ?? data[0]?.id ?? '');
+  select.replaceChildren(...data.map((m) => el('option', { value: m.id }, m.id)));
+  select.value = data.some((m) => m.id === previous) ? previous : (data[0]?.id ?? '');
 }
 
 export async function refreshJobs() {
@@ -62,20 +63,28 @@ function follow(jobId) {
   byId('job-follow').hidden = false;
   byId('job-title').textContent = `Job ${jobId}`;
   byId('loss-chart').replaceChildren(lossChart(training, heldOut));
-  let after;
+  // Events come newest first (OpenAI's order), `after` paging back in time: each poll reads from the
+  // newest back to the first event already seen, then draws the new ones in the order they happened.
+  const seen = new Set();
   let stopped = false;
   let timer;
   const poll = async () => {
-    const page = await getJson(`/v1/fine_tuning/jobs/${encodeURIComponent(jobId)}/events?limit=100${after ? `&after=${after}` : ''}`);
-    for (const e of page.data) {
-      after = e.id;
+    const fresh = [];
+    for (let after; ; ) {
+      const page = await getJson(`/v1/fine_tuning/jobs/${encodeURIComponent(jobId)}/events?limit=100${after ? `&after=${after}` : ''}`);
+      const unseen = page.data.filter((e) => !seen.has(e.id));
+      fresh.push(...unseen);
+      if (!page.has_more || unseen.length < page.data.length) break;
+      after = page.data.at(-1).id;
+    }
+    for (const e of fresh.reverse()) {
+      seen.add(e.id);
       if (e.event === 'metrics' && typeof e.data?.loss === 'number') training.push({ step: e.data.step, loss: e.data.loss });
       else if (e.event === 'eval' && typeof e.data?.held_out_loss === 'number') heldOut.push({ step: e.data.step, loss: e.data.held_out_loss });
       // Per-step metrics would flood the list; the chart shows them.
       if (e.event !== 'metrics') list.append(el('li', { class: e.level }, e.message));
     }
-    if (page.data.length) byId('loss-chart').replaceChildren(lossChart(training, heldOut));
-    if (page.has_more) return poll();
+    if (fresh.length) byId('loss-chart').replaceChildren(lossChart(training, heldOut));
     const job = await getJson(`/v1/fine_tuning/jobs/${encodeURIComponent(jobId)}`);
     const last = training.at(-1);
     byId('job-state').textContent = `${job.status} · step ${job.flan.trained_steps} of ${job.flan.steps}${last ? ` · loss ${formatLoss(last.loss)}` : ''}${job.fine_tuned_model ? ` · ${job.fine_tuned_model}` : ''}`;

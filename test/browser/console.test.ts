@@ -118,7 +118,8 @@ describe.skipIf(!hasChromium)('admin console in Chromium', { timeout: 150_000 },
     await page.click('#tab-finetune');
     await page.setInputFiles('#upload-file', { name: 'tiny.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(tinyJsonl) });
     await page.click('#upload-form button[type="submit"]');
-    await expect.poll(() => page.textContent('#finetune-status')).toMatch(/^Uploaded tiny\.jsonl: 6 examples/);
+    // The server checks the file in a worker thread, which takes a moment to start on a busy machine.
+    await expect.poll(() => page.textContent('#finetune-status'), { timeout: 30_000 }).toMatch(/^Uploaded tiny\.jsonl: 6 examples/);
 
     await page.selectOption('#job-model', MODEL);
     await page.check('input[name="job-method"][value="full"]');

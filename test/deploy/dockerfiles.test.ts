@@ -46,6 +46,7 @@ const NOT_IN_IMAGE: Record<string, string> = {
   models: 'only models/flan-mini is copied',
   coverage: 'test output',
   data: 'a local FLAN_DATA_DIR',
+  'test-results': "the browser tests' screenshots (gitignored)",
 };
 
 describe.each(['Dockerfile', 'Dockerfile.cuda'])('deploy/docker/%s', (name) => {
