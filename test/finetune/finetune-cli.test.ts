@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,14 +11,22 @@ const cli = fileURLToPath(new URL('../../bin/flan-serve.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'flan-ft-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const model = writeTinyModelDir(join(root, 'base'));
-const run = (args: string[]) => spawnSync(process.execPath, [cli, 'finetune', ...args], { encoding: 'utf8', env: { ...process.env, FLAN_THREADS: '1' } });
+/** The CLI as a child process; awaited, not spawnSync, so this test's worker keeps answering vitest meanwhile. */
+function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [cli, 'finetune', ...args], { env: { ...process.env, FLAN_THREADS: '1' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+}
 
-describe('flan-serve finetune', () => {
-  it('trains, prints one JSON event per line, and writes the model directory', () => {
+describe('flan-serve finetune', async () => {
+  it('trains, prints one JSON event per line, and writes the model directory', async () => {
     const data = join(root, 'train.jsonl');
     writeFileSync(data, tinyJsonl);
     const out = join(root, 'out');
-    const r = run(['--model', model, '--data', data, '--out', out, '--steps', '3', '--batch-size', '2', '--max-source-length', '32', '--max-target-length', '8', '--method', 'lora', '--json', '--no-progress']);
+    const r = await run(['--model', model, '--data', data, '--out', out, '--steps', '3', '--batch-size', '2', '--max-source-length', '32', '--max-target-length', '8', '--method', 'lora', '--json', '--no-progress']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number });
@@ -27,14 +35,14 @@ describe('flan-serve finetune', () => {
     expect(existsSync(join(out, 'model', 'model.safetensors'))).toBe(true);
   });
 
-  it('publishes into a version store that serving replicas read, and moves the base alias with --activate', () => {
+  it('publishes into a version store that serving replicas read, and moves the base alias with --activate', async () => {
     const data = join(root, 'pub.jsonl');
     writeFileSync(data, tinyJsonl);
     const storeDir = join(root, 'store');
     const replicaView = VersionStore.open(versionStorePath(storeDir));
     replicaView.registerBase('tiny', model);
     const out = join(root, 'pub-out');
-    const r = run(['--model', model, '--data', data, '--out', out, '--steps', '2', '--batch-size', '2', '--max-source-length', '32', '--max-target-length', '8', '--no-progress', '--publish', storeDir, '--activate']);
+    const r = await run(['--model', model, '--data', data, '--out', out, '--steps', '2', '--batch-size', '2', '--max-source-length', '32', '--max-target-length', '8', '--no-progress', '--publish', storeDir, '--activate']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/published as ft:base:cli:pub-out \(active\)/);
     expect(replicaView.get('ft:base:cli:pub-out')).toMatchObject({ kind: 'finetuned', alias: 'tiny', modelDir: join(out, 'model') });
@@ -42,10 +50,10 @@ describe('flan-serve finetune', () => {
     replicaView.close();
   });
 
-  it('fails before training on bad lines, naming them', () => {
+  it('fails before training on bad lines, naming them', async () => {
     const data = join(root, 'bad.jsonl');
     writeFileSync(data, `${tinyJsonl}\n{"inputs": "no target"}`);
-    const r = run(['--model', model, '--data', data, '--out', join(root, 'bad-out'), '--steps', '3']);
+    const r = await run(['--model', model, '--data', data, '--out', join(root, 'bad-out'), '--steps', '3']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/1 bad line\(s\)\n {2}line 7: "targets" must be a non-empty string/);
     expect(existsSync(join(root, 'bad-out', 'trainer-state.safetensors'))).toBe(false);
