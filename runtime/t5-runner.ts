@@ -24,7 +24,12 @@ export interface DecoderStepFeeds {
   queryPositions: ort.Tensor; // [B, T] int64
   past: ort.Tensor[]; // per layer: key, value ([B, H, C, dk])
   cross: ort.Tensor[]; // per layer: key, value ([B, H, S, dk])
+  /** Per-row LoRA adapters (AdapterSlots.feeds), for a runner built with adapter targets. */
+  adapters?: AdapterFeeds;
 }
+
+/** adapter_index and the stacked factors, by graph input name; each graph takes the ones it declares. */
+export type AdapterFeeds = Record<string, ort.Tensor>;
 
 export interface DecoderStepResult {
   /** [B, T, V]; its buffer is reused by the next step, so read it before stepping again. */
@@ -47,29 +52,35 @@ export class T5Runner {
     readonly device: ExecutionDevice,
     /** Per graph, how many nodes each execution provider runs: for the startup log and /metrics. */
     readonly nodePlacement: readonly GraphNodePlacement[],
+    /** The modules whose layers take a per-row adapter (empty: the graphs have no adapter inputs). */
+    readonly adapterTargets: readonly string[],
     private readonly encoder: ort.InferenceSession,
     private readonly crossKV: ort.InferenceSession,
     private readonly decoder: ort.InferenceSession,
   ) {}
 
-  static async fromWeights(config: T5Config, weights: T5Weights, session: SessionConfig): Promise<T5Runner> {
-    const graphs = [buildEncoderGraph(config, weights), buildCrossKVGraph(config, weights), buildDecoderStepGraph(config, weights)];
+  static async fromWeights(config: T5Config, weights: T5Weights, session: SessionConfig, adapterTargets: readonly string[] = []): Promise<T5Runner> {
+    const graphs = [
+      buildEncoderGraph(config, weights, adapterTargets),
+      buildCrossKVGraph(config, weights, adapterTargets),
+      buildDecoderStepGraph(config, weights, adapterTargets),
+    ];
     const [encoder, crossKV, decoder] = await Promise.all(graphs.map((g) => sessionForGraph(g, session)));
     const placement = [encoder, crossKV, decoder].map((m) => m.placement);
-    return new T5Runner(config, session.device, placement, encoder.session, crossKV.session, decoder.session);
+    return new T5Runner(config, session.device, placement, adapterTargets, encoder.session, crossKV.session, decoder.session);
   }
 
   /** Encoder states [B, S, D] for padded ids and their 0/1 mask. */
-  async encode(inputIds: ort.Tensor, attentionMask: ort.Tensor): Promise<ort.Tensor> {
-    const feeds = { input_ids: inputIds, attention_mask: attentionMask };
+  async encode(inputIds: ort.Tensor, attentionMask: ort.Tensor, adapters?: AdapterFeeds): Promise<ort.Tensor> {
+    const feeds = { input_ids: inputIds, attention_mask: attentionMask, ...declared(this.encoder, adapters) };
     assertFeedsFitDevice(this.device, feeds);
     const out = await this.encoder.run(feeds);
     return out.last_hidden_state as ort.Tensor;
   }
 
   /** Every decoder layer's cross-attention key and value, flattened [k0, v0, k1, v1, ...]. */
-  async crossKeyValues(encoderStates: ort.Tensor): Promise<ort.Tensor[]> {
-    const feeds = { encoder_hidden_states: encoderStates };
+  async crossKeyValues(encoderStates: ort.Tensor, adapters?: AdapterFeeds): Promise<ort.Tensor[]> {
+    const feeds = { encoder_hidden_states: encoderStates, ...declared(this.crossKV, adapters) };
     assertFeedsFitDevice(this.device, feeds);
     const out = await this.crossKV.run(feeds);
     return this.layers().flatMap((i) => [out[decoderNames.crossKey(i)], out[decoderNames.crossValue(i)]] as ort.Tensor[]);
@@ -82,6 +93,7 @@ export class T5Runner {
       past_mask: f.pastMask,
       past_positions: f.pastPositions,
       query_positions: f.queryPositions,
+      ...declared(this.decoder, f.adapters),
     };
     for (const i of this.layers()) {
       feeds[decoderNames.pastKey(i)] = f.past[2 * i];
@@ -152,6 +164,12 @@ export class T5Runner {
   private layers(): number[] {
     return Array.from({ length: this.config.numDecoderLayers }, (_, i) => i);
   }
+}
+
+/** The adapter feeds a session's graph declares (a graph without targeted layers declares none). */
+function declared(session: ort.InferenceSession, adapters: AdapterFeeds | undefined): AdapterFeeds {
+  if (!adapters) return {};
+  return Object.fromEntries(session.inputNames.filter((name) => name in adapters).map((name) => [name, adapters[name]]));
 }
 
 /** Small graphs load from memory; large ones are written with external data and loaded by path. */
