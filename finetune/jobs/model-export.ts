@@ -1,8 +1,11 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { readAdapterDir } from '../../runtime/checkpoint/lora-adapter.ts';
+import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
 import { writeSafetensors } from '../../runtime/checkpoint/safetensors.ts';
 import { t5ConfigToJson, type T5Config } from '../../runtime/checkpoint/t5-config.ts';
 import type { T5Weights } from '../../runtime/checkpoint/t5-weights.ts';
+import { mergeAdapter } from '../trainer/lora.ts';
 
 // Everything in a model directory that is not weights or config.json: the tokenizer in any of its
 // formats and the generation defaults travel with the finetuned weights unchanged.
@@ -25,4 +28,10 @@ export function writeModelDir(target: string, config: T5Config, weights: T5Weigh
   for (const file of readdirSync(baseDir)) if (CARRIED_FILES.test(file)) copyFileSync(join(baseDir, file), join(staging, file));
   if (existsSync(target)) rmSync(target, { recursive: true });
   renameSync(staging, target);
+}
+
+/** The merged export of an adapter version: its base with W + (alpha / r) B A folded in, as a model directory. */
+export function writeMergedAdapterDir(target: string, baseDir: string, adapterDir: string): void {
+  const base = loadModelDir(baseDir);
+  writeModelDir(target, base.config, mergeAdapter(base.weights, readAdapterDir(adapterDir)), baseDir);
 }

@@ -2,8 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mergeAdapter } from '../../finetune/trainer/lora.ts';
-import { writeModelDir } from '../../finetune/jobs/model-export.ts';
+import { writeMergedAdapterDir } from '../../finetune/jobs/model-export.ts';
 import { readAdapterDir, writeAdapterDir, type LoraAdapter } from '../../runtime/checkpoint/lora-adapter.ts';
 import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
 import { randomLoraAdapter } from '../../runtime/checkpoint/random-t5.ts';
@@ -42,7 +41,7 @@ describe.skipIf(!hasShared)('LoRA adapters served over a shared base', () => {
       const adapterDir = join(work, `adapter-${i}`);
       writeAdapterDir(adapterDir, adapter, baseDir);
       const mergedDir = join(work, `merged-${i}`);
-      writeModelDir(mergedDir, model.config, mergeAdapter(model.weights, readAdapterDir(adapterDir)), baseDir);
+      writeMergedAdapterDir(mergedDir, baseDir, adapterDir);
       adapters.push({ ref: { ...base, adapter: { id: `ft-${i}`, dir: adapterDir } }, merged: { id: `merged-${i}`, dir: mergedDir }, adapter });
     });
     engine = await createEngine({ modelDir: baseDir, modelId: 'base', session, limits: { adapterTargets: ['q', 'k', 'v', 'o'] } });

@@ -14,7 +14,7 @@ const model = writeTinyModelDir(join(root, 'base'));
 const run = (args: string[]) => spawnSync(process.execPath, [cli, 'finetune', ...args], { encoding: 'utf8', env: { ...process.env, FLAN_THREADS: '1' } });
 
 describe('flan-serve finetune', () => {
-  it('trains, prints one JSON event per line, and writes the model directory', () => {
+  it('trains, prints one JSON event per line, and writes a LoRA run as an adapter directory', () => {
     const data = join(root, 'train.jsonl');
     writeFileSync(data, tinyJsonl);
     const out = join(root, 'out');
@@ -24,7 +24,10 @@ describe('flan-serve finetune', () => {
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number });
     expect(events.filter((e) => e.type === 'step').map((e) => e.step)).toEqual([1, 2, 3]);
     expect(events.at(-1)!.type).toBe('completed');
-    expect(existsSync(join(out, 'model', 'model.safetensors'))).toBe(true);
+    // PEFT's layout, not a merged copy of the base.
+    expect(existsSync(join(out, 'model', 'adapter_model.safetensors'))).toBe(true);
+    expect(existsSync(join(out, 'model', 'adapter_config.json'))).toBe(true);
+    expect(existsSync(join(out, 'model', 'model.safetensors'))).toBe(false);
   });
 
   it('publishes into a version store that serving replicas read, and moves the base alias with --activate', () => {
