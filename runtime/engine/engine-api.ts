@@ -61,6 +61,9 @@ export interface ModelRef {
   adapter?: { id: string; dir: string };
 }
 
+/** The version a ref serves: the adapter's id for an adapter version, else the model's. */
+export const servedVersionId = (ref: ModelRef) => ref.adapter?.id ?? ref.id;
+
 export interface GenerationRequest {
   /** Which version runs it; an engine made for one model may leave it out. */
   model?: ModelRef;
