@@ -78,10 +78,11 @@ export function writeT5ModelDir(dir: string, contents: ModelDirContents): void {
 }
 
 /**
- * A seeded LoRA adapter with both factors random (a trained adapter's B is no longer zero), large
- * enough to change a tiny model's greedy output: for tests and benchmarks of adapter serving.
+ * A seeded LoRA adapter with both factors random (a trained adapter's B is no longer zero), by default
+ * large enough to change a tiny model's greedy output; `magnitude` scales B (a trained adapter's update
+ * is a small fraction of W): for tests and benchmarks of adapter serving.
  */
-export function randomLoraAdapter(config: T5Config, spec: LoraSpec, seed: number): LoraAdapter {
+export function randomLoraAdapter(config: T5Config, spec: LoraSpec, seed: number, magnitude = 1): LoraAdapter {
   const random = SeededRandom.fromSeed(seed);
   const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => random.normal() * scale);
   const factors: LoraAdapter['factors'] = new Map();
@@ -89,7 +90,7 @@ export function randomLoraAdapter(config: T5Config, spec: LoraSpec, seed: number
     if (!isLoraTarget(name, spec)) continue;
     factors.set(name, {
       a: { shape: [spec.rank, inner], data: fill(spec.rank * inner, 1 / Math.sqrt(inner)) },
-      b: { shape: [out, spec.rank], data: fill(out * spec.rank, 1 / Math.sqrt(spec.rank)) },
+      b: { shape: [out, spec.rank], data: fill(out * spec.rank, magnitude / Math.sqrt(spec.rank)) },
     });
   }
   return { spec, factors };
