@@ -94,6 +94,20 @@ describe.skipIf(!hasShared)('LoRA adapters served over a shared base', () => {
     expect(await tokensOf(engine.generate(greedy(ref, prompts[0])))).toEqual(before);
   });
 
+  it('unloads an adapter left idle, and hot-loads it again on its next request', async () => {
+    const idle = await createEngine({ modelDir: baseDir, modelId: 'base', session, limits: { adapterTargets: ['q', 'k', 'v', 'o'], adapterIdleMs: 150 } });
+    try {
+      const { ref } = adapters[0];
+      const first = await tokensOf(idle.generate(greedy(ref, prompts[1])));
+      expect(idle.stats().loadedModels).toBe(2);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(idle.stats().loadedModels).toBe(1);
+      expect(await tokensOf(idle.generate(greedy(ref, prompts[1])))).toEqual(first);
+    } finally {
+      await idle.close();
+    }
+  });
+
   it('refuses an adapter on a module the graphs take none for', async () => {
     const model = loadModelDir(baseDir);
     const dir = join(work, 'wi-adapter');
