@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loraNames, type LoraSpec } from '../graph/t5-train-graph.ts';
+import { writeDirAtomicSync } from './atomic-write.ts';
 import { ModelLoadError } from './model-load-error.ts';
 import { readJsonObjectFile } from './read-json-file.ts';
 import { SafetensorsFile, writeSafetensors } from './safetensors.ts';
@@ -53,9 +54,10 @@ export function adapterFromFactors(spec: LoraSpec, targets: string[], params: Re
  * `target` and renamed into place so a loader never sees half of it.
  */
 export function writeAdapterDir(target: string, adapter: LoraAdapter, baseModel: string): void {
-  const staging = join(dirname(target), `.${basename(target)}.staging-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
+  writeDirAtomicSync(target, (staging) => writeAdapterFiles(staging, adapter, baseModel));
+}
+
+function writeAdapterFiles(staging: string, adapter: LoraAdapter, baseModel: string): void {
   const config = {
     peft_type: 'LORA',
     task_type: 'SEQ_2_SEQ_LM',
@@ -75,8 +77,6 @@ export function writeAdapterDir(target: string, adapter: LoraAdapter, baseModel:
     ];
   });
   writeSafetensors(join(staging, WEIGHTS_FILE), tensors, { format: 'pt' });
-  if (existsSync(target)) rmSync(target, { recursive: true });
-  renameSync(staging, target);
 }
 
 /** Reads an adapter directory in PEFT's layout; a malformed one is a ModelLoadError naming the file. */
