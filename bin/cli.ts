@@ -3,7 +3,7 @@ import { ModelLoadError } from '../runtime/checkpoint/model-load-error.ts';
 import { ConfigError } from '../runtime/config-error.ts';
 import { registerDevices } from './commands/devices.ts';
 import { registerEval } from './commands/eval.ts';
-import { registerExport } from './commands/export.ts';
+import { registerExport, registerMergeAdapter } from './commands/export.ts';
 import { registerFinetune } from './commands/finetune.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerLogits } from './commands/logits.ts';
@@ -20,6 +20,7 @@ export function buildProgram(): Command {
   registerLogits(program);
   registerGenerate(program);
   registerExport(program);
+  registerMergeAdapter(program);
   registerEval(program);
   registerServe(program);
   registerFinetune(program);

@@ -674,6 +674,8 @@ export interface components {
             /** @description Unix seconds */
             created: number;
             owned_by: string;
+            /** @description A LoRA adapter version only: the version whose weights it is served over (e.g. `flan@base`). Its requests share that base's batch. */
+            parent?: string;
         };
         ModelList: {
             /** @constant */

@@ -7,6 +7,7 @@ import type { Graph } from './graph/ir.ts';
 import { initializerBytes } from './graph/ir.ts';
 import { serializeModel } from './graph/onnx-serialize.ts';
 import { buildCrossKVGraph, buildDecoderStepGraph, buildEncoderGraph, decoderNames } from './graph/t5-graphs.ts';
+import { AdapterSlots, BASE_ADAPTER } from './engine/adapter-slots.ts';
 import { createMeasuredSession } from './device/create-session.ts';
 import type { ExecutionDevice, SessionConfig } from './device/device-config.ts';
 import { assertFeedsFitDevice } from './device/feed-guard.ts';
@@ -24,7 +25,12 @@ export interface DecoderStepFeeds {
   queryPositions: ort.Tensor; // [B, T] int64
   past: ort.Tensor[]; // per layer: key, value ([B, H, C, dk])
   cross: ort.Tensor[]; // per layer: key, value ([B, H, S, dk])
+  /** Per-row LoRA adapters (AdapterSlots.feeds), for a runner built with adapter targets. */
+  adapters?: AdapterFeeds;
 }
+
+/** adapter_index and the stacked factors, by graph input name; each graph takes the ones it declares. */
+export type AdapterFeeds = Record<string, ort.Tensor>;
 
 export interface DecoderStepResult {
   /** [B, T, V]; its buffer is reused by the next step, so read it before stepping again. */
@@ -41,44 +47,47 @@ export interface DecoderStepResult {
  */
 export class T5Runner {
   private logitsScratch: Float32Array | undefined;
+  private bareBase?: AdapterSlots;
 
   private constructor(
     readonly config: T5Config,
     readonly device: ExecutionDevice,
     /** Per graph, how many nodes each execution provider runs: for the startup log and /metrics. */
     readonly nodePlacement: readonly GraphNodePlacement[],
+    /** The modules whose layers take a per-row adapter (empty: the graphs have no adapter inputs). */
+    readonly adapterTargets: readonly string[],
     private readonly encoder: ort.InferenceSession,
     private readonly crossKV: ort.InferenceSession,
     private readonly decoder: ort.InferenceSession,
   ) {}
 
-  static async fromWeights(config: T5Config, weights: T5Weights, session: SessionConfig): Promise<T5Runner> {
+  static async fromWeights(config: T5Config, weights: T5Weights, session: SessionConfig, adapterTargets: readonly string[] = []): Promise<T5Runner> {
     // Building a graph and creating its session both run synchronously for a good part of a second on
-    // a small model; one at a time, with a turn of the event loop after each, a server loading its model
-    // still answers (/readyz says 503) between them instead of holding every request to the end.
+    // a small model; one at a time, with a turn of the event loop after each, a thread loading a model
+    // still answers between them instead of holding everything to the end.
     const sessions = [];
     for (const build of [buildEncoderGraph, buildCrossKVGraph, buildDecoderStepGraph]) {
-      const graph = build(config, weights);
+      const graph = build(config, weights, adapterTargets);
       await yieldToEventLoop();
       sessions.push(await sessionForGraph(graph, session));
       await yieldToEventLoop();
     }
     const [encoder, crossKV, decoder] = sessions;
     const placement = sessions.map((m) => m.placement);
-    return new T5Runner(config, session.device, placement, encoder.session, crossKV.session, decoder.session);
+    return new T5Runner(config, session.device, placement, adapterTargets, encoder.session, crossKV.session, decoder.session);
   }
 
   /** Encoder states [B, S, D] for padded ids and their 0/1 mask. */
-  async encode(inputIds: ort.Tensor, attentionMask: ort.Tensor): Promise<ort.Tensor> {
-    const feeds = { input_ids: inputIds, attention_mask: attentionMask };
+  async encode(inputIds: ort.Tensor, attentionMask: ort.Tensor, adapters?: AdapterFeeds): Promise<ort.Tensor> {
+    const feeds = { input_ids: inputIds, attention_mask: attentionMask, ...this.adapterFeeds(this.encoder, adapters, inputIds.dims[0]) };
     assertFeedsFitDevice(this.device, feeds);
     const out = await this.encoder.run(feeds);
     return out.last_hidden_state as ort.Tensor;
   }
 
   /** Every decoder layer's cross-attention key and value, flattened [k0, v0, k1, v1, ...]. */
-  async crossKeyValues(encoderStates: ort.Tensor): Promise<ort.Tensor[]> {
-    const feeds = { encoder_hidden_states: encoderStates };
+  async crossKeyValues(encoderStates: ort.Tensor, adapters?: AdapterFeeds): Promise<ort.Tensor[]> {
+    const feeds = { encoder_hidden_states: encoderStates, ...this.adapterFeeds(this.crossKV, adapters, encoderStates.dims[0]) };
     assertFeedsFitDevice(this.device, feeds);
     const out = await this.crossKV.run(feeds);
     return this.layers().flatMap((i) => [out[decoderNames.crossKey(i)], out[decoderNames.crossValue(i)]] as ort.Tensor[]);
@@ -95,6 +104,7 @@ export class T5Runner {
       past_mask: f.pastMask,
       past_positions: f.pastPositions,
       query_positions: f.queryPositions,
+      ...this.adapterFeeds(this.decoder, f.adapters, f.inputIds.dims[0]),
     };
     for (const i of this.layers()) {
       feeds[decoderNames.pastKey(i)] = f.past[2 * i];
@@ -181,9 +191,25 @@ export class T5Runner {
     await Promise.all([this.encoder.release(), this.crossKV.release(), this.decoder.release()]);
   }
 
+  /**
+   * The adapter inputs a graph declares: the rows' own, or, for a pass that names none (teacher forcing,
+   * scoring, the load probe), every row on the bare base (slot 0, zeros).
+   */
+  private adapterFeeds(session: ort.InferenceSession, adapters: AdapterFeeds | undefined, batch: number): AdapterFeeds {
+    if (adapters || this.adapterTargets.length === 0) return declared(session, adapters);
+    this.bareBase ??= new AdapterSlots(this.config, this.adapterTargets);
+    return declared(session, this.bareBase.feeds(new Array<string>(batch).fill(BASE_ADAPTER)));
+  }
+
   private layers(): number[] {
     return Array.from({ length: this.config.numDecoderLayers }, (_, i) => i);
   }
+}
+
+/** The adapter feeds a session's graph declares (a graph without targeted layers declares none). */
+function declared(session: ort.InferenceSession, adapters: AdapterFeeds | undefined): AdapterFeeds {
+  if (!adapters) return {};
+  return Object.fromEntries(session.inputNames.filter((name) => name in adapters).map((name) => [name, adapters[name]]));
 }
 
 /** A batch-of-one float tensor [1, ...] repeated into [rows, ...]. */

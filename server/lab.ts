@@ -52,7 +52,7 @@ export class Lab {
   }
 
   fineTuning(): FineTuningServices {
-    return { jobs: this.jobs, files: this.files, records: this.records, modelDir: (name) => this.catalog.resolve(name)?.version.modelDir };
+    return { jobs: this.jobs, files: this.files, records: this.records, modelDir: (name) => this.catalog.trainableDir(name) };
   }
 
   /** Stops eval runs and training processes; running jobs resume from their checkpoints on the next open. */

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../runtime/config-error.ts';
 import { EngineError } from '../../runtime/engine/engine-api.ts';
 import { EngineClient } from '../../runtime/engine/engine-client.ts';
+import { adapterLimitsFromEnv } from '../../runtime/engine/adapter-config.ts';
 import { sessionConfigFromEnv } from '../../runtime/device/device-config.ts';
 import { placementWarnings } from '../../runtime/device/node-placement.ts';
 import { ModelCatalog } from '../../runtime/versions/model-catalog.ts';
@@ -117,7 +118,7 @@ export function registerServe(program: Command): void {
       const session = sessionConfigFromEnv();
       const engine = new EngineClient({
         session,
-        limits: memory ? { modelMemoryBytes: memory } : {},
+        limits: { ...(memory ? { modelMemoryBytes: memory } : {}), ...adapterLimitsFromEnv(process.env) },
         onRestart: (err) => logs.error?.({ err }, 'the engine worker died; a new one was started and its requests answered 503'),
       });
       // Versions and aliases: shared by every replica that mounts FLAN_STORE_DIR (files, jobs and eval

@@ -5,6 +5,7 @@ import { heldOutBatches, StepBatches, type BatchPlan } from '../data/step-batche
 import { splitHeldOut } from '../data/held-out.ts';
 import { parseInstructionJsonl } from '../data/instruction-example.ts';
 import { Trainer, type MethodConfig, type OptimizerConfig } from '../trainer/trainer.ts';
+import { writeAdapterDir } from '../../runtime/checkpoint/lora-adapter.ts';
 import { writeModelDir } from './model-export.ts';
 
 /** Everything a finetuning job needs; plain JSON so it can cross into the worker and the registry. */
@@ -107,6 +108,12 @@ export async function runTraining(
     let batches = withAdded(addedLines);
     onEvent({ type: 'started', step: trainer.step, totalSteps: spec.steps, trainExamples: train.length + addedLines, heldOutExamples: heldOut.length, resumed });
     const evaluate = async () => (evalBatches.length ? (await trainer.evaluate(evalBatches)).loss : null);
+    // A LoRA run publishes its adapter (served over the base without a copy of it); a full run its weights.
+    const writeResult = (dir: string) => {
+      const adapter = trainer.adapter();
+      if (adapter) writeAdapterDir(dir, adapter, spec.baseModelDir);
+      else writeModelDir(dir, base.config, trainer.servingWeights(), spec.baseModelDir);
+    };
 
     const started = performance.now();
     const firstStep = trainer.step;
@@ -124,7 +131,7 @@ export async function runTraining(
           onEvent({ type: 'version_rejected', step: m.step, heldOutLoss: loss, bestHeldOutLoss: best });
         } else {
           if (loss !== null) best = loss;
-          writeModelDir(paths.version(m.step), base.config, trainer.servingWeights(), spec.baseModelDir);
+          writeResult(paths.version(m.step));
           onEvent({ type: 'version', step: m.step, modelDir: paths.version(m.step), heldOutLoss: loss });
         }
         const lines = countLines(paths.addedExamples);
@@ -144,7 +151,7 @@ export async function runTraining(
     }
     const heldOutLoss = await evaluate();
     if (heldOutLoss !== null) onEvent({ type: 'eval', step: trainer.step, heldOutLoss });
-    writeModelDir(paths.model, base.config, trainer.servingWeights(), spec.baseModelDir);
+    writeResult(paths.model);
     onEvent({ type: 'completed', step: trainer.step, modelDir: paths.model, heldOutLoss });
     return { modelDir: paths.model, heldOutLoss, steps: trainer.step };
   } finally {

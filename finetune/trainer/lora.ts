@@ -1,3 +1,4 @@
+import type { LoraAdapter } from '../../runtime/checkpoint/lora-adapter.ts';
 import type { T5Weights } from '../../runtime/checkpoint/t5-weights.ts';
 import { isLoraTarget, loraNames, type LoraSpec } from '../../runtime/graph/t5-train-graph.ts';
 import type { SeededRandom } from '../../runtime/seeded-random.ts';
@@ -28,11 +29,16 @@ export function initLoraParams(base: T5Weights, spec: LoraSpec, rng: SeededRando
  * Base weights with W + (alpha / r) B A folded into each targeted layer: the result serves at full
  * speed through the ordinary inference graphs. The base map is not modified.
  */
-export function mergeLora(base: T5Weights, factors: ReadonlyMap<string, Param>, spec: LoraSpec): T5Weights {
+export function mergeLora(
+  base: T5Weights,
+  factors: ReadonlyMap<string, Param>,
+  spec: LoraSpec,
+  targeted: (weight: string) => boolean = (weight) => isLoraTarget(weight, spec),
+): T5Weights {
   const scale = spec.alpha / spec.rank;
   const merged: T5Weights = new Map();
   for (const [name, w] of base) {
-    if (!isLoraTarget(name, spec)) {
+    if (!targeted(name)) {
       merged.set(name, w);
       continue;
     }
@@ -53,4 +59,16 @@ export function mergeLora(base: T5Weights, factors: ReadonlyMap<string, Param>, 
     merged.set(name, { shape: w.shape, data });
   }
   return merged;
+}
+
+/** A published adapter folded into its base: the merged export of an adapter version. */
+export function mergeAdapter(base: T5Weights, adapter: LoraAdapter): T5Weights {
+  const factors = new Map<string, Param>();
+  for (const [weight, f] of adapter.factors) {
+    const names = loraNames(weight);
+    factors.set(names.a, f.a);
+    factors.set(names.b, f.b);
+  }
+  // Only the layers the adapter holds: a target module it has no factors for stays as the base's.
+  return mergeLora(base, factors, adapter.spec, (name) => adapter.factors.has(name));
 }

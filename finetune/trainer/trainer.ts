@@ -1,6 +1,7 @@
+import { adapterFromFactors, type LoraAdapter } from '../../runtime/checkpoint/lora-adapter.ts';
 import type { T5Config } from '../../runtime/checkpoint/t5-config.ts';
 import type { T5Weights } from '../../runtime/checkpoint/t5-weights.ts';
-import type { LoraSpec } from '../../runtime/graph/t5-train-graph.ts';
+import { isLoraTarget, type LoraSpec } from '../../runtime/graph/t5-train-graph.ts';
 import { SeededRandom } from '../../runtime/seeded-random.ts';
 import { readTrainerCheckpoint, writeTrainerCheckpoint } from './checkpoint.ts';
 import { initLoraParams, mergeLora } from './lora.ts';
@@ -118,6 +119,13 @@ export class Trainer {
       count += counted;
     }
     return { loss: count ? total / count : NaN, tokenLosses };
+  }
+
+  /** A LoRA run's factors as an adapter (copied): what a LoRA job publishes. Undefined for full finetuning. */
+  adapter(): LoraAdapter | undefined {
+    const { method } = this.options;
+    if (method.kind !== 'lora') return undefined;
+    return adapterFromFactors(method.lora, [...this.base.keys()].filter((name) => isLoraTarget(name, method.lora)), this.trainable);
   }
 
   /** The full model to serve: the trained weights, with LoRA folded in. Shares no arrays with training. */

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -55,4 +55,17 @@ export function writeBytesAtomicSync(path: string, bytes: Uint8Array): void {
 
 export function writeJsonAtomicSync(path: string, value: unknown): void {
   writeBytesAtomicSync(path, new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
+}
+
+/**
+ * Writes a directory at `target` by filling a staging directory beside it and renaming it into place,
+ * so a reader (a server loading a new version) never sees a half-written one.
+ */
+export function writeDirAtomicSync(target: string, fill: (staging: string) => void): void {
+  const staging = join(dirname(target), `.${basename(target)}.staging-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  fill(staging);
+  if (existsSync(target)) rmSync(target, { recursive: true });
+  renameSync(staging, target);
 }

@@ -1,7 +1,9 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { isLoraTarget, type LoraSpec } from '../graph/t5-train-graph.ts';
 import { SeededRandom } from '../seeded-random.ts';
 import { writeJsonAtomicSync } from './atomic-write.ts';
+import type { LoraAdapter } from './lora-adapter.ts';
 import { writeSafetensors } from './safetensors.ts';
 import { t5ConfigToJson, type T5Config } from './t5-config.ts';
 import { expectedT5WeightShapes, type T5Weights } from './t5-weights.ts';
@@ -73,4 +75,23 @@ export function writeT5ModelDir(dir: string, contents: ModelDirContents): void {
     ...contents.generation,
   });
   for (const file of contents.tokenizerFiles ?? []) copyFileSync(file, join(dir, basename(file)));
+}
+
+/**
+ * A seeded LoRA adapter with both factors random (a trained adapter's B is no longer zero), by default
+ * large enough to change a tiny model's greedy output; `magnitude` scales B (a trained adapter's update
+ * is a small fraction of W): for tests and benchmarks of adapter serving.
+ */
+export function randomLoraAdapter(config: T5Config, spec: LoraSpec, seed: number, magnitude = 1): LoraAdapter {
+  const random = SeededRandom.fromSeed(seed);
+  const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => random.normal() * scale);
+  const factors: LoraAdapter['factors'] = new Map();
+  for (const [name, [out, inner]] of expectedT5WeightShapes(config)) {
+    if (!isLoraTarget(name, spec)) continue;
+    factors.set(name, {
+      a: { shape: [spec.rank, inner], data: fill(spec.rank * inner, 1 / Math.sqrt(inner)) },
+      b: { shape: [out, spec.rank], data: fill(out * spec.rank, magnitude / Math.sqrt(spec.rank)) },
+    });
+  }
+  return { spec, factors };
 }

@@ -1,7 +1,14 @@
 import { LRUCache } from 'lru-cache';
 import { int64Feed } from '../onnx-session.ts';
 import type { T5Runner } from '../t5-runner.ts';
+import { AdapterSlots, BASE_ADAPTER } from './adapter-slots.ts';
 import { BatchKVCache, sliceCrossRow, type CrossKV } from './batch-kv-cache.ts';
+
+/** A sequence joining the batch: its prompt and the adapter it runs with (BASE_ADAPTER: none). */
+export interface JoiningRow {
+  promptIds: number[];
+  adapter: string;
+}
 
 /** One decode step's output for the batch, in batch order. */
 export interface StepOutput {
@@ -21,6 +28,10 @@ export class DecodeRunner {
   private readonly encoderCache: LRUCache<string, CrossKV>;
   /** Bytes one token of one sequence adds to the KV cache (self and cross attention). */
   readonly perTokenKvBytes: number;
+  /** The adapters loaded over this base; absent when its graphs take none. */
+  readonly adapters: AdapterSlots | undefined;
+  /** Each cache row's adapter, in batch order. */
+  private rowAdapters: string[] = [];
 
   constructor(
     readonly runner: T5Runner,
@@ -29,6 +40,7 @@ export class DecodeRunner {
     const c = runner.config;
     this.cache = new BatchKVCache(c.numDecoderLayers, c.numHeads, c.dKv);
     this.perTokenKvBytes = 2 * c.numDecoderLayers * c.numHeads * c.dKv * 4;
+    this.adapters = runner.adapterTargets.length ? new AdapterSlots(c, runner.adapterTargets) : undefined;
     this.encoderCache = new LRUCache<string, CrossKV>({
       maxSize: Math.max(1, encoderCacheBytes),
       sizeCalculation: (entry) => Math.max(1, entry.tensors.reduce((s, t) => s + t.byteLength, 0)),
@@ -45,12 +57,13 @@ export class DecodeRunner {
 
   /**
    * Changes the batch between steps: keeps the rows at `keep` (old indices, in their new order) and
-   * appends one row per prompt of `joining`, whose encoder passes run as one padded batch (prompts
-   * seen before come from the encoder cache).
+   * appends one row per prompt of `joining`, whose encoder passes run as one padded batch whatever
+   * their adapters (prompts seen before with the same adapter come from the encoder cache).
    */
-  async repack(keep: number[], joining: number[][]): Promise<void> {
+  async repack(keep: number[], joining: JoiningRow[]): Promise<void> {
     const cross = joining.length ? await this.encode(joining) : [];
     this.cache.repack(keep, cross);
+    this.rowAdapters = [...keep.map((i) => this.rowAdapters[i]), ...joining.map((row) => row.adapter)];
   }
 
   /** One decoder step for every row, each fed its last token. */
@@ -61,6 +74,7 @@ export class DecodeRunner {
       ...this.cache.selfAttentionFeeds(),
       past: this.cache.past,
       cross: this.cache.cross,
+      adapters: this.adapters?.feeds(this.rowAdapters),
     });
     this.cache.append(newKV);
     return { logits: logits.data as Float32Array, greedyIds };
@@ -69,35 +83,43 @@ export class DecodeRunner {
   /** Drops every row (after a failed step the batch starts over empty). */
   clear(): void {
     this.cache.repack([], []);
+    this.rowAdapters = [];
   }
 
   release(): Promise<void> {
     return this.runner.release();
   }
 
-  /** Runs the encoder once per distinct uncached prompt (batched), returning each prompt's cross K/V. */
-  private async encode(prompts: number[][]): Promise<CrossKV[]> {
+  /** Runs the encoder once per distinct uncached prompt and adapter (batched), returning each row's cross K/V. */
+  private async encode(joining: JoiningRow[]): Promise<CrossKV[]> {
+    const keyOf = (row: JoiningRow) => `${row.adapter}|${row.promptIds.join(',')}`;
     const found = new Map<string, CrossKV>();
-    const missing = new Map<string, number[]>();
-    for (const ids of prompts) {
-      const key = ids.join(',');
+    const missing = new Map<string, JoiningRow>();
+    for (const row of joining) {
+      const key = keyOf(row);
       const hit = this.encoderCache.get(key);
       if (hit) found.set(key, hit);
-      else missing.set(key, ids);
+      else missing.set(key, row);
     }
     if (missing.size) {
       const rows = [...missing.values()];
-      const width = Math.max(...rows.map((p) => p.length));
-      const ids = rows.map((p) => [...p, ...new Array<number>(width - p.length).fill(0)]);
-      const mask = rows.map((p) => p.map(() => 1).concat(new Array<number>(width - p.length).fill(0)));
-      const states = await this.runner.encode(int64Feed(ids), int64Feed(mask));
-      const cross = await this.runner.crossKeyValues(states);
+      const width = Math.max(...rows.map((r) => r.promptIds.length));
+      const ids = rows.map((r) => [...r.promptIds, ...new Array<number>(width - r.promptIds.length).fill(0)]);
+      const mask = rows.map((r) => r.promptIds.map(() => 1).concat(new Array<number>(width - r.promptIds.length).fill(0)));
+      const adapters = this.adapters?.feeds(rows.map((r) => r.adapter));
+      const states = await this.runner.encode(int64Feed(ids), int64Feed(mask), adapters);
+      const cross = await this.runner.crossKeyValues(states, adapters);
       [...missing.keys()].forEach((key, b) => {
-        const row = sliceCrossRow(cross, b, rows[b].length);
+        const row = sliceCrossRow(cross, b, rows[b].promptIds.length);
         found.set(key, row);
         this.encoderCache.set(key, row);
       });
     }
-    return prompts.map((ids) => found.get(ids.join(','))!);
+    return joining.map((row) => found.get(keyOf(row))!);
+  }
+
+  /** The adapters that rows of the batch use now. */
+  adaptersInUse(): string[] {
+    return this.rowAdapters.filter((id) => id !== BASE_ADAPTER);
   }
 }

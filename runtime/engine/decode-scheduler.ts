@@ -1,5 +1,7 @@
+import type { LoraAdapter } from '../checkpoint/lora-adapter.ts';
 import type { Tokenizer } from '../checkpoint/tokenizer.ts';
 import type { T5Runner } from '../t5-runner.ts';
+import { BASE_ADAPTER } from './adapter-slots.ts';
 import { DecodeRunner } from './decode-runner.ts';
 import { EngineError, type EngineStats } from './engine-api.ts';
 import { OutputProcessor, type ScheduledRequest, type Sequence } from './output-processor.ts';
@@ -103,6 +105,29 @@ export class DecodeScheduler {
     return this.runner.release();
   }
 
+  /** Whether requests may name an adapter over this model (its graphs were built with adapter inputs). */
+  get takesAdapters(): boolean {
+    return this.runner.adapters !== undefined;
+  }
+
+  /** Loads an adapter so that requests naming it join this model's batch (hot: no new session). */
+  addAdapter(id: string, adapter: LoraAdapter): void {
+    if (!this.runner.adapters) throw new EngineError('model_load_failed', 'this model takes no adapters', 'model');
+    this.runner.adapters.add(id, adapter);
+  }
+
+  /** Unloads an adapter once no queued or running request uses it. */
+  retireAdapter(id: string): void {
+    this.runner.adapters?.retire(id);
+    if (!this.looping) this.collectAdapters();
+  }
+
+  /** Frees the slots of retired adapters that no queued or running sequence names. */
+  private collectAdapters(): void {
+    const inUse = new Set([...this.runner.adaptersInUse(), ...this.queue.map((r) => r.adapter ?? BASE_ADAPTER)]);
+    this.runner.adapters?.collect(inUse);
+  }
+
   private kick(): void {
     if (this.looping) return;
     this.looping = true;
@@ -142,9 +167,10 @@ export class DecodeScheduler {
     );
     await this.runner.repack(
       keep,
-      newSequences.map((s) => s.request.promptIds),
+      newSequences.map((s) => ({ promptIds: s.request.promptIds, adapter: s.request.adapter ?? BASE_ADAPTER })),
     );
     this.running = [...keep.map((i) => this.running[i]), ...newSequences];
+    this.collectAdapters();
   }
 
   private admit(staying: Sequence[]): ScheduledRequest[] {

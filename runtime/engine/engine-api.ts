@@ -48,13 +48,22 @@ export interface SelfConsistency {
   temperature: number;
 }
 
-/** A model version the engine can load: its stable id and its directory (Hugging Face layout). */
+/**
+ * A model version the engine can load: its stable id and its directory (Hugging Face layout). For a
+ * LoRA adapter version, id and dir are its base's and `adapter` names the adapter loaded over it: the
+ * base loads once and its rows and every adapter's share one batch.
+ */
 export interface ModelRef {
   id: string;
   dir: string;
   /** Where its tokenizer lives when the directory has none. */
   tokenizerDir?: string;
+  /** An adapter version: its id and its directory (PEFT's layout: adapter_config.json + adapter_model.safetensors). */
+  adapter?: { id: string; dir: string };
 }
+
+/** The version a ref serves: the adapter's id for an adapter version, else the model's. */
+export const servedVersionId = (ref: ModelRef) => ref.adapter?.id ?? ref.id;
 
 export interface GenerationRequest {
   /** Which version runs it; an engine made for one model may leave it out. */

@@ -18,7 +18,7 @@ import {
   type ScoreResult,
 } from './engine-api.ts';
 import { EventChannel } from './event-channel.ts';
-import { ModelRouter, type LoadedModel, type ModelLoader, type RouterLimits } from './model-router.ts';
+import { ModelRouter, type LoadedModel, type ModelLoader, type Route, type RouterLimits } from './model-router.ts';
 import type { ScheduledRequest } from './output-processor.ts';
 import { scoreCandidates } from './score-candidates.ts';
 import { validateSampling } from './sampling-options.ts';
@@ -38,6 +38,9 @@ export const DEFAULT_LIMITS: EngineLimits = {
   maxNewTokens: 1024,
   defaultMaxTokens: 256,
   modelMemoryBytes: 8 * 2 ** 30,
+  adapterTargets: ['q', 'v'],
+  adapterMemoryBytes: 512 * 2 ** 20,
+  adapterIdleMs: 30 * 60_000,
 };
 
 export interface EngineOptions {
@@ -86,7 +89,15 @@ export class EngineCore implements Engine {
 
   stats(): EngineStats {
     const models = this.router.models();
-    const total: EngineStats = { queued: 0, running: 0, batchSize: 0, kvCacheBytes: 0, loadedModels: models.length, modelBytes: 0 };
+    const adapters = this.router.loadedAdapters();
+    const total: EngineStats = {
+      queued: 0,
+      running: 0,
+      batchSize: 0,
+      kvCacheBytes: 0,
+      loadedModels: models.length + adapters.length,
+      modelBytes: adapters.reduce((sum, a) => sum + a.bytes, 0),
+    };
     for (const m of models) {
       const s = m.scheduler.stats();
       total.queued += s.queued;
@@ -104,7 +115,7 @@ export class EngineCore implements Engine {
 
   async load(model: ModelRef): Promise<LoadedModelInfo> {
     if (this.closed) throw new EngineError('closed', 'the engine is shutting down');
-    return this.router.info(await this.router.acquire(model), this.limits.maxPromptTokens);
+    return this.router.info(await this.router.route(model), this.limits.maxPromptTokens);
   }
 
   /**
@@ -115,7 +126,9 @@ export class EngineCore implements Engine {
     if (this.closed) return Promise.reject(new EngineError('closed', 'the engine is shutting down'));
     const ref = request.model ?? this.defaultModel;
     if (!ref) return Promise.reject(new EngineError('invalid_request', 'no model named', 'model'));
-    const loaded = this.router.get(ref.id);
+    // The scoring pass runs the bare base graphs; an adapter's rows would need its per-row feeds.
+    if (ref.adapter) return Promise.reject(new EngineError('invalid_request', `scoring runs on base and finetuned versions; ${ref.adapter.id} is an adapter`, 'model'));
+    const loaded = this.router.get(ref)?.model;
     return loaded ? this.scoreOn(loaded, request) : this.router.acquire(ref).then((model) => this.scoreOn(model, request));
   }
 
@@ -145,12 +158,12 @@ export class EngineCore implements Engine {
     if (this.closed) throw new EngineError('closed', 'the engine is shutting down');
     const ref = request.model ?? this.defaultModel;
     if (!ref) throw new EngineError('invalid_request', 'no model named', 'model');
-    const loaded = this.router.get(ref.id);
+    const loaded = this.router.get(ref);
     if (loaded) return this.start(loaded, request);
     return new DeferredStream(
-      this.router.acquire(ref).then((model) => {
+      this.router.route(ref).then((route) => {
         if (this.closed) throw new EngineError('closed', 'the engine is shutting down');
-        return this.start(model, request);
+        return this.start(route, request);
       }),
     );
   }
@@ -160,7 +173,7 @@ export class EngineCore implements Engine {
     await this.router.close(graceMs);
   }
 
-  private start(model: LoadedModel, request: GenerationRequest): GenerationStream {
+  private start({ model, adapter }: Route, request: GenerationRequest): GenerationStream {
     const sc = request.selfConsistency;
     if (sc && (!Number.isInteger(sc.samples) || sc.samples < 1 || sc.samples > this.limits.maxBatchSequences)) {
       throw new EngineError('invalid_request', `self-consistency samples must be 1..${this.limits.maxBatchSequences}`, 'samples');
@@ -177,6 +190,7 @@ export class EngineCore implements Engine {
       vote: cot !== undefined && options.n > 1,
       channel: new EventChannel<GenerationEvent>(() => scheduler.cancel(scheduled)),
       cancelled: false,
+      ...(adapter ? { adapter: adapter.id } : {}),
     };
     if (request.signal?.aborted) throw new EngineError('invalid_request', 'the request was already cancelled');
     scheduler.submit(scheduled);

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { adapterBytes, readAdapterDir } from '../checkpoint/lora-adapter.ts';
 import { loadModelDir } from '../checkpoint/model-dir.ts';
 import { ModelLoadError } from '../checkpoint/model-load-error.ts';
 import { checkWeightsFinite, probeForward } from '../checkpoint/servable-check.ts';
@@ -16,15 +17,18 @@ export interface ModelParts {
   bytes: number;
 }
 
-/** Loads a version's parts; the default reads its directory in the Hugging Face layout. */
-export type ModelLoader = (ref: ModelRef, session: SessionConfig) => Promise<ModelParts>;
+/**
+ * Loads a version's parts; the default reads its directory in the Hugging Face layout. The graphs take
+ * per-row adapters on `adapterTargets` (none when empty).
+ */
+export type ModelLoader = (ref: ModelRef, session: SessionConfig, adapterTargets: readonly string[]) => Promise<ModelParts>;
 
-export const loadFromDirectory: ModelLoader = async (ref, session) => {
+export const loadFromDirectory: ModelLoader = async (ref, session, adapterTargets) => {
   const dir = loadModelDir(ref.dir, { tokenizerDir: ref.tokenizerDir, requireTokenizer: true });
   if (!dir.tokenizer) throw new ModelLoadError(ref.dir, 'no tokenizer');
   // Weights holding NaN or Infinity (a diverged finetune) would serve empty or garbage text: refuse them.
   checkWeightsFinite(dir.weights, ref.dir);
-  const runner = await T5Runner.fromWeights(dir.config, dir.weights, session);
+  const runner = await T5Runner.fromWeights(dir.config, dir.weights, session, adapterTargets);
   const tokens = { decoderStart: dir.generationConfig.decoderStartTokenId, eos: dir.generationConfig.eosTokenIds };
   await probeForward(runner, tokens, ref.dir).catch(async (err: unknown) => {
     await runner.release();
@@ -47,9 +51,29 @@ export interface LoadedModel {
   scoring: Set<Promise<unknown>>;
 }
 
+/** A loaded adapter version over its loaded base. */
+interface LoadedAdapter {
+  id: string;
+  base: LoadedModel;
+  /** Its factors as read plus its share of the base's stacked feeds. */
+  bytes: number;
+}
+
+/** Where a request runs: a loaded model, and the adapter over it when the version is one. */
+export interface Route {
+  model: LoadedModel;
+  adapter?: LoadedAdapter;
+}
+
 export interface RouterLimits extends SchedulerLimits {
   /** Weights of loaded versions kept at most; the least recently used idle ones are unloaded past it. */
   modelMemoryBytes: number;
+  /** The modules whose layers take LoRA adapters per row (PEFT's target_modules); empty: no adapters. */
+  adapterTargets: readonly string[];
+  /** Adapter weights kept loaded at most; the least recently used are unloaded past it. */
+  adapterMemoryBytes: number;
+  /** An adapter unused this long is unloaded (0: never). */
+  adapterIdleMs: number;
 }
 
 /**
@@ -61,6 +85,8 @@ export interface RouterLimits extends SchedulerLimits {
 export class ModelRouter {
   private readonly loaded: LRUCache<string, LoadedModel>;
   private readonly loading = new Map<string, Promise<LoadedModel>>();
+  /** Adapter versions by id, each held in its base's AdapterSlots while it is here. */
+  private readonly adapters: LRUCache<string, LoadedAdapter>;
   /** Evicted or unloaded versions whose requests are still running. */
   private readonly retiring = new Set<Promise<void>>();
 
@@ -76,11 +102,43 @@ export class ModelRouter {
       sizeCalculation: (model) => Math.min(budget, Math.max(1, model.bytes)),
       dispose: (model) => this.retire(model),
     });
+    const adapterBudget = Math.max(1, limits.adapterMemoryBytes);
+    this.adapters = new LRUCache<string, LoadedAdapter>({
+      maxSize: adapterBudget,
+      sizeCalculation: (adapter) => Math.min(adapterBudget, Math.max(1, adapter.bytes)),
+      ...(limits.adapterIdleMs > 0 ? { ttl: limits.adapterIdleMs, updateAgeOnGet: true, ttlAutopurge: true } : {}),
+      // Rows already running with it finish first: its slot is freed once nothing names it.
+      dispose: (adapter) => adapter.base.scheduler.retireAdapter(adapter.id),
+    });
   }
 
-  /** The loaded version, if it is loaded now (marks it recently used). */
-  get(id: string): LoadedModel | undefined {
-    return this.loaded.get(id);
+  /** Where a version runs, if it is loaded now (marks it recently used). */
+  get(ref: ModelRef): Route | undefined {
+    const model = this.loaded.get(ref.id);
+    if (!model || !ref.adapter) return model && { model };
+    const adapter = this.adapters.get(ref.adapter.id);
+    return adapter?.base === model ? { model, adapter } : undefined;
+  }
+
+  /** Where a version runs, loading its base and its adapter first when needed. */
+  async route(ref: ModelRef): Promise<Route> {
+    const model = await this.acquire(ref);
+    if (!ref.adapter) return { model };
+    const hit = this.get(ref);
+    if (hit) return hit;
+    const { id, dir } = ref.adapter;
+    if (!model.scheduler.takesAdapters) throw new EngineError('model_load_failed', `adapter ${id}: this server takes no adapters (FLAN_ADAPTER_TARGETS is empty)`, 'model');
+    let adapter: LoadedAdapter;
+    try {
+      const weights = readAdapterDir(dir);
+      model.scheduler.addAdapter(id, weights);
+      adapter = { id, base: model, bytes: 2 * adapterBytes(weights) };
+    } catch (err) {
+      if (err instanceof EngineError) throw err;
+      throw new EngineError('model_load_failed', `adapter ${id} could not be loaded: ${(err as Error).message}`, 'model');
+    }
+    this.adapters.set(id, adapter);
+    return { model, adapter };
   }
 
   /** The loaded version, loading it first when needed. */
@@ -95,16 +153,23 @@ export class ModelRouter {
     return pending;
   }
 
+  /** Unloads a version or an adapter version by id. */
   unload(id: string): void {
-    this.loaded.delete(id);
+    if (!this.adapters.delete(id)) this.loaded.delete(id);
   }
 
-  info(model: LoadedModel, maxPromptTokens: number): LoadedModelInfo {
-    return { id: model.id, bytes: model.bytes, maxPromptTokens, nodePlacement: model.runner.nodePlacement };
+  info(route: Route, maxPromptTokens: number): LoadedModelInfo {
+    const { model, adapter } = route;
+    return { id: adapter?.id ?? model.id, bytes: adapter?.bytes ?? model.bytes, maxPromptTokens, nodePlacement: model.runner.nodePlacement };
   }
 
   models(): LoadedModel[] {
     return [...this.loaded.values()];
+  }
+
+  /** The adapter versions loaded now, with their bytes. */
+  loadedAdapters(): { id: string; bytes: number }[] {
+    return [...this.adapters.values()].map(({ id, bytes }) => ({ id, bytes }));
   }
 
   /** Unloads everything: in-flight requests get graceMs, then are cancelled. */
@@ -115,6 +180,7 @@ export class ModelRouter {
     const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)));
     if (await Promise.race([idle.then(() => false), timedOut])) for (const m of models) m.scheduler.cancelAll();
     clearTimeout(timer);
+    this.adapters.clear();
     this.loaded.clear();
     await Promise.all(this.retiring);
   }
@@ -122,7 +188,7 @@ export class ModelRouter {
   private async loadVersion(ref: ModelRef): Promise<LoadedModel> {
     let model: LoadedModel;
     try {
-      const parts = await this.loader(ref, this.session);
+      const parts = await this.loader(ref, this.session, this.limits.adapterTargets);
       model = { id: ref.id, ...parts, scheduler: new DecodeScheduler(parts.runner, parts.tokenizer, parts.tokens, this.limits), scoring: new Set() };
     } catch (err) {
       throw new EngineError('model_load_failed', `model ${ref.id} could not be loaded: ${(err as Error).message}`, 'model');
@@ -132,6 +198,7 @@ export class ModelRouter {
   }
 
   private retire(model: LoadedModel): void {
+    for (const adapter of [...this.adapters.values()]) if (adapter.base === model) this.adapters.delete(adapter.id);
     const released = Promise.all([model.scheduler.idle(), ...model.scoring])
       .then(() => model.scheduler.release())
       .catch(() => undefined);

@@ -16,6 +16,8 @@ export interface ScheduledRequest {
   vote: boolean;
   channel: EventChannel<GenerationEvent>;
   cancelled: boolean;
+  /** The LoRA adapter its rows run with over the model's base (BASE_ADAPTER or absent: none). */
+  adapter?: string;
 }
 
 /** One sample of a request: the tokens it has, its sampler and its text so far. */

@@ -1,5 +1,6 @@
 import type { T5Config } from '../checkpoint/t5-config.ts';
 import type { T5Weights } from '../checkpoint/t5-weights.ts';
+import { adapterParams } from './adapter-params.ts';
 import { GraphBuilder } from './graph-builder.ts';
 import { attr, type Graph, type Tensor } from './ir.ts';
 import {
@@ -77,19 +78,20 @@ function transposedConcat(ws: { shape: number[]; data: Float32Array }[]): Tensor
   return { dtype: 'float32', shape: [cols, total], data: out };
 }
 
-export function buildEncoderGraph(cfg: T5Config, weights: T5Weights): Graph {
+/** `adapterTargets`: the modules that take a per-row LoRA adapter (see adapter-params.ts); none without. */
+export function buildEncoderGraph(cfg: T5Config, weights: T5Weights, adapterTargets?: readonly string[]): Graph {
   const g = new GraphBuilder('t5_encoder');
   const ids = g.input('input_ids', 'int64', ['batch', 'source']);
   const mask = g.input('attention_mask', 'int64', ['batch', 'source']);
-  const hidden = t5Encoder(g, cfg, initializerParams(g, weights), ids, mask);
+  const hidden = t5Encoder(g, cfg, adapterParams(g, initializerParams(g, weights), weights, adapterTargets), ids, mask);
   g.output(hidden, 'last_hidden_state', 'float32', ['batch', 'source', cfg.dModel]);
   return g.build();
 }
 
-export function buildCrossKVGraph(cfg: T5Config, weights: T5Weights): Graph {
+export function buildCrossKVGraph(cfg: T5Config, weights: T5Weights, adapterTargets?: readonly string[]): Graph {
   const g = new GraphBuilder('t5_cross_kv');
   const states = g.input('encoder_hidden_states', 'float32', ['batch', 'source', cfg.dModel]);
-  const kv = crossKeyValues(g, cfg, initializerParams(g, weights), states);
+  const kv = crossKeyValues(g, cfg, adapterParams(g, initializerParams(g, weights), weights, adapterTargets), states);
   const shape = ['batch', cfg.numHeads, 'source', cfg.dKv];
   kv.forEach(({ key, value }, i) => {
     g.output(key, decoderNames.crossKey(i), 'float32', shape);
@@ -105,9 +107,9 @@ export function buildCrossKVGraph(cfg: T5Config, weights: T5Weights): Graph {
  * different positions (query_positions [B, T]). Outputs the new tokens' keys and values, which the
  * caller writes into its cache, rather than a grown copy of the whole cache.
  */
-export function buildDecoderStepGraph(cfg: T5Config, weights: T5Weights): Graph {
+export function buildDecoderStepGraph(cfg: T5Config, weights: T5Weights, adapterTargets?: readonly string[]): Graph {
   const g = new GraphBuilder('t5_decoder_step');
-  const p = initializerParams(g, weights);
+  const p = adapterParams(g, initializerParams(g, weights), weights, adapterTargets);
   const ids = g.input('input_ids', 'int64', ['batch', 'new']);
   const encoderMask = g.input('encoder_attention_mask', 'int64', ['batch', 'source']);
   const pastMask = g.input('past_mask', 'int64', ['batch', 'capacity']);

@@ -26,18 +26,30 @@ export interface T5Params {
    * keeps the CPU's GEMM busier than several thin ones.
    */
   fusedLinear?(names: string[]): { weight: string; sizes: number[] };
+  /**
+   * Optional: a low-rank update to add to linear layer `name`'s output for x (undefined: none). Serving
+   * uses it for LoRA adapters chosen per row, so the base weights stay shared by every row of a batch.
+   */
+  lowRank?(x: string, name: string): string | undefined;
+}
+
+/** y plus the params' low-rank update of layer `name` for input x, when they have one. */
+function withLowRank(g: GraphBuilder, p: T5Params, x: string, name: string, y: string): string {
+  const delta = p.lowRank?.(x, name);
+  return delta ? g.add(y, delta) : y;
 }
 
 /** x through the linear layer `name`, by the params' own projection when they define one. */
 export function linearLayer(g: GraphBuilder, p: T5Params, x: string, name: string): string {
-  return p.project ? p.project(x, name) : g.matmul(x, p.linear(name));
+  return withLowRank(g, p, x, name, p.project ? p.project(x, name) : g.matmul(x, p.linear(name)));
 }
 
 /** x through several linear layers at once: one MatMul and a Split where the params can fuse them. */
 export function linearLayers(g: GraphBuilder, p: T5Params, x: string, names: string[]): string[] {
   if (!p.fusedLinear || p.project) return names.map((name) => linearLayer(g, p, x, name));
   const { weight, sizes } = p.fusedLinear(names);
-  return g.opMulti('Split', [g.matmul(x, weight), g.constInt64(sizes)], names.length, { axis: attr.int(-1) });
+  const parts = g.opMulti('Split', [g.matmul(x, weight), g.constInt64(sizes)], names.length, { axis: attr.int(-1) });
+  return parts.map((y, i) => withLowRank(g, p, x, names[i], y));
 }
 
 /** Large negative instead of -inf: masked scores vanish in softmax while sums of masks stay finite. */

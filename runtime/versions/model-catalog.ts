@@ -8,6 +8,8 @@ export interface ServedName {
   created: number;
   /** OpenAI's field: the base models are the server's, finetuned versions the user's. */
   ownedBy: string;
+  /** For an adapter: the version it is served over (vLLM's `parent` field for LoRA modules). */
+  parent?: string;
 }
 
 /**
@@ -24,19 +26,49 @@ export class ModelCatalog {
     private readonly engine: Engine,
   ) {}
 
-  /** The version a request's model name reaches now, as the engine loads it; undefined for an unknown name. */
+  /**
+   * The version a request's model name reaches now, as the engine loads it; undefined for an unknown
+   * name, and for an adapter whose base is not a registered version (nothing to load it over).
+   */
   resolve(name: string): { version: ModelVersion; ref: ModelRef } | undefined {
     const version = this.store.resolve(name);
-    return version && { version, ref: { id: version.id, dir: version.modelDir } };
+    const ref = version && this.refOf(version);
+    return ref && { version, ref };
   }
 
-  /** What a client can call by name: every alias, then every finetuned version. */
+  /** How the engine loads a version: itself, or an adapter over its base's weights (undefined: no base). */
+  private refOf(version: ModelVersion): ModelRef | undefined {
+    if (version.kind !== 'adapter') return { id: version.id, dir: version.modelDir };
+    const base = version.baseVersion === null ? undefined : this.store.get(version.baseVersion);
+    return base && { id: base.id, dir: base.modelDir, adapter: { id: version.id, dir: version.modelDir } };
+  }
+
+  /** The ref to load, or a VersionError naming the missing base. */
+  private loadableRef(version: ModelVersion): ModelRef {
+    const ref = this.refOf(version);
+    if (!ref) throw new VersionError('load_failed', `Adapter '${version.id}' has no registered base version to be served over`);
+    return ref;
+  }
+
+  /**
+   * The model directory a finetune job on `name` starts from: the version's own, or for an adapter its
+   * base's (a new LoRA job trains a new adapter on that base; adapters do not stack).
+   */
+  trainableDir(name: string): string | undefined {
+    const found = this.resolve(name);
+    if (!found) return undefined;
+    return found.ref.adapter ? found.ref.dir : found.version.modelDir;
+  }
+
+  /** What a client can call by name: every alias, then every finetuned version and adapter (with its base as parent). */
   servedNames(): ServedName[] {
     const versions = this.store.list();
     const aliasCreated = (a: Alias) => versions.find((v) => v.id === a.versionId)?.createdAt ?? 0;
     return [
       ...this.store.aliases().map((a) => ({ id: a.name, created: aliasCreated(a), ownedBy: 'flan-serve' })),
-      ...versions.filter((v) => v.kind === 'finetuned').map((v) => ({ id: v.id, created: v.createdAt, ownedBy: 'user' })),
+      ...versions
+        .filter((v) => v.kind !== 'base')
+        .map((v) => ({ id: v.id, created: v.createdAt, ownedBy: 'user', ...(v.baseVersion ? { parent: v.baseVersion } : {}) })),
     ];
   }
 
@@ -44,7 +76,7 @@ export class ModelCatalog {
   async addBase(name: string, modelDir: string, createdAt?: number): Promise<ModelVersion> {
     const version = this.store.registerBase(name, modelDir, createdAt);
     const target = this.store.resolve(name)!;
-    await this.engine.load({ id: target.id, dir: target.modelDir });
+    await this.engine.load(this.loadableRef(target));
     return version;
   }
 
@@ -84,7 +116,7 @@ export class ModelCatalog {
 
   private async load(version: ModelVersion): Promise<void> {
     try {
-      await this.engine.load({ id: version.id, dir: version.modelDir });
+      await this.engine.load(this.loadableRef(version));
     } catch (err) {
       const reason = err instanceof EngineError ? err.message : String(err);
       throw new VersionError('load_failed', `Model version '${version.id}' failed to load; the current one keeps serving: ${reason}`);

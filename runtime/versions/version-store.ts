@@ -1,12 +1,16 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isAdapterDir } from '../checkpoint/lora-adapter.ts';
 
 /** A model version: a directory of weights that can be served by its id. */
 export interface ModelVersion {
   id: string;
-  /** A base checkpoint the server was started with, or a version a finetune job produced. */
-  kind: 'base' | 'finetuned';
+  /**
+   * A base checkpoint the server was started with, a whole model a finetune job produced, or a LoRA
+   * adapter a job produced (its directory holds only the adapter; it is served over baseVersion).
+   */
+  kind: VersionKind;
   /** The alias (the base model's served name) that activating this version moves; null if none. */
   alias: string | null;
   modelDir: string;
@@ -16,7 +20,11 @@ export interface ModelVersion {
   heldOutLoss: number | null;
   /** Whether its job hot-swapped it in when it was made. */
   published: boolean;
+  /** For an adapter: the version whose weights it is loaded over. */
+  baseVersion: string | null;
 }
+
+export type VersionKind = 'base' | 'finetuned' | 'adapter';
 
 /** A served name that points at one version; activate and rollback move it. */
 export interface Alias {
@@ -40,19 +48,21 @@ export class VersionError extends Error {
 
 interface VersionRow {
   id: string;
-  kind: 'base' | 'finetuned';
+  kind: VersionKind;
   alias: string | null;
   model_dir: string;
   job_id: string | null;
   created_at: number;
   held_out_loss: number | null;
   published: number;
+  base_version: string | null;
 }
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS versions (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, alias TEXT, model_dir TEXT NOT NULL, job_id TEXT,
-  created_at INTEGER NOT NULL, held_out_loss REAL, published INTEGER NOT NULL DEFAULT 0, deleted_at INTEGER);
+  created_at INTEGER NOT NULL, held_out_loss REAL, published INTEGER NOT NULL DEFAULT 0, deleted_at INTEGER,
+  base_version TEXT);
 CREATE INDEX IF NOT EXISTS versions_by_job ON versions (job_id);
 CREATE TABLE IF NOT EXISTS aliases (name TEXT PRIMARY KEY, version_id TEXT NOT NULL, history TEXT NOT NULL);
 `;
@@ -84,6 +94,9 @@ export class VersionStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    // Stores made before adapter versions existed lack the column.
+    const columns = this.db.prepare('PRAGMA table_info(versions)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'base_version')) this.db.exec('ALTER TABLE versions ADD COLUMN base_version TEXT');
   }
 
   static open(file: string): VersionStore {
@@ -109,12 +122,17 @@ export class VersionStore {
     return this.get(id)!;
   }
 
-  /** Adds a finetuned version; it descends from the version whose directory is `parentDir`. */
+  /**
+   * Adds a finetuned version; it descends from the version whose directory is `parentDir`. A directory
+   * holding a LoRA adapter makes an adapter version served over that parent (it serves only while the
+   * parent is a registered version).
+   */
   add(v: { id: string; parentDir: string; modelDir: string; jobId: string | null; heldOutLoss: number | null }): ModelVersion {
     const parent = this.row('SELECT * FROM versions WHERE model_dir = ? AND deleted_at IS NULL', v.parentDir);
+    const adapter = isAdapterDir(v.modelDir);
     this.db
-      .prepare("INSERT INTO versions (id, kind, alias, model_dir, job_id, created_at, held_out_loss) VALUES (?, 'finetuned', ?, ?, ?, ?, ?)")
-      .run(v.id, parent?.alias ?? null, v.modelDir, v.jobId, now(), v.heldOutLoss);
+      .prepare('INSERT INTO versions (id, kind, alias, model_dir, job_id, created_at, held_out_loss, base_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(v.id, adapter ? 'adapter' : 'finetuned', parent?.alias ?? null, v.modelDir, v.jobId, now(), v.heldOutLoss, adapter ? (parent?.id ?? null) : null);
     return this.get(v.id)!;
   }
 
@@ -181,13 +199,18 @@ export class VersionStore {
     })();
   }
 
-  /** Deletes a finetuned version (its files stay; the name stops answering). Refused while an alias serves it. */
+  /**
+   * Deletes a finetuned or adapter version (its files stay; the name stops answering). Refused while an
+   * alias serves it, and for a version that live adapters are served over.
+   */
   remove(id: string): ModelVersion {
     return this.db.transaction(() => {
       const version = this.require(id);
       if (version.kind === 'base') throw new VersionError('version_in_use', `Model '${id}' is a base model; it cannot be deleted`);
       const serving = this.aliases().find((a) => a.versionId === id);
       if (serving) throw new VersionError('version_in_use', `Model '${id}' is what '${serving.name}' serves; activate another version or roll back first`);
+      const over = this.rows('SELECT * FROM versions WHERE base_version = ? AND deleted_at IS NULL', id);
+      if (over.length) throw new VersionError('version_in_use', `Model '${id}' is the base of adapter ${over.map((a) => `'${a.id}'`).join(', ')}; delete those first`);
       this.db.prepare('UPDATE versions SET deleted_at = ? WHERE id = ?').run(now(), id);
       return version;
     })();
@@ -234,5 +257,6 @@ function toVersion(r: VersionRow): ModelVersion {
     createdAt: r.created_at,
     heldOutLoss: r.held_out_loss,
     published: r.published === 1,
+    baseVersion: r.base_version,
   };
 }

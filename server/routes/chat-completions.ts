@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { components } from '../../openapi/types.gen.ts';
+import { servedVersionId } from '../../runtime/engine/engine-api.ts';
 import { toApiError } from '../api-error.ts';
 import { renderChatPrompt } from '../chat-template.ts';
 import { collectAll, startAll, streamAll } from '../choice-streams.ts';
@@ -39,7 +40,7 @@ export async function chatCompletionRoutes(app: FastifyInstance, opts: { ctx: Se
         ctx.metrics,
         '/v1/chat/completions',
       );
-      const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: ref.id };
+      const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: servedVersionId(ref) };
 
       if (!body.stream) {
         const [result] = await collectAll(streams, withLogprobs).catch((err) => {

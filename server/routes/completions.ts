@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { components } from '../../openapi/types.gen.ts';
+import { servedVersionId } from '../../runtime/engine/engine-api.ts';
 import { toApiError } from '../api-error.ts';
 import { collectAll, startAll, streamAll } from '../choice-streams.ts';
 import { clientGoneSignal } from '../generation-run.ts';
@@ -41,7 +42,7 @@ export async function completionRoutes(app: FastifyInstance, opts: { ctx: Server
         ctx.metrics,
         '/v1/completions',
       );
-      const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion' as const, created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: ref.id };
+      const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion' as const, created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: servedVersionId(ref) };
 
       if (!body.stream) {
         // A failed prompt must not leave its siblings decoding for a response that will never be sent.

@@ -9,7 +9,13 @@ type Model = components['schemas']['Model'];
 
 export async function modelRoutes(app: FastifyInstance, opts: { ctx: ServerContext }): Promise<void> {
   const { ctx } = opts;
-  const describe = (name: ServedName): Model => ({ id: name.id, object: 'model', created: name.created, owned_by: name.ownedBy });
+  const describe = (name: ServedName): Model => ({
+    id: name.id,
+    object: 'model',
+    created: name.created,
+    owned_by: name.ownedBy,
+    ...(name.parent ? { parent: name.parent } : {}),
+  });
   const served = () => (ctx.serving.ready ? ctx.catalog.servedNames() : []);
 
   app.get('/v1/models', { schema: routeSchema('get', '/v1/models'), onRequest: ctx.auth('api') }, async () => {
@@ -23,7 +29,12 @@ export async function modelRoutes(app: FastifyInstance, opts: { ctx: ServerConte
     // Names not listed still answer when they serve something (a base checkpoint's `<name>@base`).
     const version = ctx.serving.ready ? ctx.catalog.resolve(model)?.version : undefined;
     if (!version) throw modelNotFound(model);
-    return describe({ id: model, created: version.createdAt, ownedBy: version.kind === 'base' ? 'flan-serve' : 'user' });
+    return describe({
+      id: model,
+      created: version.createdAt,
+      ownedBy: version.kind === 'base' ? 'flan-serve' : 'user',
+      ...(version.baseVersion ? { parent: version.baseVersion } : {}),
+    });
   });
 
   app.delete('/v1/models/:model', { schema: routeSchema('delete', '/v1/models/{model}'), onRequest: ctx.auth('admin') }, async (request) => {

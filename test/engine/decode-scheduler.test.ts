@@ -68,8 +68,8 @@ describe.skipIf(!hasShared)('continuous batching on the reference checkpoint', (
   });
 
   it('n samples share one encoder pass and differ from each other', async () => {
-    const router = (engine as unknown as { router: { get(id: string): { runner: { encode: () => unknown } } } }).router;
-    const encode = vi.spyOn(router.get(MODEL).runner, 'encode');
+    const router = (engine as unknown as { router: { acquire(ref: { id: string }): Promise<{ runner: { encode: () => unknown } }> } }).router;
+    const encode = vi.spyOn((await router.acquire({ id: MODEL })).runner, 'encode');
     const prompt = [...expected.prompts[2], 7]; // a prompt not seen before, so the encoder cache misses once
     const r = await collect(engine.generate({ prompt, sampling: { maxTokens: 6, temperature: 1, n: 4, seed: 5 } }));
     expect(r.tokens).toHaveLength(4);

@@ -21,8 +21,8 @@ function run(args: string[]): Promise<{ status: number | null; stdout: string; s
   return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
 }
 
-describe('flan-serve finetune', async () => {
-  it('trains, prints one JSON event per line, and writes the model directory', async () => {
+describe('flan-serve finetune', () => {
+  it('trains, prints one JSON event per line, and writes a LoRA run as an adapter directory', async () => {
     const data = join(root, 'train.jsonl');
     writeFileSync(data, tinyJsonl);
     const out = join(root, 'out');
@@ -32,7 +32,10 @@ describe('flan-serve finetune', async () => {
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number });
     expect(events.filter((e) => e.type === 'step').map((e) => e.step)).toEqual([1, 2, 3]);
     expect(events.at(-1)!.type).toBe('completed');
-    expect(existsSync(join(out, 'model', 'model.safetensors'))).toBe(true);
+    // PEFT's layout, not a merged copy of the base.
+    expect(existsSync(join(out, 'model', 'adapter_model.safetensors'))).toBe(true);
+    expect(existsSync(join(out, 'model', 'adapter_config.json'))).toBe(true);
+    expect(existsSync(join(out, 'model', 'model.safetensors'))).toBe(false);
   });
 
   it('publishes into a version store that serving replicas read, and moves the base alias with --activate', async () => {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JobManager, JobRequestError, type JobEvent, type PublishedModel } from '../../finetune/jobs/job-manager.ts';
 import type { TrainingSpec } from '../../finetune/jobs/training-run.ts';
+import { writeMergedAdapterDir } from '../../finetune/jobs/model-export.ts';
+import { readAdapterDir } from '../../runtime/checkpoint/lora-adapter.ts';
 import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
 import { tinyJsonl, tinyLoraSpec, writeTinyModelDir } from './tiny-model-dir.ts';
 
@@ -61,8 +63,12 @@ describe('JobManager', () => {
     const [version] = manager.checkpoints(job.id);
     expect(version.published).toBe(true);
     expect(manager.checkpoints(job.id).map((v) => v.id)).toEqual([done.fineTunedModel]);
-    // The published directory is a complete model: it loads with its tokenizer.
-    expect(loadModelDir(published[0].modelDir, { requireTokenizer: true }).tokenizer).toBeDefined();
+    // A LoRA job publishes an adapter version over its base; its merged export is a complete model.
+    expect(version.kind).toBe('adapter');
+    expect(readAdapterDir(published[0].modelDir).spec).toEqual({ rank: 2, alpha: 4, targets: ['q', 'v'] });
+    const merged = join(root, 'merged');
+    writeMergedAdapterDir(merged, baseModelDir, published[0].modelDir);
+    expect(loadModelDir(merged, { requireTokenizer: true }).tokenizer).toBeDefined();
     const svg = manager.lossCurve(job.id);
     expect(svg).toMatch(/^<svg[^>]*>.*<polyline.*<\/svg>$/s);
     await manager.close();
