@@ -28,7 +28,7 @@ describe('LoRA adapter versions served by name over their base', () => {
   });
 
   const answer = async (model: string) => {
-    const res = await client.completions.create({ model, prompt, max_tokens: 6, temperature: 0 });
+    const res = await client.completions.create({ model, prompt, max_tokens: 24, temperature: 0 });
     return { text: res.choices[0].text, servedBy: res.system_fingerprint };
   };
 
