@@ -24,7 +24,8 @@ const NEW_TOKENS = 64;
 const ROUNDS = 2;
 const log = (msg: string) => process.stderr.write(`[bench engine-core] ${msg}\n`);
 
-const session = sessionConfigFromEnv();
+// The same session options on both paths: the worker's engine does not spin (engine-client.ts).
+const session = { ...sessionConfigFromEnv(), spinning: false };
 const limits = { maxBatchSequences: REQUESTS };
 const { dir, config } = writeBenchModel();
 /** Round r's prompts differ in their first token, so no round is helped by the encoder cache. */
@@ -98,6 +99,7 @@ async function main() {
       promptTokens: PROMPT_TOKENS,
       newTokens: NEW_TOKENS,
       threads: session.threads,
+      spinning: session.spinning,
       healthzMs: { samples: health.length, p50: round1(percentile(health, 50)), p99: round1(percentile(health, 99)), max: round1(Math.max(...health)) },
       oneMiBPrompt: { status: refused.status, ms: round1(refuseMs) },
       tokensPerSecond: { http: http.map(round1), inProcess: inProcess.map(round1) },

