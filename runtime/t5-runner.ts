@@ -6,6 +6,7 @@ import type { T5Weights } from './checkpoint/t5-weights.ts';
 import type { Graph } from './graph/ir.ts';
 import { initializerBytes } from './graph/ir.ts';
 import { serializeModel } from './graph/onnx-serialize.ts';
+import { contribOpsets, quantizeGraphWeights } from './graph/quantize-weights.ts';
 import { buildCrossKVGraph, buildDecoderStepGraph, buildEncoderGraph, decoderNames } from './graph/t5-graphs.ts';
 import { createMeasuredSession } from './device/create-session.ts';
 import type { ExecutionDevice, SessionConfig } from './device/device-config.ts';
@@ -53,7 +54,8 @@ export class T5Runner {
   ) {}
 
   static async fromWeights(config: T5Config, weights: T5Weights, session: SessionConfig): Promise<T5Runner> {
-    const graphs = [buildEncoderGraph(config, weights), buildCrossKVGraph(config, weights), buildDecoderStepGraph(config, weights)];
+    const format = session.weights ?? 'f32';
+    const graphs = [buildEncoderGraph, buildCrossKVGraph, buildDecoderStepGraph].map((build) => quantizeGraphWeights(build(config, weights), format));
     const [encoder, crossKV, decoder] = await Promise.all(graphs.map((g) => sessionForGraph(g, session)));
     const placement = [encoder, crossKV, decoder].map((m) => m.placement);
     return new T5Runner(config, session.device, placement, encoder.session, crossKV.session, decoder.session);
@@ -156,13 +158,14 @@ export class T5Runner {
 
 /** Small graphs load from memory; large ones are written with external data and loaded by path. */
 export async function sessionForGraph(graph: Graph, session: SessionConfig, externalAboveBytes = EXTERNAL_DATA_BYTES) {
-  if (initializerBytes(graph) < externalAboveBytes) return createMeasuredSession(serializeModel(graph), session, graph.name);
+  const extraOpsets = contribOpsets(graph);
+  if (initializerBytes(graph) < externalAboveBytes) return createMeasuredSession(serializeModel(graph, { extraOpsets }), session, graph.name);
   const base = join(process.env.FLAN_DATA_DIR ?? tmpdir(), 'onnx-cache');
   mkdirSync(base, { recursive: true });
   const dir = mkdtempSync(join(base, `${graph.name}-`));
   try {
     const modelPath = join(dir, 'model.onnx');
-    const bytes = serializeModel(graph, { externalData: { path: join(dir, 'model.onnx.data'), location: 'model.onnx.data' } });
+    const bytes = serializeModel(graph, { extraOpsets, externalData: { path: join(dir, 'model.onnx.data'), location: 'model.onnx.data' } });
     writeFileSync(modelPath, bytes);
     return await createMeasuredSession(modelPath, session, graph.name);
   } finally {
