@@ -26,6 +26,10 @@ const PROMPT_TOKENS = 64;
 const NEW_TOKENS = 64;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WEIGHTS = (process.env.BENCH_WEIGHTS ?? 'f32,int8').split(',');
+/** Children of an interrupted run go with it. */
+const children = new Set<ChildProcess>();
+process.once('SIGINT', () => process.exit(130));
+process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 const log = (msg: string) => process.stderr.write(`[bench vs-hf] ${msg}\n`);
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
@@ -65,6 +69,7 @@ async function startOurs(modelDir: string, weights: string) {
     env: { ...process.env, FLAN_WEIGHTS: weights, FLAN_DATA_DIR: mkdtempSync(join(tmpdir(), 'flan-vs-hf-')) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  children.add(child);
   const url = `http://127.0.0.1:${port}`;
   for (let tries = 0; ; tries++) {
     const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
@@ -102,7 +107,11 @@ async function startOurs(modelDir: string, weights: string) {
 }
 
 async function startHf(python: string, modelDir: string) {
-  const child = spawn(python, [join(repo, 'bench', 'hf_cpu_peer.py'), modelDir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // OpenMP threads that spin between kernels starve everything else on a shared 2-core machine, the
+  // peer's own next kernel included; passive waiting is HF's better setting here (override by setting it).
+  const env = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, TRANSFORMERS_VERBOSITY: 'error' };
+  const child = spawn(python, [join(repo, 'bench', 'hf_cpu_peer.py'), modelDir], { stdio: ['pipe', 'pipe', 'inherit'], env });
+  children.add(child);
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async () => {
     const { value, done } = await lines.next();
@@ -230,7 +239,7 @@ async function main() {
       newTokens: NEW_TOKENS,
       rounds: ROUNDS,
       loadAverage: loads,
-      hf: { ...hf.info, ...hfSummary },
+      hf: { ...hf.info, ompWaitPolicy: process.env.OMP_WAIT_POLICY ?? 'PASSIVE', ...hfSummary },
       idleRssMiB,
       ...ourSummaries,
     }),

@@ -14,22 +14,12 @@ import { SafetensorsFile } from '../runtime/checkpoint/safetensors.ts';
 import { greedyDecode } from '../runtime/engine/greedy-decode.ts';
 import type { WeightFormat } from '../runtime/graph/quantize-weights.ts';
 import { T5Runner } from '../runtime/t5-runner.ts';
+import { referenceDir, relativeError, rowsOf } from '../test/helpers/shared-fixtures.ts';
 import { extractSyntheticAnswer, loadSyntheticTasks, normalizeSyntheticAnswer } from '../eval/benchmarks/synthetic-suite.ts';
 
 const FORMATS: WeightFormat[] = ['f32', 'int8', 'int4'];
-const referenceDir = fileURLToPath(new URL('../../shared/fixtures/t5-reference', import.meta.url));
 const flanMini = fileURLToPath(new URL('../models/flan-mini', import.meta.url));
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
-
-export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < expected.length; i++) {
-    num += (actual[i] - expected[i]) ** 2;
-    den += expected[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 /** Tokens equal position by position (rows compared up to the longer one's length), as a fraction. */
 export function tokenAgreement(a: number[][], b: number[][]): number {
@@ -48,11 +38,7 @@ export function tokenAgreement(a: number[][], b: number[][]): number {
 export async function fixtureQuality(model: string, formats = FORMATS) {
   const dir = `${referenceDir}/${model}`;
   const file = SafetensorsFile.open(`${dir}/expected.safetensors`);
-  const ints = (name: string) => {
-    const flat = file.readInt64AsNumbers(name);
-    const width = file.info(name).shape[1];
-    return Array.from({ length: flat.length / width }, (_, r) => Array.from(flat.slice(r * width, (r + 1) * width)));
-  };
+  const ints = (name: string) => rowsOf(file.readInt64AsNumbers(name), file.info(name).shape[1]);
   const inputIds = ints('input_ids');
   const attentionMask = ints('attention_mask');
   const decoderInputIds = ints('decoder_input_ids');
