@@ -3,7 +3,6 @@ import { loadModelDir } from '../checkpoint/model-dir.ts';
 import { ModelLoadError } from '../checkpoint/model-load-error.ts';
 import type { Tokenizer } from '../checkpoint/tokenizer.ts';
 import type { SessionConfig } from '../onnx-session.ts';
-import { collectGarbage } from '../collect-garbage.ts';
 import { T5Runner } from '../t5-runner.ts';
 import { DecodeScheduler, type SchedulerLimits, type TokenIds } from './decode-scheduler.ts';
 import { EngineError, type LoadedModelInfo, type ModelRef } from './engine-api.ts';
@@ -115,10 +114,6 @@ export class ModelRouter {
     let model: LoadedModel;
     try {
       const parts = await this.loader(ref, this.session);
-      // The loader's checkpoint tensors and serialized graphs are garbage once onnxruntime's session
-      // callbacks have let go of them (a tick later): one copy of each weight (onnxruntime's) stays,
-      // instead of three until V8 gets round to collecting.
-      setTimeout(collectGarbage, 100).unref();
       model = { id: ref.id, ...parts, scheduler: new DecodeScheduler(parts.runner, parts.tokenizer, parts.tokens, this.limits) };
     } catch (err) {
       throw new EngineError('model_load_failed', `model ${ref.id} could not be loaded: ${(err as Error).message}`, 'model');
