@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { int64Feed } from '../onnx-session.ts';
 import type { T5Runner } from '../t5-runner.ts';
 import { BatchKVCache, sliceCrossRow, type CrossKV } from './batch-kv-cache.ts';
+import { lengthBuckets } from './length-buckets.ts';
 
 /** One decode step's output for the batch, in batch order. */
 export interface StepOutput {
@@ -75,7 +76,7 @@ export class DecodeRunner {
     return this.runner.release();
   }
 
-  /** Runs the encoder once per distinct uncached prompt (batched), returning each prompt's cross K/V. */
+  /** Runs the encoder once per distinct uncached prompt (batched by length), returning each prompt's cross K/V. */
   private async encode(prompts: number[][]): Promise<CrossKV[]> {
     const found = new Map<string, CrossKV>();
     const missing = new Map<string, number[]>();
@@ -85,17 +86,20 @@ export class DecodeRunner {
       if (hit) found.set(key, hit);
       else missing.set(key, ids);
     }
-    if (missing.size) {
-      const rows = [...missing.values()];
-      const width = Math.max(...rows.map((p) => p.length));
-      const ids = rows.map((p) => [...p, ...new Array<number>(width - p.length).fill(0)]);
-      const mask = rows.map((p) => p.map(() => 1).concat(new Array<number>(width - p.length).fill(0)));
+    const keys = [...missing.keys()];
+    const rows = [...missing.values()];
+    // Prompts of similar length encode together, so a long one does not pad every short one to its size.
+    for (const bucket of lengthBuckets(rows.map((p) => p.length))) {
+      const group = bucket.map((i) => rows[i]);
+      const width = Math.max(...group.map((p) => p.length));
+      const ids = group.map((p) => [...p, ...new Array<number>(width - p.length).fill(0)]);
+      const mask = group.map((p) => p.map(() => 1).concat(new Array<number>(width - p.length).fill(0)));
       const states = await this.runner.encode(int64Feed(ids), int64Feed(mask));
       const cross = await this.runner.crossKeyValues(states);
-      [...missing.keys()].forEach((key, b) => {
-        const row = sliceCrossRow(cross, b, rows[b].length);
-        found.set(key, row);
-        this.encoderCache.set(key, row);
+      bucket.forEach((i, b) => {
+        const row = sliceCrossRow(cross, b, rows[i].length);
+        found.set(keys[i], row);
+        this.encoderCache.set(keys[i], row);
       });
     }
     return prompts.map((ids) => found.get(ids.join(','))!);
