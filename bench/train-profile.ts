@@ -11,12 +11,10 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Trainer } from '../finetune/trainer/trainer.ts';
-import type { TrainBatch } from '../finetune/trainer/train-step.ts';
 import { randomT5Weights } from '../runtime/checkpoint/random-t5.ts';
 import { parseT5Config } from '../runtime/checkpoint/t5-config.ts';
 import { ort } from '../runtime/onnx-session.ts';
-import { SeededRandom } from '../runtime/seeded-random.ts';
-import { FLAN_T5_SMALL } from './bench-model.ts';
+import { FLAN_T5_SMALL, randomTrainBatch } from './bench-model.ts';
 
 const BATCH = 8;
 const SOURCE = 128;
@@ -34,17 +32,7 @@ const create = ort.InferenceSession.create.bind(ort.InferenceSession) as Create;
 };
 
 const config = parseT5Config(FLAN_T5_SMALL, 'bench config');
-const rng = SeededRandom.fromSeed(1);
-const row = (n: number) => [...Array.from({ length: n - 1 }, () => 3 + rng.int(32000)), config.eosTokenId];
-function batch(): TrainBatch {
-  const labels = Array.from({ length: BATCH }, () => row(TARGET));
-  return {
-    inputIds: Array.from({ length: BATCH }, () => row(SOURCE)),
-    attentionMask: Array.from({ length: BATCH }, () => new Array<number>(SOURCE).fill(1)),
-    decoderInputIds: labels.map((l) => [config.decoderStartTokenId, ...l.slice(0, -1)]),
-    labels,
-  };
-}
+const batch = (seed: number) => randomTrainBatch(config, seed, BATCH, SOURCE, TARGET);
 
 interface ProfileEvent {
   cat: string;
@@ -60,9 +48,9 @@ const trainer = await Trainer.create(config, randomT5Weights(config, 0), {
   seed: 0,
   threads: cpus().length,
 });
-await trainer.trainStep([batch()]); // warm-up, profiled too: the figures below are per step over all runs
+await trainer.trainStep([batch(100)]); // warm-up, profiled too: the figures below are per step over all runs
 const started = performance.now();
-for (let i = 0; i < steps; i++) await trainer.trainStep([batch()]);
+for (let i = 0; i < steps; i++) await trainer.trainStep([batch(i)]);
 const stepMs = (performance.now() - started) / steps;
 for (const s of sessions) s.endProfiling();
 await trainer.release();
