@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomT5Weights, writeT5ModelDir } from '../runtime/checkpoint/random-t5.ts';
 import { parseT5Config, type T5Config } from '../runtime/checkpoint/t5-config.ts';
+import type { TrainBatch } from '../finetune/trainer/train-step.ts';
 import { SeededRandom } from '../runtime/seeded-random.ts';
 
 /** The flan-t5-small shape: the model every speed figure of the issues is measured on. */
@@ -57,4 +58,17 @@ export function seededPrompts(count: number, length: number, vocab: number, seed
   // Ordinary token ids (clear of the special and sentinel ranges), ending in </s> like a tokenized prompt.
   const random = SeededRandom.fromSeed(seed);
   return Array.from({ length: count }, () => [...Array.from({ length: length - 1 }, () => 100 + random.int(vocab - 300)), 1]);
+}
+
+/** A finetuning batch of random ordinary tokens: `batch` rows of `source` prompt and `target` label ids. */
+export function randomTrainBatch(config: T5Config, seed: number, batch: number, source: number, target: number): TrainBatch {
+  const rng = SeededRandom.fromSeed(seed);
+  const row = (n: number) => [...Array.from({ length: n - 1 }, () => 3 + rng.int(32000)), config.eosTokenId];
+  const labels = Array.from({ length: batch }, () => row(target));
+  return {
+    inputIds: Array.from({ length: batch }, () => row(source)),
+    attentionMask: Array.from({ length: batch }, () => new Array<number>(source).fill(1)),
+    decoderInputIds: labels.map((l) => [config.decoderStartTokenId, ...l.slice(0, -1)]),
+    labels,
+  };
 }

@@ -1,11 +1,9 @@
 import { cpus } from 'node:os';
 import { Trainer, type MethodConfig } from '../finetune/trainer/trainer.ts';
-import type { TrainBatch } from '../finetune/trainer/train-step.ts';
 import { randomT5Weights } from '../runtime/checkpoint/random-t5.ts';
 import { parseT5Config, type T5Config } from '../runtime/checkpoint/t5-config.ts';
 import { sessionConfigFromEnv } from '../runtime/onnx-session.ts';
-import { SeededRandom } from '../runtime/seeded-random.ts';
-import { FLAN_T5_SMALL } from './bench-model.ts';
+import { FLAN_T5_SMALL, randomTrainBatch } from './bench-model.ts';
 import { matmulGflops } from './matmul-baseline.ts';
 
 /**
@@ -21,17 +19,7 @@ const TARGET = 32;
 const steps = Number(process.env.BENCH_TRAIN_STEPS ?? 3);
 const threads = sessionConfigFromEnv().threads || cpus().length;
 
-function randomBatch(config: T5Config, seed: number): TrainBatch {
-  const rng = SeededRandom.fromSeed(seed);
-  const row = (n: number) => [...Array.from({ length: n - 1 }, () => 3 + rng.int(32000)), config.eosTokenId];
-  const labels = Array.from({ length: BATCH }, () => row(TARGET));
-  return {
-    inputIds: Array.from({ length: BATCH }, () => row(SOURCE)),
-    attentionMask: Array.from({ length: BATCH }, () => new Array<number>(SOURCE).fill(1)),
-    decoderInputIds: labels.map((l) => [config.decoderStartTokenId, ...l.slice(0, -1)]),
-    labels,
-  };
-}
+const randomBatch = (config: T5Config, seed: number) => randomTrainBatch(config, seed, BATCH, SOURCE, TARGET);
 
 /** Multiply-add FLOPs of the matmuls in one forward pass (projections, attention, lm_head). */
 function forwardFlops(c: T5Config): { weights: number; activations: number } {

@@ -6,6 +6,7 @@ import type { T5Weights } from './checkpoint/t5-weights.ts';
 import type { Graph } from './graph/ir.ts';
 import { initializerBytes } from './graph/ir.ts';
 import { serializeModel } from './graph/onnx-serialize.ts';
+import { contribOpsets, quantizeGraphWeights } from './graph/quantize-weights.ts';
 import { buildCrossKVGraph, buildDecoderStepGraph, buildEncoderGraph, decoderNames } from './graph/t5-graphs.ts';
 import { AdapterSlots, BASE_ADAPTER } from './engine/adapter-slots.ts';
 import { createMeasuredSession } from './device/create-session.ts';
@@ -67,7 +68,7 @@ export class T5Runner {
     // still answers between them instead of holding everything to the end.
     const sessions = [];
     for (const build of [buildEncoderGraph, buildCrossKVGraph, buildDecoderStepGraph]) {
-      const graph = build(config, weights, adapterTargets);
+      const graph = quantizeGraphWeights(build(config, weights, adapterTargets), session.weights ?? 'f32');
       await yieldToEventLoop();
       sessions.push(await sessionForGraph(graph, session));
       await yieldToEventLoop();
@@ -225,13 +226,14 @@ export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediat
 
 /** Small graphs load from memory; large ones are written with external data and loaded by path. */
 export async function sessionForGraph(graph: Graph, session: SessionConfig, externalAboveBytes = EXTERNAL_DATA_BYTES) {
-  if (initializerBytes(graph) < externalAboveBytes) return createMeasuredSession(serializeModel(graph), session, graph.name);
+  const extraOpsets = contribOpsets(graph);
+  if (initializerBytes(graph) < externalAboveBytes) return createMeasuredSession(serializeModel(graph, { extraOpsets }), session, graph.name);
   const base = join(process.env.FLAN_DATA_DIR ?? tmpdir(), 'onnx-cache');
   mkdirSync(base, { recursive: true });
   const dir = mkdtempSync(join(base, `${graph.name}-`));
   try {
     const modelPath = join(dir, 'model.onnx');
-    const bytes = serializeModel(graph, { externalData: { path: join(dir, 'model.onnx.data'), location: 'model.onnx.data' } });
+    const bytes = serializeModel(graph, { extraOpsets, externalData: { path: join(dir, 'model.onnx.data'), location: 'model.onnx.data' } });
     writeFileSync(modelPath, bytes);
     return await createMeasuredSession(modelPath, session, graph.name);
   } finally {

@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import { ConfigError } from '../config-error.ts';
+import { parseWeightFormat, type WeightFormat } from '../graph/quantize-weights.ts';
 
 export const EXECUTION_DEVICES = ['cpu', 'webgpu', 'cuda'] as const;
 export type ExecutionDevice = (typeof EXECUTION_DEVICES)[number];
@@ -13,6 +14,8 @@ export interface SessionConfig {
    * work beside a server turns it off, so its threads give the cores back instead of burning them.
    */
   spinning?: boolean;
+  /** How served graphs hold their large MatMul weights (FLAN_WEIGHTS); f32 when absent. Training ignores it. */
+  weights?: WeightFormat;
 }
 
 /** Devices whose memory is not the host's: feeds cross a bus, and zero-sized tensors crash onnxruntime there. */
@@ -28,12 +31,12 @@ export function parseDevice(value: string | undefined): ExecutionDevice {
   return device as ExecutionDevice;
 }
 
-/** Session settings from the environment: FLAN_DEVICE (cpu|webgpu|cuda) and FLAN_THREADS. */
+/** Session settings from the environment: FLAN_DEVICE (cpu|webgpu|cuda), FLAN_THREADS and FLAN_WEIGHTS. */
 export function sessionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SessionConfig {
   const device = parseDevice(env.FLAN_DEVICE);
   const threads = env.FLAN_THREADS === undefined || env.FLAN_THREADS === '' ? 0 : Number(env.FLAN_THREADS);
   if (!Number.isInteger(threads) || threads < 0 || threads > cpus().length * 4) {
     throw new ConfigError(`FLAN_THREADS must be a whole number from 0 to ${cpus().length * 4}, not "${env.FLAN_THREADS}"`);
   }
-  return { device, threads };
+  return { device, threads, weights: parseWeightFormat(env.FLAN_WEIGHTS) };
 }

@@ -3,6 +3,7 @@ import { int64Feed } from '../onnx-session.ts';
 import type { T5Runner } from '../t5-runner.ts';
 import { AdapterSlots, BASE_ADAPTER } from './adapter-slots.ts';
 import { BatchKVCache, sliceCrossRow, type CrossKV } from './batch-kv-cache.ts';
+import { lengthBuckets } from './length-buckets.ts';
 
 /** A sequence joining the batch: its prompt and the adapter it runs with (BASE_ADAPTER: none). */
 export interface JoiningRow {
@@ -90,7 +91,7 @@ export class DecodeRunner {
     return this.runner.release();
   }
 
-  /** Runs the encoder once per distinct uncached prompt and adapter (batched), returning each row's cross K/V. */
+  /** Runs the encoder once per distinct uncached prompt and adapter (batched by length), returning each row's cross K/V. */
   private async encode(joining: JoiningRow[]): Promise<CrossKV[]> {
     const keyOf = (row: JoiningRow) => `${row.adapter}|${row.promptIds.join(',')}`;
     const found = new Map<string, CrossKV>();
@@ -101,18 +102,21 @@ export class DecodeRunner {
       if (hit) found.set(key, hit);
       else missing.set(key, row);
     }
-    if (missing.size) {
-      const rows = [...missing.values()];
-      const width = Math.max(...rows.map((r) => r.promptIds.length));
-      const ids = rows.map((r) => [...r.promptIds, ...new Array<number>(width - r.promptIds.length).fill(0)]);
-      const mask = rows.map((r) => r.promptIds.map(() => 1).concat(new Array<number>(width - r.promptIds.length).fill(0)));
-      const adapters = this.adapters?.feeds(rows.map((r) => r.adapter));
+    const keys = [...missing.keys()];
+    const rows = [...missing.values()];
+    // Prompts of similar length encode together, so a long one does not pad every short one to its size.
+    for (const bucket of lengthBuckets(rows.map((r) => r.promptIds.length))) {
+      const group = bucket.map((i) => rows[i]);
+      const width = Math.max(...group.map((r) => r.promptIds.length));
+      const ids = group.map((r) => [...r.promptIds, ...new Array<number>(width - r.promptIds.length).fill(0)]);
+      const mask = group.map((r) => r.promptIds.map(() => 1).concat(new Array<number>(width - r.promptIds.length).fill(0)));
+      const adapters = this.adapters?.feeds(group.map((r) => r.adapter));
       const states = await this.runner.encode(int64Feed(ids), int64Feed(mask), adapters);
       const cross = await this.runner.crossKeyValues(states, adapters);
-      [...missing.keys()].forEach((key, b) => {
-        const row = sliceCrossRow(cross, b, rows[b].promptIds.length);
-        found.set(key, row);
-        this.encoderCache.set(key, row);
+      bucket.forEach((i, b) => {
+        const row = sliceCrossRow(cross, b, rows[i].promptIds.length);
+        found.set(keys[i], row);
+        this.encoderCache.set(keys[i], row);
       });
     }
     return joining.map((row) => found.get(keyOf(row))!);

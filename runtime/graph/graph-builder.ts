@@ -198,6 +198,8 @@ export function onnxDataType(dtype: DType): number {
   switch (dtype) {
     case 'float32':
       return 1;
+    case 'uint8':
+      return 2;
     case 'int32':
       return 6;
     case 'int64':

@@ -3,7 +3,7 @@
  * the serializer turns into ONNX protobuf. Values are referred to by name, as in ONNX itself.
  */
 
-export type DType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
+export type DType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8';
 export type Dim = number | string;
 
 export interface ValueInfo {

@@ -1,0 +1,130 @@
+import { ConfigError } from '../config-error.ts';
+import { attr, type Graph, type Node, type Tensor } from './ir.ts';
+
+/**
+ * Weight-only quantization, a pass over a built graph: every MatMul whose right operand is a large 2-D
+ * float initializer [K, N] (the attention projections, the feed-forward layers, lm_head) becomes
+ * onnxruntime's com.microsoft MatMulNBits over blockwise int8 or int4 weights, and the f32 initializer
+ * leaves the graph. Activations stay f32 (accuracy_level 4 lets the CPU kernel multiply them as int8,
+ * quantized per row on the fly). Embedding lookups, norms and bias tables stay f32.
+ */
+
+export const WEIGHT_FORMATS = ['f32', 'int8', 'int4'] as const;
+export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
+
+export function parseWeightFormat(value: string | undefined): WeightFormat {
+  const format = (value || 'f32').toLowerCase();
+  if (!(WEIGHT_FORMATS as readonly string[]).includes(format)) {
+    throw new ConfigError(`FLAN_WEIGHTS must be one of ${WEIGHT_FORMATS.join(', ')}, not "${value}"`);
+  }
+  return format as WeightFormat;
+}
+
+/** MatMulNBits' accuracy_level 4: int8 activations times int weights, the CPU's fast path. */
+const ACCURACY_INT8 = 4;
+
+/** Elements of one quantization block along K (one scale and zero point each): 32, or 16 where K needs it. */
+function blockSizeFor(K: number): number | undefined {
+  return [32, 16].find((b) => K % b === 0);
+}
+
+export interface QuantizedWeights {
+  /** [N, K / block, block * bits / 8]: row n holds output column n's weights, bits packed low first. */
+  data: Uint8Array;
+  /** [N * K / block] */
+  scales: Float32Array;
+  /** [N * ceil(K / block * bits / 8)]: per block, packed like the data. */
+  zeroPoints: Uint8Array;
+}
+
+/**
+ * Asymmetric blockwise quantization of w [K, N] (row-major, as our graphs store linear weights) into
+ * MatMulNBits' layout: w[k, n] ~= (q - zero) * scale, per block of block consecutive k of one column.
+ */
+export function quantizeBlockwise(w: Float32Array, K: number, N: number, bits: 4 | 8, block = blockSizeFor(K)!): QuantizedWeights {
+  const blocks = K / block;
+  const levels = (1 << bits) - 1;
+  const blobBytes = (block * bits) / 8;
+  const zpRowBytes = Math.ceil((blocks * bits) / 8);
+  const data = new Uint8Array(N * blocks * blobBytes);
+  const scales = new Float32Array(N * blocks);
+  const zeroPoints = new Uint8Array(N * zpRowBytes);
+  for (let n = 0; n < N; n++) {
+    for (let b = 0; b < blocks; b++) {
+      // The range always holds 0, so a zero weight stays exactly zero.
+      let lo = 0;
+      let hi = 0;
+      for (let k = b * block; k < (b + 1) * block; k++) {
+        const v = w[k * N + n];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      const scale = hi > lo ? (hi - lo) / levels : 1;
+      const zero = Math.min(levels, Math.max(0, Math.round(-lo / scale)));
+      scales[n * blocks + b] = scale;
+      putPacked(zeroPoints, n * zpRowBytes, b, zero, bits);
+      const base = (n * blocks + b) * blobBytes;
+      for (let i = 0; i < block; i++) {
+        const q = Math.min(levels, Math.max(0, Math.round(w[(b * block + i) * N + n] / scale) + zero));
+        putPacked(data, base, i, q, bits);
+      }
+    }
+  }
+  return { data, scales, zeroPoints };
+}
+
+/** Writes the index-th value of `bits` bits into bytes from `offset` on (two per byte for 4 bits, low first). */
+function putPacked(bytes: Uint8Array, offset: number, index: number, value: number, bits: 4 | 8): void {
+  if (bits === 8) bytes[offset + index] = value;
+  else bytes[offset + (index >> 1)] |= (index & 1 ? value << 4 : value);
+}
+
+function quantizable(graph: Graph, node: Node): Tensor | undefined {
+  if (node.op !== 'MatMul' || node.domain !== '') return undefined;
+  const w = graph.initializers.get(node.inputs[1]);
+  if (!w || w.dtype !== 'float32' || w.shape.length !== 2) return undefined;
+  return blockSizeFor(w.shape[0]) ? w : undefined;
+}
+
+/**
+ * Rewrites the graph in place for `format` (f32 leaves it as is). Fused weights shared by several
+ * MatMuls are quantized once; a float initializer that no other node reads is dropped.
+ */
+export function quantizeGraphWeights(graph: Graph, format: WeightFormat): Graph {
+  if (format === 'f32') return graph;
+  const bits = format === 'int8' ? 8 : 4;
+  const done = new Set<string>();
+  for (const node of graph.nodes) {
+    const w = quantizable(graph, node);
+    if (!w) continue;
+    const name = node.inputs[1];
+    const [K, N] = w.shape;
+    const block = blockSizeFor(K)!;
+    if (!done.has(name)) {
+      const q = quantizeBlockwise(w.data as Float32Array, K, N, bits, block);
+      const blocks = K / block;
+      graph.initializers.set(`${name}.q${bits}`, { dtype: 'uint8', shape: [N, blocks, (block * bits) / 8], data: q.data });
+      graph.initializers.set(`${name}.scales`, { dtype: 'float32', shape: [N * blocks], data: q.scales });
+      graph.initializers.set(`${name}.zero_points`, { dtype: 'uint8', shape: [q.zeroPoints.length], data: q.zeroPoints });
+      done.add(name);
+    }
+    node.op = 'MatMulNBits';
+    node.domain = 'com.microsoft';
+    node.inputs = [node.inputs[0], `${name}.q${bits}`, `${name}.scales`, `${name}.zero_points`];
+    node.attrs = {
+      K: attr.int(K),
+      N: attr.int(N),
+      bits: attr.int(bits),
+      block_size: attr.int(block),
+      accuracy_level: attr.int(ACCURACY_INT8),
+    };
+  }
+  const stillRead = new Set(graph.nodes.flatMap((n) => n.inputs));
+  for (const name of done) if (!stillRead.has(name)) graph.initializers.delete(name);
+  return graph;
+}
+
+/** Opsets a graph needs beyond the default domain: com.microsoft where it holds contrib ops. */
+export function contribOpsets(graph: Graph): Record<string, number> {
+  return graph.nodes.some((n) => n.domain === 'com.microsoft') ? { 'com.microsoft': 1 } : {};
+}

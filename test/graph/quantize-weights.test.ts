@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { suiteQuality } from '../../bench/weights-quality.ts';
+import { ConfigError } from '../../runtime/config-error.ts';
+import { sessionConfigFromEnv } from '../../runtime/device/device-config.ts';
+import { GraphBuilder } from '../../runtime/graph/graph-builder.ts';
+import { serializeModel } from '../../runtime/graph/onnx-serialize.ts';
+import { contribOpsets, parseWeightFormat, quantizeBlockwise, quantizeGraphWeights, type WeightFormat } from '../../runtime/graph/quantize-weights.ts';
+import { ort } from '../../runtime/onnx-session.ts';
+import { SeededRandom } from '../../runtime/seeded-random.ts';
+import { relativeError } from '../helpers/shared-fixtures.ts';
+
+const K = 256;
+const N = 96;
+const M = 5;
+const random = SeededRandom.fromSeed(3);
+const gaussian = (n: number, scale: number) => Float32Array.from({ length: n }, () => random.normal() * scale);
+const weights = gaussian(K * N, 0.05);
+const input = gaussian(M * K, 1);
+
+/** Unpacks value `index` of `bits` bits from bytes at `offset`, the inverse of the pass's packing. */
+const unpack = (bytes: Uint8Array, offset: number, index: number, bits: number) =>
+  bits === 8 ? bytes[offset + index] : (bytes[offset + (index >> 1)] >> ((index & 1) * 4)) & 15;
+
+async function runMatMul(format: WeightFormat) {
+  const g = new GraphBuilder('mm');
+  const x = g.input('x', 'float32', [M, K]);
+  g.initializer('w', { dtype: 'float32', shape: [K, N], data: weights.slice() });
+  g.output(g.matmul(x, 'w'), 'y', 'float32', [M, N]);
+  const graph = quantizeGraphWeights(g.build(), format);
+  const session = await ort.InferenceSession.create(serializeModel(graph, { extraOpsets: contribOpsets(graph) }));
+  const y = (await session.run({ x: new ort.Tensor('float32', input, [M, K]) })).y.data as Float32Array;
+  await session.release();
+  return { graph, y };
+}
+
+describe('weight-only quantization (FLAN_WEIGHTS)', () => {
+  it.each([8, 4] as const)('blockwise %i-bit weights dequantize to within half a step, and zero stays exactly zero', (bits) => {
+    const w = weights.slice();
+    w[7 * N + 3] = 0;
+    const q = quantizeBlockwise(w, K, N, bits, 32);
+    const blocks = K / 32;
+    const zpRow = Math.ceil((blocks * bits) / 8);
+    for (let n = 0; n < N; n++) {
+      for (let k = 0; k < K; k++) {
+        const b = Math.floor(k / 32);
+        const scale = q.scales[n * blocks + b];
+        const value = (unpack(q.data, ((n * blocks + b) * 32 * bits) / 8, k % 32, bits) - unpack(q.zeroPoints, n * zpRow, b, bits)) * scale;
+        expect(Math.abs(value - w[k * N + n])).toBeLessThanOrEqual(scale / 2 + 1e-7);
+      }
+    }
+    const b = 0;
+    expect((unpack(q.data, ((3 * blocks + b) * 32 * bits) / 8, 7, bits) - unpack(q.zeroPoints, 3 * zpRow, b, bits)) * q.scales[3 * blocks]).toBe(0);
+  });
+
+  it('f32 leaves the graph alone; int8 and int4 replace the MatMul by MatMulNBits, drop the f32 weight, and stay close', async () => {
+    const f32 = await runMatMul('f32');
+    expect(f32.graph.nodes.map((n) => n.op)).toContain('MatMul');
+    for (const [format, bound] of [['int8', 0.02], ['int4', 0.15]] as const) {
+      const { graph, y } = await runMatMul(format);
+      const node = graph.nodes.find((n) => n.op === 'MatMulNBits')!;
+      expect(node.domain).toBe('com.microsoft');
+      expect(node.attrs.bits).toEqual({ kind: 'int', value: format === 'int8' ? 8 : 4 });
+      expect(graph.initializers.has('w')).toBe(false);
+      expect(graph.initializers.get(node.inputs[1])!.data.byteLength).toBe((K * N) / (format === 'int8' ? 1 : 2));
+      const error = relativeError(y, f32.y);
+      expect(error).toBeGreaterThan(0);
+      expect(error).toBeLessThan(bound);
+    }
+  });
+
+  it('FLAN_WEIGHTS is read with the session settings and refuses unknown formats', () => {
+    expect(sessionConfigFromEnv({}).weights).toBe('f32');
+    expect(sessionConfigFromEnv({ FLAN_WEIGHTS: 'INT4' }).weights).toBe('int4');
+    expect(() => parseWeightFormat('int3')).toThrow(ConfigError);
+  });
+
+  it('int8 flan-mini answers the synthetic prompts as f32 does (>= 98% identical greedy outputs)', async () => {
+    const quality = await suiteQuality(1, ['f32', 'int8'], 24);
+    expect(quality.f32.prompts).toBeGreaterThanOrEqual(25);
+    expect(quality.int8.identicalToF32).toBeGreaterThanOrEqual(0.98);
+    expect(Math.abs(quality.int8.accuracy - quality.f32.accuracy)).toBeLessThanOrEqual(0.01);
+  }, 120_000);
+});
