@@ -17,6 +17,7 @@ import { VersionStore } from '../runtime/versions/version-store.ts';
 import { buildApp } from '../server/app.ts';
 import { Serving } from '../server/server-context.ts';
 import { seededPrompts, writeBenchModel } from './bench-model.ts';
+import { latencySummary } from './latency-stats.ts';
 
 const REQUESTS = 32;
 const PROMPT_TOKENS = 64;
@@ -30,7 +31,6 @@ const limits = { maxBatchSequences: REQUESTS };
 const { dir, config } = writeBenchModel();
 /** Round r's prompts differ in their first token, so no round is helped by the encoder cache. */
 const promptsFor = (round: number) => seededPrompts(REQUESTS, PROMPT_TOKENS, config.vocabSize, 11).map((p, i) => [100 + round * REQUESTS + i, ...p.slice(1)]);
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 async function serverRun() {
@@ -100,7 +100,7 @@ async function main() {
       newTokens: NEW_TOKENS,
       threads: session.threads,
       spinning: session.spinning,
-      healthzMs: { samples: health.length, p50: round1(percentile(health, 50)), p99: round1(percentile(health, 99)), max: round1(Math.max(...health)) },
+      healthzMs: latencySummary(health),
       oneMiBPrompt: { status: refused.status, ms: round1(refuseMs) },
       tokensPerSecond: { http: http.map(round1), inProcess: inProcess.map(round1) },
       httpOverInProcess: Math.round((best(http) / best(inProcess)) * 100) / 100,

@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { latencySummary } from './latency-stats.ts';
 
 const SECONDS = Number(process.argv[3] ?? 60);
 const CLIENTS = Number(process.argv[4] ?? 64);
 const CLI = fileURLToPath(new URL('../bin/flan-serve.js', import.meta.url));
 const PROMPTS = ['Review: The acting was brilliant.\nIs this review positive or negative?', 'What is 7 plus 5?', 'Sort these words: pear apple fig', 'Reverse the words: red green blue'];
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 // The server in its own process, as `npm start` runs it (the clients here must not share its event loop).
 const server = spawn(process.execPath, [CLI, 'serve'], {
@@ -83,7 +83,7 @@ console.log(
     requests,
     errors: errors.length,
     firstErrors: errors.slice(0, 3),
-    healthzMs: { samples: health.length, p50: Math.round(percentile(health, 50) * 10) / 10, p99: Math.round(percentile(health, 99) * 10) / 10, max: Math.round(Math.max(...health) * 10) / 10 },
+    healthzMs: latencySummary(health),
     serverRssMiB: { before: rssBefore, peak: rssPeak, after: rssAfter, afterOverBefore: Math.round((rssAfter / rssBefore) * 100) / 100 },
   }),
 );
