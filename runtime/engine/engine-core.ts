@@ -114,7 +114,7 @@ export class EngineCore implements Engine {
   }
 
   async load(model: ModelRef): Promise<LoadedModelInfo> {
-    if (this.closed) throw new EngineError('closed', 'the engine is shutting down');
+    this.checkOpen();
     return this.router.info(await this.router.route(model), this.limits.maxPromptTokens);
   }
 
@@ -123,21 +123,23 @@ export class EngineCore implements Engine {
    * version is registered before this returns, so an unload right after waits for it.
    */
   score(request: ScoreRequest): Promise<ScoreResult> {
-    if (this.closed) return Promise.reject(new EngineError('closed', 'the engine is shutting down'));
-    const ref = request.model ?? this.defaultModel;
-    if (!ref) return Promise.reject(new EngineError('invalid_request', 'no model named', 'model'));
-    // The scoring pass runs the bare base graphs; an adapter's rows would need its per-row feeds.
-    if (ref.adapter) return Promise.reject(new EngineError('invalid_request', `scoring runs on base and finetuned versions; ${ref.adapter.id} is an adapter`, 'model'));
-    const loaded = this.router.get(ref)?.model;
-    return loaded ? this.scoreOn(loaded, request) : this.router.acquire(ref).then((model) => this.scoreOn(model, request));
+    try {
+      const ref = this.modelOf(request);
+      // The scoring pass runs the bare base graphs; an adapter's rows would need its per-row feeds.
+      if (ref.adapter) throw new EngineError('invalid_request', `scoring runs on base and finetuned versions; ${ref.adapter.id} is an adapter`, 'model');
+      const loaded = this.router.get(ref)?.model;
+      return loaded ? this.scoreOn(loaded, request) : this.router.acquire(ref).then((model) => this.scoreOn(model, request));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   private scoreOn(model: LoadedModel, request: ScoreRequest): Promise<ScoreResult> {
-    const promptIds = typeof request.prompt === 'string' ? model.tokenizer.encode(request.prompt) : request.prompt;
-    if (promptIds.length > this.limits.maxPromptTokens) {
-      return Promise.reject(
-        new EngineError('prompt_too_long', `the prompt has ${promptIds.length} tokens; at most ${this.limits.maxPromptTokens} are accepted`, 'prompt'),
-      );
+    let promptIds: number[];
+    try {
+      promptIds = this.promptIds(model, request.prompt);
+    } catch (err) {
+      return Promise.reject(err);
     }
     const pass = scoreCandidates({ runner: model.runner, tokenizer: model.tokenizer, decoderStartTokenId: model.tokens.decoderStart }, promptIds, request.candidates);
     const settled = pass.catch(() => undefined);
@@ -155,14 +157,12 @@ export class EngineCore implements Engine {
    * refusals throw here); one for a model not loaded yet is queued once the model has loaded.
    */
   generate(request: GenerationRequest): GenerationStream {
-    if (this.closed) throw new EngineError('closed', 'the engine is shutting down');
-    const ref = request.model ?? this.defaultModel;
-    if (!ref) throw new EngineError('invalid_request', 'no model named', 'model');
+    const ref = this.modelOf(request);
     const loaded = this.router.get(ref);
     if (loaded) return this.start(loaded, request);
     return new DeferredStream(
       this.router.route(ref).then((route) => {
-        if (this.closed) throw new EngineError('closed', 'the engine is shutting down');
+        this.checkOpen();
         return this.start(route, request);
       }),
     );
@@ -198,6 +198,18 @@ export class EngineCore implements Engine {
     return Object.assign(scheduled.channel, { accepted: Promise.resolve() });
   }
 
+  private checkOpen(): void {
+    if (this.closed) throw new EngineError('closed', 'the engine is shutting down');
+  }
+
+  /** The version a request names, or the engine's default one. */
+  private modelOf(request: { model?: ModelRef }): ModelRef {
+    this.checkOpen();
+    const ref = request.model ?? this.defaultModel;
+    if (!ref) throw new EngineError('invalid_request', 'no model named', 'model');
+    return ref;
+  }
+
   private resolveSampling(request: GenerationRequest): SamplingOptions {
     const sc = request.selfConsistency;
     const merged = {
@@ -209,21 +221,21 @@ export class EngineCore implements Engine {
   }
 
   private preparePrompt(model: LoadedModel, input: string | number[], cot: GenerationRequest['chainOfThought']) {
-    const { tokenizer } = model;
-    let prompt: string;
-    let promptIds: number[];
     if (typeof input === 'string') {
-      prompt = cot ? buildCotPrompt(input, cot) : input;
-      promptIds = tokenizer.encode(prompt);
-    } else {
-      if (cot) throw new EngineError('invalid_request', 'chain of thought needs a text prompt, not token ids', 'prompt');
-      const vocab = model.runner.config.vocabSize;
-      if (!input.every((id) => Number.isInteger(id) && id >= 0 && id < vocab)) {
-        throw new EngineError('invalid_request', `token ids must be integers in [0, ${vocab})`, 'prompt');
-      }
-      promptIds = input;
-      prompt = tokenizer.decode(input, { skipSpecialTokens: false });
+      const prompt = cot ? buildCotPrompt(input, cot) : input;
+      return { prompt, promptIds: this.promptIds(model, prompt) };
     }
+    if (cot) throw new EngineError('invalid_request', 'chain of thought needs a text prompt, not token ids', 'prompt');
+    return { promptIds: this.promptIds(model, input), prompt: model.tokenizer.decode(input, { skipSpecialTokens: false }) };
+  }
+
+  /** A prompt's token ids as the model takes them: ids in its vocabulary, at least one, at most the limit. */
+  private promptIds(model: LoadedModel, input: string | number[]): number[] {
+    const vocab = model.runner.config.vocabSize;
+    if (typeof input !== 'string' && !input.every((id) => Number.isInteger(id) && id >= 0 && id < vocab)) {
+      throw new EngineError('invalid_request', `token ids must be integers in [0, ${vocab})`, 'prompt');
+    }
+    const promptIds = typeof input === 'string' ? model.tokenizer.encode(input) : input;
     if (promptIds.length === 0) throw new EngineError('invalid_request', 'the prompt is empty', 'prompt');
     if (promptIds.length > this.limits.maxPromptTokens) {
       throw new EngineError(
@@ -232,7 +244,7 @@ export class EngineCore implements Engine {
         'prompt',
       );
     }
-    return { prompt, promptIds };
+    return promptIds;
   }
 }
 

@@ -33,5 +33,9 @@ describe.skipIf(!hasShared)('POST /v1/flan/score', () => {
     const unknown = await score({ model: 'nope', prompt: 'x', candidates: ['a'] });
     expect(unknown.status).toBe(404);
     expect((await json(unknown)).error.code).toBe('model_not_found');
+    // Token ids outside the vocabulary are the client's mistake, checked as for completions.
+    const outside = await score({ model: TINY_MODEL, prompt: [5, 10 ** 6], candidates: ['a'] });
+    expect(outside.status).toBe(400);
+    expect((await json(outside)).error).toMatchObject({ type: 'invalid_request_error', param: 'prompt' });
   });
 });
