@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { DataFormatError } from './instruction-example.ts';
 import type { JsonlCheckOutcome } from './jsonl-check-worker.ts';
 
-const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
+const BOOTSTRAP = new URL('../../runtime/worker-bootstrap.mjs', import.meta.url);
 const ENTRY = new URL('./jsonl-check-worker.ts', import.meta.url).href;
 
 /**

@@ -155,7 +155,7 @@ export class EngineClient implements Engine {
       // the cores it needs (measured: bench load, 64 streams on flan-mini, 1.5x the requests without).
       session: { ...this.options.session, spinning: this.options.session.spinning ?? false },
     };
-    const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData });
+    const worker = new Worker(new URL('../worker-bootstrap.mjs', import.meta.url), { workerData });
     this.worker = worker;
     worker.on('message', (reply: EngineReply) => this.receive(reply));
     let failure: Error | undefined;
