@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomT5Weights, writeT5ModelDir } from '../runtime/checkpoint/random-t5.ts';
+import { initT5Weights, randomT5Weights, writeT5ModelDir } from '../runtime/checkpoint/random-t5.ts';
 import { parseT5Config, type T5Config } from '../runtime/checkpoint/t5-config.ts';
 import type { TrainBatch } from '../finetune/trainer/train-step.ts';
 import { SeededRandom } from '../runtime/seeded-random.ts';
@@ -40,11 +40,15 @@ export const sharedTokenizer = fileURLToPath(new URL('../../shared/fixtures/t5-t
 /**
  * Writes a flan-t5-small-shaped model with seeded random weights. With `neverEnd`, the end-of-sequence
  * row of lm_head is zeroed so greedy decoding always runs to max_tokens: every system then generates
- * exactly the same number of tokens.
+ * exactly the same number of tokens. `init: 't5'` draws T5's own initialisation (initT5Weights) instead
+ * of plain fan-in scaling: its attention scores start near unit variance, where fan-in scaled queries
+ * give scores of std sqrt(d_kv) = 8 and a near-hard softmax that doubles a float32 rounding difference
+ * at every layer (README, "Adapters against the merged model"); a comparison of two float orders (an
+ * adapter beside W against one merged into it) needs the former.
  */
-export function writeBenchModel(seed = 0, neverEnd = true): { dir: string; config: T5Config } {
+export function writeBenchModel({ seed = 0, neverEnd = true, init = 'fan-in' }: { seed?: number; neverEnd?: boolean; init?: 'fan-in' | 't5' } = {}): { dir: string; config: T5Config } {
   const config = parseT5Config(FLAN_T5_SMALL, 'bench config');
-  const weights = randomT5Weights(config, seed);
+  const weights = init === 't5' ? initT5Weights(config, seed) : randomT5Weights(config, seed);
   if (neverEnd) {
     const head = weights.get('lm_head.weight')!;
     head.data.fill(0, config.eosTokenId * config.dModel, (config.eosTokenId + 1) * config.dModel);

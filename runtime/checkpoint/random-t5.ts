@@ -77,20 +77,27 @@ export function writeT5ModelDir(dir: string, contents: ModelDirContents): void {
   for (const file of contents.tokenizerFiles ?? []) copyFileSync(file, join(dir, basename(file)));
 }
 
+/** The size of a trained LoRA update against its weight, generously: ||(alpha/r) B A|| = 0.1 ||W||. */
+export const TRAINED_LORA_UPDATE_SCALE = 0.1;
+
 /**
- * A seeded LoRA adapter with both factors random (a trained adapter's B is no longer zero), by default
- * large enough to change a tiny model's greedy output; `magnitude` scales B (a trained adapter's update
- * is a small fraction of W): for tests and benchmarks of adapter serving.
+ * A seeded LoRA adapter with both factors random (a trained adapter's B is no longer zero), for tests and
+ * benchmarks of adapter serving. `updateScale` sizes the update (alpha/r) B A against a fan-in-scaled
+ * weight (entries of std 1/sqrt(in)): its entries get std updateScale/sqrt(in). The default, alpha/r,
+ * is as large as the weight itself times alpha/r, enough to change a tiny model's greedy output; a
+ * trained adapter's is a small fraction of W (TRAINED_LORA_UPDATE_SCALE).
  */
-export function randomLoraAdapter(config: T5Config, spec: LoraSpec, seed: number, magnitude = 1): LoraAdapter {
+export function randomLoraAdapter(config: T5Config, spec: LoraSpec, seed: number, updateScale = spec.alpha / spec.rank): LoraAdapter {
   const random = SeededRandom.fromSeed(seed);
   const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => random.normal() * scale);
+  // A's entries have std 1/sqrt(in) and B's s/sqrt(r), so B A's have s/sqrt(in); alpha/r scales it once more.
+  const bScale = (updateScale * spec.rank) / spec.alpha / Math.sqrt(spec.rank);
   const factors: LoraAdapter['factors'] = new Map();
   for (const [name, [out, inner]] of expectedT5WeightShapes(config)) {
     if (!isLoraTarget(name, spec)) continue;
     factors.set(name, {
       a: { shape: [spec.rank, inner], data: fill(spec.rank * inner, 1 / Math.sqrt(inner)) },
-      b: { shape: [out, spec.rank], data: fill(out * spec.rank, magnitude / Math.sqrt(spec.rank)) },
+      b: { shape: [out, spec.rank], data: fill(out * spec.rank, bScale) },
     });
   }
   return { spec, factors };
