@@ -90,7 +90,7 @@ export const TRAINED_LORA_UPDATE_SCALE = 0.1;
 export function randomLoraAdapter(config: T5Config, spec: LoraSpec, seed: number, updateScale = spec.alpha / spec.rank): LoraAdapter {
   const random = SeededRandom.fromSeed(seed);
   const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => random.normal() * scale);
-  // A's entries have std 1/sqrt(in) and B's s/sqrt(r), so B A's have s/sqrt(in); alpha/r scales it once more.
+  // A's entries have std 1/sqrt(in) and B's s (r/alpha)/sqrt(r), so (alpha/r) B A's have s/sqrt(in).
   const bScale = (updateScale * spec.rank) / spec.alpha / Math.sqrt(spec.rank);
   const factors: LoraAdapter['factors'] = new Map();
   for (const [name, [out, inner]] of expectedT5WeightShapes(config)) {
