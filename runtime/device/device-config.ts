@@ -23,6 +23,15 @@ export function isGpuDevice(device: ExecutionDevice): boolean {
   return device !== 'cpu';
 }
 
+/**
+ * Devices where the runner keeps the KV cache and cross K/V between steps (IO binding). onnxruntime-node
+ * 1.30 hands back and takes device tensors for WebGPU only ('gpu-buffer'); on CUDA every run's tensors
+ * cross the bus.
+ */
+export function keepsTensorsOnDevice(device: ExecutionDevice): boolean {
+  return device === 'webgpu';
+}
+
 export function parseDevice(value: string | undefined): ExecutionDevice {
   const device = (value || 'cpu').toLowerCase();
   if (!(EXECUTION_DEVICES as readonly string[]).includes(device)) {
