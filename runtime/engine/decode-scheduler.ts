@@ -5,6 +5,7 @@ import { BASE_ADAPTER } from './adapter-slots.ts';
 import { DecodeRunner } from './decode-runner.ts';
 import { EngineError, type EngineStats } from './engine-api.ts';
 import { OutputProcessor, type ScheduledRequest, type Sequence } from './output-processor.ts';
+import { needsLogits } from './sampler.ts';
 
 export type { ScheduledRequest } from './output-processor.ts';
 
@@ -198,12 +199,13 @@ export class DecodeScheduler {
 
   private async step(): Promise<void> {
     const batch = this.running;
-    const { logits, greedyIds } = await this.runner.step(batch.map((s) => (s.ids.length ? s.ids[s.ids.length - 1] : this.tokens.decoderStart)));
+    const lastTokens = batch.map((s) => (s.ids.length ? s.ids[s.ids.length - 1] : this.tokens.decoderStart));
+    const { logits, greedyIds } = await this.runner.step(lastTokens, { logits: batch.some((s) => !s.finish && needsLogits(s.request.options)) });
     const vocab = this.runner.vocabSize;
     batch.forEach((seq, b) => {
       if (seq.finish) return;
       if (seq.request.cancelled) return this.output.endSequence(seq, 'cancelled');
-      this.output.acceptLogits(seq, logits.subarray(b * vocab, (b + 1) * vocab), Number(greedyIds[b]));
+      this.output.acceptLogits(seq, logits?.subarray(b * vocab, (b + 1) * vocab), Number(greedyIds[b]));
     });
   }
 
