@@ -54,12 +54,15 @@ export class DecodeScheduler {
     this.output = new OutputProcessor(tokenizer, tokens.eos);
   }
 
-  stats(): Pick<EngineStats, 'queued' | 'running' | 'batchSize' | 'kvCacheBytes'> {
+  stats(): Pick<EngineStats, 'queued' | 'running' | 'batchSize' | 'kvCacheBytes' | 'stepToDeviceBytes' | 'stepToHostBytes'> {
+    const transfers = this.runner.transferStats();
     return {
       queued: this.queue.length,
       running: this.output.active - this.queue.length,
       batchSize: this.running.filter((s) => !s.finish).length,
       kvCacheBytes: this.runner.kvCacheBytes(),
+      stepToDeviceBytes: transfers.lastStepToDeviceBytes,
+      stepToHostBytes: transfers.lastStepToHostBytes,
     };
   }
 
