@@ -1,8 +1,8 @@
 import type ort from 'onnxruntime-node';
 import { GraphBuilder } from '../graph/graph-builder.ts';
-import { serializeModel } from '../graph/onnx-serialize.ts';
-import { createSession } from './create-session.ts';
+import type { Graph } from '../graph/ir.ts';
 import type { SessionConfig } from './device-config.ts';
+import { SmallGraphSessions } from './small-graph-sessions.ts';
 import type { TransferTally } from './transfer-tally.ts';
 
 /**
@@ -11,35 +11,31 @@ import type { TransferTally } from './transfer-tally.ts';
  * land on the host; one session per list of ranks, float32 only.
  */
 export class HostCopy {
-  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  private readonly sessions: SmallGraphSessions;
 
-  constructor(private readonly session: SessionConfig) {}
+  constructor(session: SessionConfig) {
+    this.sessions = new SmallGraphSessions(session);
+  }
 
   async toHost(tensors: readonly ort.Tensor[], tally?: TransferTally): Promise<ort.Tensor[]> {
+    const ranks = tensors.map((t) => t.dims.length);
     const feeds = Object.fromEntries(tensors.map((t, i) => [`x.${i}`, t]));
-    const out = await (await this.sessionFor(tensors.map((t) => t.dims.length))).run(feeds);
-    tally?.count(this.session.device, feeds, out);
+    const out = await (await this.sessions.get(ranks.join(','), () => identityGraph(ranks))).run(feeds);
+    tally?.count(this.sessions.config.device, feeds, out);
     return tensors.map((_, i) => out[`y.${i}`] as ort.Tensor);
   }
 
-  async release(): Promise<void> {
-    const sessions = await Promise.all(this.sessions.values());
-    this.sessions.clear();
-    await Promise.all(sessions.map((s) => s.release()));
+  release(): Promise<void> {
+    return this.sessions.release();
   }
+}
 
-  private sessionFor(ranks: number[]): Promise<ort.InferenceSession> {
-    const key = ranks.join(',');
-    let session = this.sessions.get(key);
-    if (!session) {
-      const g = new GraphBuilder(`to_host_${ranks.length}`);
-      ranks.forEach((rank, i) => {
-        const shape = Array.from({ length: rank }, (_, d) => `x${i}_${d}`);
-        g.output(g.op('Identity', [g.input(`x.${i}`, 'float32', shape)]), `y.${i}`, 'float32', shape);
-      });
-      session = createSession(serializeModel(g.build()), this.session);
-      this.sessions.set(key, session);
-    }
-    return session;
-  }
+/** y.i = x.i for float32 tensors of the given ranks. */
+function identityGraph(ranks: number[]): Graph {
+  const g = new GraphBuilder(`to_host_${ranks.length}`);
+  ranks.forEach((rank, i) => {
+    const shape = Array.from({ length: rank }, (_, d) => `x${i}_${d}`);
+    g.output(g.op('Identity', [g.input(`x.${i}`, 'float32', shape)]), `y.${i}`, 'float32', shape);
+  });
+  return g.build();
 }

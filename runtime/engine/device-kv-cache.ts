@@ -1,9 +1,8 @@
-import { createSession } from '../device/create-session.ts';
 import type { SessionConfig } from '../device/device-config.ts';
 import { assertFeedsFitDevice } from '../device/feed-guard.ts';
+import { SmallGraphSessions } from '../device/small-graph-sessions.ts';
 import type { TransferTally } from '../device/transfer-tally.ts';
 import { buildCacheRowsGraph, cacheRowsNames as names, type CacheRowsParts } from '../graph/cache-rows-graph.ts';
-import { serializeModel } from '../graph/onnx-serialize.ts';
 import { ort } from '../onnx-session.ts';
 import type { AdapterFeeds, T5Runner } from '../t5-runner.ts';
 import { encoderMaskOf, packCrossRows, selfAttentionFeeds, type CrossKV } from './batch-kv-cache.ts';
@@ -29,14 +28,16 @@ export class DeviceKVCache {
   private past: ort.Tensor[] = [];
   private cross: ort.Tensor[] = [];
   private encoderMask = encoderMaskOf([]);
-  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  private readonly sessions: SmallGraphSessions;
 
   constructor(
     private readonly layers: number,
     private readonly heads: number,
     private readonly headDim: number,
     private readonly session: SessionConfig,
-  ) {}
+  ) {
+    this.sessions = new SmallGraphSessions(session);
+  }
 
   /** Device bytes held by the batch's self- and cross-attention tensors. */
   bytes(): number {
@@ -103,11 +104,9 @@ export class DeviceKVCache {
     this.encoderMask = encoderMaskOf([]);
   }
 
-  async release(): Promise<void> {
+  release(): Promise<void> {
     this.clear();
-    const sessions = await Promise.all(this.sessions.values());
-    this.sessions.clear();
-    await Promise.all(sessions.map((s) => s.release()));
+    return this.sessions.release();
   }
 
   private dispose(): void {
@@ -138,21 +137,11 @@ export class DeviceKVCache {
       if (parts.joining) feeds[names.joining(i)] = args.joining![i];
     }
     assertFeedsFitDevice(this.session.device, feeds);
-    const session = await this.sessionFor(parts, count);
+    const outputs = Array.from({ length: count }, (_, i) => names.output(i));
+    const session = await this.sessions.get(`${parts.kept}/${parts.joining}/${count}`, () => buildCacheRowsGraph(count, parts), outputs);
     const out = await session.run(feeds);
     tally?.count(this.session.device, feeds, out);
     return Array.from({ length: count }, (_, i) => out[names.output(i)] as ort.Tensor);
-  }
-
-  private sessionFor(parts: CacheRowsParts, count: number): Promise<ort.InferenceSession> {
-    const key = `${parts.kept}/${parts.joining}/${count}`;
-    let session = this.sessions.get(key);
-    if (!session) {
-      const outputs = Array.from({ length: count }, (_, i) => names.output(i));
-      session = createSession(serializeModel(buildCacheRowsGraph(count, parts)), this.session, outputs);
-      this.sessions.set(key, session);
-    }
-    return session;
   }
 }
 
