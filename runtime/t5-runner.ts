@@ -6,6 +6,7 @@ import type { T5Weights } from './checkpoint/t5-weights.ts';
 import type { Graph } from './graph/ir.ts';
 import { initializerBytes } from './graph/ir.ts';
 import { serializeModel } from './graph/onnx-serialize.ts';
+import { toFloat16Compute } from './graph/float16-graph.ts';
 import { contribOpsets, quantizeGraphWeights } from './graph/quantize-weights.ts';
 import { buildCrossKVGraph, buildDecoderStepGraph, buildEncoderGraph, decoderNames } from './graph/t5-graphs.ts';
 import { AdapterSlots, BASE_ADAPTER } from './engine/adapter-slots.ts';
@@ -104,7 +105,8 @@ export class T5Runner {
     ];
     const sessions = [];
     for (const [index, build] of builds.entries()) {
-      const graph = quantizeGraphWeights(build(), session.weights ?? 'f32');
+      const quantized = quantizeGraphWeights(build(), session.weights ?? 'f32');
+      const graph = session.precision === 'fp16' ? toFloat16Compute(quantized) : quantized;
       await yieldToEventLoop();
       sessions.push(await sessionForGraph(graph, session, EXTERNAL_DATA_BYTES, index === 2 ? deviceOutputs : []));
       await yieldToEventLoop();
