@@ -6,13 +6,16 @@ import type { T5Weights } from './checkpoint/t5-weights.ts';
 import type { Graph } from './graph/ir.ts';
 import { initializerBytes } from './graph/ir.ts';
 import { serializeModel } from './graph/onnx-serialize.ts';
+import { toFloat16Compute } from './graph/float16-graph.ts';
 import { contribOpsets, quantizeGraphWeights } from './graph/quantize-weights.ts';
 import { buildCrossKVGraph, buildDecoderStepGraph, buildEncoderGraph, decoderNames } from './graph/t5-graphs.ts';
 import { AdapterSlots, BASE_ADAPTER } from './engine/adapter-slots.ts';
 import { createMeasuredSession } from './device/create-session.ts';
-import type { ExecutionDevice, SessionConfig } from './device/device-config.ts';
+import { keepsTensorsOnDevice, type ExecutionDevice, type SessionConfig } from './device/device-config.ts';
 import { assertFeedsFitDevice } from './device/feed-guard.ts';
 import type { GraphNodePlacement } from './device/node-placement.ts';
+import { HostCopy } from './device/host-copy.ts';
+import type { TransferTally } from './device/transfer-tally.ts';
 import { int64Feed, ort } from './onnx-session.ts';
 
 /** Past this many weight bytes a graph goes to disk with ONNX external data (protobuf's 2 GB cap). */
@@ -42,6 +45,29 @@ export interface DecoderStepResult {
   newKV: ort.Tensor[];
 }
 
+export interface DeviceStepResult {
+  /** [B, 1, V] in the reused buffer, when asked for. */
+  logits: ort.Tensor | undefined;
+  greedyIds: BigInt64Array;
+  /** The grown cache, on the device, per layer key then value ([B, H, C + 1, dk]). */
+  present: ort.Tensor[];
+}
+
+/** The decoder's grown-cache outputs, per layer key then value. */
+function presentOutputNames(layers: number): string[] {
+  return Array.from({ length: layers }, (_, i) => [decoderNames.presentKey(i), decoderNames.presentValue(i)]).flat();
+}
+
+/** The decoder's new-token keys and values, per layer key then value. */
+function newOutputNames(layers: number): string[] {
+  return Array.from({ length: layers }, (_, i) => [decoderNames.newKey(i), decoderNames.newValue(i)]).flat();
+}
+
+/** Frees a run's outputs that stay on the device, but those in `keep`. */
+function disposeDeviceTensors(out: Record<string, ort.Tensor>, keep: ReadonlySet<ort.Tensor> = new Set()): void {
+  for (const t of Object.values(out)) if (t.location === 'gpu-buffer' && !keep.has(t)) t.dispose();
+}
+
 /**
  * Runs a T5 checkpoint's three graphs. It only runs: who is in the batch, what is cached and what is
  * sampled are the engine's business.
@@ -60,37 +86,48 @@ export class T5Runner {
     private readonly encoder: ort.InferenceSession,
     private readonly crossKV: ort.InferenceSession,
     private readonly decoder: ort.InferenceSession,
+    /** On a device that keeps the decoder's outputs (WebGPU), what reads them back. */
+    private readonly hostCopy: HostCopy | undefined,
   ) {}
 
   static async fromWeights(config: T5Config, weights: T5Weights, session: SessionConfig, adapterTargets: readonly string[] = []): Promise<T5Runner> {
     // Building a graph and creating its session both run synchronously for a good part of a second on
     // a small model; one at a time, with a turn of the event loop after each, a thread loading a model
     // still answers between them instead of holding everything to the end.
+    // Where the device can hold tensors between runs, the decoder also hands back its grown cache, and
+    // every float output stays there until asked for (see runDecoder).
+    const onDevice = keepsTensorsOnDevice(session.device);
+    const deviceOutputs = onDevice ? ['logits', ...newOutputNames(config.numDecoderLayers), ...presentOutputNames(config.numDecoderLayers)] : [];
+    const builds = [
+      () => buildEncoderGraph(config, weights, adapterTargets),
+      () => buildCrossKVGraph(config, weights, adapterTargets),
+      () => buildDecoderStepGraph(config, weights, adapterTargets, { presentOutputs: onDevice }),
+    ];
     const sessions = [];
-    for (const build of [buildEncoderGraph, buildCrossKVGraph, buildDecoderStepGraph]) {
-      const graph = quantizeGraphWeights(build(config, weights, adapterTargets), session.weights ?? 'f32');
+    for (const [index, build] of builds.entries()) {
+      const quantized = quantizeGraphWeights(build(), session.weights ?? 'f32');
+      const graph = session.precision === 'fp16' ? toFloat16Compute(quantized) : quantized;
       await yieldToEventLoop();
-      sessions.push(await sessionForGraph(graph, session));
+      sessions.push(await sessionForGraph(graph, session, EXTERNAL_DATA_BYTES, index === 2 ? deviceOutputs : []));
       await yieldToEventLoop();
     }
     const [encoder, crossKV, decoder] = sessions;
     const placement = sessions.map((m) => m.placement);
-    return new T5Runner(config, session.device, placement, adapterTargets, encoder.session, crossKV.session, decoder.session);
+    const hostCopy = onDevice ? new HostCopy({ device: session.device, threads: 1 }) : undefined;
+    return new T5Runner(config, session.device, placement, adapterTargets, encoder.session, crossKV.session, decoder.session, hostCopy);
   }
 
   /** Encoder states [B, S, D] for padded ids and their 0/1 mask. */
-  async encode(inputIds: ort.Tensor, attentionMask: ort.Tensor, adapters?: AdapterFeeds): Promise<ort.Tensor> {
+  async encode(inputIds: ort.Tensor, attentionMask: ort.Tensor, adapters?: AdapterFeeds, tally?: TransferTally): Promise<ort.Tensor> {
     const feeds = { input_ids: inputIds, attention_mask: attentionMask, ...this.adapterFeeds(this.encoder, adapters, inputIds.dims[0]) };
-    assertFeedsFitDevice(this.device, feeds);
-    const out = await this.encoder.run(feeds);
+    const out = await this.run(this.encoder, feeds, undefined, tally);
     return out.last_hidden_state as ort.Tensor;
   }
 
   /** Every decoder layer's cross-attention key and value, flattened [k0, v0, k1, v1, ...]. */
-  async crossKeyValues(encoderStates: ort.Tensor, adapters?: AdapterFeeds): Promise<ort.Tensor[]> {
+  async crossKeyValues(encoderStates: ort.Tensor, adapters?: AdapterFeeds, tally?: TransferTally): Promise<ort.Tensor[]> {
     const feeds = { encoder_hidden_states: encoderStates, ...this.adapterFeeds(this.crossKV, adapters, encoderStates.dims[0]) };
-    assertFeedsFitDevice(this.device, feeds);
-    const out = await this.crossKV.run(feeds);
+    const out = await this.run(this.crossKV, feeds, undefined, tally);
     return this.layers().flatMap((i) => [out[decoderNames.crossKey(i)], out[decoderNames.crossValue(i)]] as ort.Tensor[]);
   }
 
@@ -98,7 +135,60 @@ export class T5Runner {
    * One decoder pass. The logits land in a buffer reused from step to step unless `freshLogits`: a
    * pass that may run beside the scheduler's steps (teacher-forced scoring) must not share it.
    */
-  async decodeStep(f: DecoderStepFeeds, opts: { freshLogits?: boolean } = {}): Promise<DecoderStepResult> {
+  async decodeStep(f: DecoderStepFeeds, opts: { freshLogits?: boolean; tally?: TransferTally } = {}): Promise<DecoderStepResult> {
+    const feeds = this.decoderFeeds(f);
+    if (this.hostCopy) {
+      // The outputs are on the device: the logits and the new keys and values are read back.
+      const out = await this.runDecoder(feeds, opts.tally);
+      const newNames = newOutputNames(this.config.numDecoderLayers);
+      const [logits, ...newKV] = await this.hostCopy.toHost([out.logits, ...newNames.map((name) => out[name])], opts.tally);
+      disposeDeviceTensors(out);
+      return { logits, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
+    }
+    const fetches = { ...this.outputNames(), logits: opts.freshLogits ? null : this.logitsBuffer(f.inputIds.dims) };
+    const out = await this.run(this.decoder, feeds, fetches, opts.tally);
+    const newKV = this.layers().flatMap((i) => [out[decoderNames.newKey(i)], out[decoderNames.newValue(i)]] as ort.Tensor[]);
+    return { logits: out.logits as ort.Tensor, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
+  }
+
+  /**
+   * One decoder step whose grown cache (present.{i}.*) stays on the device for the next step's past, on
+   * a device that keeps tensors (keepsTensorsOnDevice). Logits cross to the host only when asked for:
+   * greedy rows need only the ids.
+   */
+  async decodeStepOnDevice(f: DecoderStepFeeds, opts: { logits: boolean; tally?: TransferTally }): Promise<DeviceStepResult> {
+    if (!this.hostCopy) throw new Error(`the ${this.device} device does not keep the cache between steps`);
+    const out = await this.runDecoder(this.decoderFeeds(f), opts.tally);
+    const present = presentOutputNames(this.config.numDecoderLayers).map((name) => out[name]);
+    const logits = opts.logits ? (await this.hostCopy.toHost([out.logits], opts.tally))[0] : undefined;
+    disposeDeviceTensors(out, new Set(present));
+    return { logits, greedyIds: out.greedy_ids.data as BigInt64Array, present };
+  }
+
+  /**
+   * A decoder run on a device that keeps its outputs. onnxruntime-node 1.30 binds such a session's
+   * outputs once and keeps them bound from run to run (a stale one fails the next run on its old
+   * shape), so every run fetches every output; the caller reads back and disposes what it needs.
+   */
+  private async runDecoder(feeds: Record<string, ort.Tensor>, tally: TransferTally | undefined): Promise<Record<string, ort.Tensor>> {
+    const out = await this.run(this.decoder, feeds, Object.fromEntries(this.decoder.outputNames.map((name) => [name, null])), tally);
+    return out as Record<string, ort.Tensor>;
+  }
+
+  /** Every run of the three graphs: no zero-sized feed reaches a GPU provider, and the bytes that cross are counted. */
+  private async run(
+    session: ort.InferenceSession,
+    feeds: Record<string, ort.Tensor>,
+    fetches: Record<string, ort.Tensor | null> | undefined,
+    tally: TransferTally | undefined,
+  ): Promise<ort.InferenceSession.ReturnType> {
+    assertFeedsFitDevice(this.device, feeds);
+    const out = fetches ? await session.run(feeds, fetches) : await session.run(feeds);
+    tally?.count(this.device, feeds, out);
+    return out;
+  }
+
+  private decoderFeeds(f: DecoderStepFeeds): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {
       input_ids: f.inputIds,
       encoder_attention_mask: f.encoderAttentionMask,
@@ -113,10 +203,7 @@ export class T5Runner {
       feeds[decoderNames.crossKey(i)] = f.cross[2 * i];
       feeds[decoderNames.crossValue(i)] = f.cross[2 * i + 1];
     }
-    assertFeedsFitDevice(this.device, feeds);
-    const out = await this.decoder.run(feeds, { ...this.outputNames(), logits: opts.freshLogits ? null : this.logitsBuffer(f.inputIds.dims) });
-    const newKV = this.layers().flatMap((i) => [out[decoderNames.newKey(i)], out[decoderNames.newValue(i)]] as ort.Tensor[]);
-    return { logits: out.logits as ort.Tensor, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
+    return feeds;
   }
 
   /**
@@ -189,7 +276,7 @@ export class T5Runner {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.encoder.release(), this.crossKV.release(), this.decoder.release()]);
+    await Promise.all([this.encoder.release(), this.crossKV.release(), this.decoder.release(), this.hostCopy?.release()]);
   }
 
   /**
@@ -225,9 +312,11 @@ async function repeatRows(tensor: ort.Tensor, rows: number): Promise<ort.Tensor>
 export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Small graphs load from memory; large ones are written with external data and loaded by path. */
-export async function sessionForGraph(graph: Graph, session: SessionConfig, externalAboveBytes = EXTERNAL_DATA_BYTES) {
+export async function sessionForGraph(graph: Graph, session: SessionConfig, externalAboveBytes = EXTERNAL_DATA_BYTES, outputsOnDevice: readonly string[] = []) {
   const extraOpsets = contribOpsets(graph);
-  if (initializerBytes(graph) < externalAboveBytes) return createMeasuredSession(serializeModel(graph, { extraOpsets }), session, graph.name);
+  if (initializerBytes(graph) < externalAboveBytes) {
+    return createMeasuredSession(serializeModel(graph, { extraOpsets }), session, graph.name, outputsOnDevice);
+  }
   const base = join(process.env.FLAN_DATA_DIR ?? tmpdir(), 'onnx-cache');
   mkdirSync(base, { recursive: true });
   const dir = mkdtempSync(join(base, `${graph.name}-`));
@@ -235,7 +324,7 @@ export async function sessionForGraph(graph: Graph, session: SessionConfig, exte
     const modelPath = join(dir, 'model.onnx');
     const bytes = serializeModel(graph, { extraOpsets, externalData: { path: join(dir, 'model.onnx.data'), location: 'model.onnx.data' } });
     writeFileSync(modelPath, bytes);
-    return await createMeasuredSession(modelPath, session, graph.name);
+    return await createMeasuredSession(modelPath, session, graph.name, outputsOnDevice);
   } finally {
     // onnxruntime has read (or mapped; unlinking keeps a mapping valid) the weights by now.
     rmSync(dir, { recursive: true, force: true });

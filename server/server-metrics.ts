@@ -68,6 +68,17 @@ export class ServerMetrics {
     engineGauge('flan_running_requests', 'Requests being decoded', (s) => s.running);
     engineGauge('flan_batch_size', 'Sequences in the current decoder batch', (s) => s.batchSize);
     engineGauge('flan_kv_cache_bytes', 'Bytes held by the batch KV cache', (s) => s.kvCacheBytes);
+    new Gauge({
+      name: 'flan_decode_step_transfer_bytes',
+      help: 'Bytes the last decode step copied between host and device (to_device, to_host); 0 on the CPU device',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        const s = stats();
+        this.set({ direction: 'to_device' }, s?.stepToDeviceBytes ?? 0);
+        this.set({ direction: 'to_host' }, s?.stepToHostBytes ?? 0);
+      },
+    });
     engineGauge('flan_loaded_models', 'Model versions loaded in the engine', (s) => s.loadedModels);
     engineGauge('flan_model_bytes', 'Weight bytes of the loaded model versions (what FLAN_MODEL_MEMORY_MB bounds)', (s) => s.modelBytes);
     if (jobs) {

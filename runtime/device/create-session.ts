@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import type { SessionConfig } from './device-config.ts';
+import { keepsTensorsOnDevice, type SessionConfig } from './device-config.ts';
 import { measureNodePlacement, type GraphNodePlacement } from './node-placement.ts';
 import { assertProviderInstalled, explainSessionFailure } from './providers.ts';
 
@@ -11,7 +11,7 @@ import { assertProviderInstalled, explainSessionFailure } from './providers.ts';
  * (onnxruntime keeps shape arithmetic there on purpose) and logs errors only: its warning that "some
  * nodes were not assigned" names no node, while the startup log and /metrics give the placement itself.
  */
-export function sessionOptionsFor(config: SessionConfig): ort.InferenceSession.SessionOptions {
+export function sessionOptionsFor(config: SessionConfig, outputsOnDevice: readonly string[] = []): ort.InferenceSession.SessionOptions {
   const providers: Record<SessionConfig['device'], ort.InferenceSession.ExecutionProviderConfig[]> = {
     cpu: ['cpu'],
     webgpu: [{ name: 'webgpu' }, 'cpu'],
@@ -23,7 +23,17 @@ export function sessionOptionsFor(config: SessionConfig): ort.InferenceSession.S
     ...(config.device === 'cpu' ? {} : { logSeverityLevel: 3 as const }),
     ...(config.threads > 0 ? { intraOpNumThreads: config.threads, interOpNumThreads: 1 } : {}),
     ...(config.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+    ...(outputsOnDevice.length ? { preferredOutputLocation: deviceOutputLocations(config, outputsOnDevice) } : {}),
   };
+}
+
+/**
+ * The outputs a caller keeps on the device and feeds back to a later run (IO binding). onnxruntime-node
+ * binds only WebGPU buffers (its tensors' 'gpu-buffer' location), so elsewhere nothing may ask for it.
+ */
+function deviceOutputLocations(config: SessionConfig, names: readonly string[]): Record<string, 'gpu-buffer'> {
+  if (!keepsTensorsOnDevice(config.device)) throw new Error(`outputs cannot stay on the ${config.device} device: onnxruntime-node binds WebGPU buffers only`);
+  return Object.fromEntries(names.map((name) => [name, 'gpu-buffer' as const]));
 }
 
 async function openSession(model: Uint8Array | string, options: ort.InferenceSession.SessionOptions, config: SessionConfig) {
@@ -39,8 +49,8 @@ async function openSession(model: Uint8Array | string, options: ort.InferenceSes
  * Creates an onnxruntime session for a serialized model (bytes) or a model file (path; needed when the
  * model keeps its weights in external data next to it). Every session of the project is made here.
  */
-export async function createSession(model: Uint8Array | string, config: SessionConfig): Promise<ort.InferenceSession> {
-  return openSession(model, sessionOptionsFor(config), config);
+export async function createSession(model: Uint8Array | string, config: SessionConfig, outputsOnDevice?: readonly string[]): Promise<ort.InferenceSession> {
+  return openSession(model, sessionOptionsFor(config, outputsOnDevice), config);
 }
 
 export interface MeasuredSession {
@@ -52,10 +62,15 @@ export interface MeasuredSession {
  * A session and the number of its nodes each execution provider runs. onnxruntime-node has no API for
  * the placement, but its profiler names each node's provider: profiling is on for one probe run only.
  */
-export async function createMeasuredSession(model: Uint8Array | string, config: SessionConfig, graph: string): Promise<MeasuredSession> {
+export async function createMeasuredSession(
+  model: Uint8Array | string,
+  config: SessionConfig,
+  graph: string,
+  outputsOnDevice?: readonly string[],
+): Promise<MeasuredSession> {
   const dir = mkdtempSync(join(tmpdir(), 'flan-placement-'));
   try {
-    const options = { ...sessionOptionsFor(config), enableProfiling: true, profileFilePrefix: join(dir, 'profile') };
+    const options = { ...sessionOptionsFor(config, outputsOnDevice), enableProfiling: true, profileFilePrefix: join(dir, 'profile') };
     const session = await openSession(model, options, config);
     const placement = await measureNodePlacement(session, { graph, device: config.device, profileDir: dir });
     return { session, placement };

@@ -16,11 +16,32 @@ export interface SessionConfig {
   spinning?: boolean;
   /** How served graphs hold their large MatMul weights (FLAN_WEIGHTS); f32 when absent. Training ignores it. */
   weights?: WeightFormat;
+  /** Served graphs compute in float16 (FLAN_PRECISION=fp16) or float32 (absent). Training ignores it. */
+  precision?: Precision;
+}
+
+export const PRECISIONS = ['fp32', 'fp16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
+export function parsePrecision(value: string | undefined, weights: WeightFormat): Precision {
+  const precision = (value || 'fp32').toLowerCase();
+  if (!(PRECISIONS as readonly string[]).includes(precision)) throw new ConfigError(`FLAN_PRECISION must be one of ${PRECISIONS.join(', ')}, not "${value}"`);
+  if (precision === 'fp16' && weights !== 'f32') throw new ConfigError(`FLAN_PRECISION=fp16 takes float weights: it cannot be combined with FLAN_WEIGHTS=${weights}`);
+  return precision as Precision;
 }
 
 /** Devices whose memory is not the host's: feeds cross a bus, and zero-sized tensors crash onnxruntime there. */
 export function isGpuDevice(device: ExecutionDevice): boolean {
   return device !== 'cpu';
+}
+
+/**
+ * Devices where the runner keeps the KV cache and cross K/V between steps (IO binding). onnxruntime-node
+ * 1.30 hands back and takes device tensors for WebGPU only ('gpu-buffer'); on CUDA every run's tensors
+ * cross the bus.
+ */
+export function keepsTensorsOnDevice(device: ExecutionDevice): boolean {
+  return device === 'webgpu';
 }
 
 export function parseDevice(value: string | undefined): ExecutionDevice {
@@ -31,12 +52,13 @@ export function parseDevice(value: string | undefined): ExecutionDevice {
   return device as ExecutionDevice;
 }
 
-/** Session settings from the environment: FLAN_DEVICE (cpu|webgpu|cuda), FLAN_THREADS and FLAN_WEIGHTS. */
+/** Session settings from the environment: FLAN_DEVICE (cpu|webgpu|cuda), FLAN_THREADS, FLAN_WEIGHTS and FLAN_PRECISION. */
 export function sessionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SessionConfig {
   const device = parseDevice(env.FLAN_DEVICE);
   const threads = env.FLAN_THREADS === undefined || env.FLAN_THREADS === '' ? 0 : Number(env.FLAN_THREADS);
   if (!Number.isInteger(threads) || threads < 0 || threads > cpus().length * 4) {
     throw new ConfigError(`FLAN_THREADS must be a whole number from 0 to ${cpus().length * 4}, not "${env.FLAN_THREADS}"`);
   }
-  return { device, threads, weights: parseWeightFormat(env.FLAN_WEIGHTS) };
+  const weights = parseWeightFormat(env.FLAN_WEIGHTS);
+  return { device, threads, weights, precision: parsePrecision(env.FLAN_PRECISION, weights) };
 }

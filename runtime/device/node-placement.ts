@@ -73,7 +73,9 @@ export async function measureNodePlacement(
   session: ort.InferenceSession,
   where: { graph: string; device: ExecutionDevice; profileDir: string },
 ): Promise<GraphNodePlacement> {
-  await session.run(probeFeeds(session));
+  const out = await session.run(probeFeeds(session));
+  // Outputs a session keeps on the device hold device memory until disposed.
+  for (const tensor of Object.values(out)) if (tensor.location === 'gpu-buffer') tensor.dispose();
   session.endProfiling();
   const file = readdirSync(where.profileDir).find((f) => f.endsWith('.json'));
   if (!file) throw new Error(`onnxruntime wrote no profile for graph ${where.graph}`);

@@ -1,4 +1,6 @@
+import type { TransferTally } from '../device/transfer-tally.ts';
 import { ort } from '../onnx-session.ts';
+import type { AdapterFeeds, T5Runner } from '../t5-runner.ts';
 
 /** Cross-attention keys and values of one prompt: per layer key then value, each [H, S, dk]. */
 export interface CrossKV {
@@ -102,23 +104,22 @@ export class BatchKVCache {
   /** Which slots each row may attend to, and their positions, for the coming step. */
   selfAttentionFeeds(): SelfAttentionFeeds {
     if (this.length >= this.capacity) this.grow();
-    const c = this.capacity;
-    const mask = new BigInt64Array(this.rows.length * c);
-    const positions = new BigInt64Array(this.rows.length * c);
-    const queries = new BigInt64Array(this.rows.length);
-    this.rows.forEach((row, b) => {
-      for (let s = row.joinSlot; s < this.length; s++) {
-        mask[b * c + s] = 1n;
-        positions[b * c + s] = BigInt(s - row.joinSlot);
-      }
-      queries[b] = BigInt(this.length - row.joinSlot);
-    });
-    const shape = [this.rows.length, c];
-    return {
-      pastMask: new ort.Tensor('int64', mask, shape),
-      pastPositions: new ort.Tensor('int64', positions, shape),
-      queryPositions: new ort.Tensor('int64', queries, [this.rows.length, 1]),
-    };
+    return selfAttentionFeeds(this.rows, this.length, this.capacity);
+  }
+
+  /** One decoder step over the cache, each row fed its last token; the new keys and values are written in. */
+  async step(runner: T5Runner, inputIds: ort.Tensor, opts: { adapters?: AdapterFeeds; tally?: TransferTally } = {}) {
+    // Logits are always read here: the decoder writes them into the runner's reused host buffer.
+    const { logits, greedyIds, newKV } = await runner.decodeStep(
+      { inputIds, encoderAttentionMask: this.encoderMask, ...this.selfAttentionFeeds(), past: this.past, cross: this.cross, adapters: opts.adapters },
+      { tally: opts.tally },
+    );
+    this.append(newKV);
+    return { logits: logits.data as Float32Array, greedyIds };
+  }
+
+  clear(): void {
+    this.repack([], []);
   }
 
   private grow(): void {
@@ -149,25 +150,59 @@ export class BatchKVCache {
     });
   }
 
-  /** Pads every row's prompt keys/values to the longest prompt in the batch. */
   private packCross(): void {
-    const batch = this.rows.length;
-    const s = Math.max(0, ...this.rows.map((r) => r.cross.sourceLength));
-    const mask = new BigInt64Array(batch * s);
-    this.rows.forEach((row, b) => mask.fill(1n, b * s, b * s + row.cross.sourceLength));
-    this.encoderMask = new ort.Tensor('int64', mask, [batch, s]);
-    this.cross = Array.from({ length: 2 * this.layers }, (_, t) => {
-      const data = new Float32Array(batch * this.heads * s * this.headDim);
-      this.rows.forEach((row, b) => {
-        const src = row.cross.tensors[t];
-        const rowLength = row.cross.sourceLength * this.headDim;
-        for (let h = 0; h < this.heads; h++) {
-          data.set(src.subarray(h * rowLength, (h + 1) * rowLength), (b * this.heads + h) * s * this.headDim);
-        }
-      });
-      return new ort.Tensor('float32', data, [batch, this.heads, s, this.headDim]);
-    });
+    const crosses = this.rows.map((r) => r.cross);
+    this.encoderMask = encoderMaskOf(crosses.map((c) => c.sourceLength));
+    this.cross = packCrossRows(crosses, this.heads, this.headDim);
   }
+}
+
+/** Each row's prompt keys/values, per layer key then value, padded to the longest prompt: [B, H, S, dk]. */
+export function packCrossRows(crosses: readonly CrossKV[], heads: number, headDim: number): ort.Tensor[] {
+  const batch = crosses.length;
+  const s = Math.max(0, ...crosses.map((c) => c.sourceLength));
+  const count = crosses[0]?.tensors.length ?? 0;
+  return Array.from({ length: count }, (_, t) => {
+    const data = new Float32Array(batch * heads * s * headDim);
+    crosses.forEach((cross, b) => {
+      const src = cross.tensors[t];
+      const rowLength = cross.sourceLength * headDim;
+      for (let h = 0; h < heads; h++) data.set(src.subarray(h * rowLength, (h + 1) * rowLength), (b * heads + h) * s * headDim);
+    });
+    return new ort.Tensor('float32', data, [batch, heads, s, headDim]);
+  });
+}
+
+/** [B, S] with 1 over each row's prompt, S the longest prompt. */
+export function encoderMaskOf(sourceLengths: readonly number[]): ort.Tensor {
+  const s = Math.max(0, ...sourceLengths);
+  const mask = new BigInt64Array(sourceLengths.length * s);
+  sourceLengths.forEach((length, b) => mask.fill(1n, b * s, b * s + length));
+  return new ort.Tensor('int64', mask, [sourceLengths.length, s]);
+}
+
+/**
+ * Which of `capacity` slots each row may attend to (its own, [joinSlot, length)), their positions, and
+ * the position of the coming token.
+ */
+export function selfAttentionFeeds(rows: readonly { joinSlot: number }[], length: number, capacity: number): SelfAttentionFeeds {
+  const c = capacity;
+  const mask = new BigInt64Array(rows.length * c);
+  const positions = new BigInt64Array(rows.length * c);
+  const queries = new BigInt64Array(rows.length);
+  rows.forEach((row, b) => {
+    for (let s = row.joinSlot; s < length; s++) {
+      mask[b * c + s] = 1n;
+      positions[b * c + s] = BigInt(s - row.joinSlot);
+    }
+    queries[b] = BigInt(length - row.joinSlot);
+  });
+  const shape = [rows.length, c];
+  return {
+    pastMask: new ort.Tensor('int64', mask, shape),
+    pastPositions: new ort.Tensor('int64', positions, shape),
+    queryPositions: new ort.Tensor('int64', queries, [rows.length, 1]),
+  };
 }
 
 /**

@@ -1,8 +1,11 @@
 import { LRUCache } from 'lru-cache';
-import { int64Feed } from '../onnx-session.ts';
-import type { T5Runner } from '../t5-runner.ts';
+import { keepsTensorsOnDevice } from '../device/device-config.ts';
+import { TransferTally } from '../device/transfer-tally.ts';
+import { int64Feed, type ort } from '../onnx-session.ts';
+import type { AdapterFeeds, T5Runner } from '../t5-runner.ts';
 import { AdapterSlots, BASE_ADAPTER } from './adapter-slots.ts';
 import { BatchKVCache, sliceCrossRow, type CrossKV } from './batch-kv-cache.ts';
+import { DeviceKVCache } from './device-kv-cache.ts';
 import { lengthBuckets } from './length-buckets.ts';
 
 /** A sequence joining the batch: its prompt and the adapter it runs with (BASE_ADAPTER: none). */
@@ -13,10 +16,35 @@ export interface JoiningRow {
 
 /** One decode step's output for the batch, in batch order. */
 export interface StepOutput {
-  /** [B, V] logits; the buffer is reused by the next step, so read it before stepping again. */
-  logits: Float32Array;
+  /**
+   * [B, V] logits; the buffer is reused by the next step, so read it before stepping again. Absent
+   * when the step was told no row needs them and the cache lives on the device (they stay there).
+   */
+  logits: Float32Array | undefined;
   /** The argmax of each row, computed in the graph. */
   greedyIds: BigInt64Array;
+}
+
+/** What the runner needs of a KV cache: the host's (BatchKVCache) or the device's (DeviceKVCache). */
+interface StepCache {
+  repack(keep: number[], joining: CrossKV[], tally?: TransferTally): void | Promise<void>;
+  step(runner: T5Runner, inputIds: ort.Tensor, opts: { adapters?: AdapterFeeds; tally?: TransferTally; logits: boolean }): Promise<StepOutput>;
+  clear(): void;
+  bytes(): number;
+  release?(): Promise<void>;
+}
+
+/** Bytes copied host<->device by the runner (zero on the CPU device): per decode step, and when the batch changes. */
+export interface TransferStats {
+  steps: number;
+  /** Summed over every decode step. */
+  stepToDeviceBytes: number;
+  stepToHostBytes: number;
+  lastStepToDeviceBytes: number;
+  lastStepToHostBytes: number;
+  /** Encoder passes and cache rearrangements when rows join or leave, summed. */
+  repackToDeviceBytes: number;
+  repackToHostBytes: number;
 }
 
 /**
@@ -25,7 +53,11 @@ export interface StepOutput {
  * above it knows where they live; the scheduler only says who is in the batch and feeds token ids.
  */
 export class DecodeRunner {
-  private readonly cache: BatchKVCache;
+  private readonly cache: StepCache;
+  private readonly stepTally = new TransferTally();
+  private lastStepTally = new TransferTally();
+  private readonly repackTally = new TransferTally();
+  private steps = 0;
   private readonly encoderCache: LRUCache<string, CrossKV>;
   /** Bytes one token of one sequence adds to the KV cache (self and cross attention). */
   readonly perTokenKvBytes: number;
@@ -34,12 +66,20 @@ export class DecodeRunner {
   /** Each cache row's adapter, in batch order. */
   private rowAdapters: string[] = [];
 
+  /**
+   * `cacheOnDevice`: keep the KV cache and cross K/V on the device between steps; by default wherever
+   * the device can (WebGPU). Off there, every step copies them across: the comparison the bench draws.
+   */
   constructor(
     readonly runner: T5Runner,
     encoderCacheBytes: number,
+    opts: { cacheOnDevice?: boolean } = {},
   ) {
     const c = runner.config;
-    this.cache = new BatchKVCache(c.numDecoderLayers, c.numHeads, c.dKv);
+    this.cache =
+      (opts.cacheOnDevice ?? keepsTensorsOnDevice(runner.device))
+        ? new DeviceKVCache(c.numDecoderLayers, c.numHeads, c.dKv, { device: runner.device, threads: 1 })
+        : new BatchKVCache(c.numDecoderLayers, c.numHeads, c.dKv);
     this.perTokenKvBytes = 2 * c.numDecoderLayers * c.numHeads * c.dKv * 4;
     this.adapters = runner.adapterTargets.length ? new AdapterSlots(c, runner.adapterTargets) : undefined;
     this.encoderCache = new LRUCache<string, CrossKV>({
@@ -56,6 +96,18 @@ export class DecodeRunner {
     return this.cache.bytes();
   }
 
+  transferStats(): TransferStats {
+    return {
+      steps: this.steps,
+      stepToDeviceBytes: this.stepTally.toDevice,
+      stepToHostBytes: this.stepTally.toHost,
+      lastStepToDeviceBytes: this.lastStepTally.toDevice,
+      lastStepToHostBytes: this.lastStepTally.toHost,
+      repackToDeviceBytes: this.repackTally.toDevice,
+      repackToHostBytes: this.repackTally.toHost,
+    };
+  }
+
   /**
    * Changes the batch between steps: keeps the rows at `keep` (old indices, in their new order) and
    * appends one row per prompt of `joining`, whose encoder passes run as one padded batch whatever
@@ -63,32 +115,34 @@ export class DecodeRunner {
    */
   async repack(keep: number[], joining: JoiningRow[]): Promise<void> {
     const cross = joining.length ? await this.encode(joining) : [];
-    this.cache.repack(keep, cross);
+    await this.cache.repack(keep, cross, this.repackTally);
     this.rowAdapters = [...keep.map((i) => this.rowAdapters[i]), ...joining.map((row) => row.adapter)];
   }
 
-  /** One decoder step for every row, each fed its last token. */
-  async step(lastTokens: number[]): Promise<StepOutput> {
-    const { logits, greedyIds, newKV } = await this.runner.decodeStep({
-      inputIds: int64Feed(lastTokens.map((t) => [t])),
-      encoderAttentionMask: this.cache.encoderMask,
-      ...this.cache.selfAttentionFeeds(),
-      past: this.cache.past,
-      cross: this.cache.cross,
-      adapters: this.adapters?.feeds(this.rowAdapters),
-    });
-    this.cache.append(newKV);
-    return { logits: logits.data as Float32Array, greedyIds };
+  /**
+   * One decoder step for every row, each fed its last token. `logits: false` (every row greedy, no
+   * logprobs) lets a device-resident step leave them on the device.
+   */
+  async step(lastTokens: number[], opts: { logits: boolean } = { logits: true }): Promise<StepOutput> {
+    const tally = new TransferTally();
+    const inputIds = int64Feed(lastTokens.map((t) => [t]));
+    const adapters = this.adapters?.feeds(this.rowAdapters);
+    const out = await this.cache.step(this.runner, inputIds, { adapters, tally, logits: opts.logits });
+    this.steps += 1;
+    this.stepTally.add(tally);
+    this.lastStepTally = tally;
+    return out;
   }
 
   /** Drops every row (after a failed step the batch starts over empty). */
   clear(): void {
-    this.cache.repack([], []);
+    this.cache.clear();
     this.rowAdapters = [];
   }
 
-  release(): Promise<void> {
-    return this.runner.release();
+  async release(): Promise<void> {
+    await this.cache.release?.();
+    await this.runner.release();
   }
 
   /** Runs the encoder once per distinct uncached prompt and adapter (batched by length), returning each row's cross K/V. */
@@ -111,8 +165,8 @@ export class DecodeRunner {
       const ids = group.map((r) => [...r.promptIds, ...new Array<number>(width - r.promptIds.length).fill(0)]);
       const mask = group.map((r) => r.promptIds.map(() => 1).concat(new Array<number>(width - r.promptIds.length).fill(0)));
       const adapters = this.adapters?.feeds(group.map((r) => r.adapter));
-      const states = await this.runner.encode(int64Feed(ids), int64Feed(mask), adapters);
-      const cross = await this.runner.crossKeyValues(states, adapters);
+      const states = await this.runner.encode(int64Feed(ids), int64Feed(mask), adapters, this.repackTally);
+      const cross = await this.runner.crossKeyValues(states, adapters, this.repackTally);
       bucket.forEach((i, b) => {
         const row = sliceCrossRow(cross, b, rows[i].promptIds.length);
         found.set(keys[i], row);

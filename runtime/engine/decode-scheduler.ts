@@ -5,6 +5,7 @@ import { BASE_ADAPTER } from './adapter-slots.ts';
 import { DecodeRunner } from './decode-runner.ts';
 import { EngineError, type EngineStats } from './engine-api.ts';
 import { OutputProcessor, type ScheduledRequest, type Sequence } from './output-processor.ts';
+import { needsLogits } from './sampler.ts';
 
 export type { ScheduledRequest } from './output-processor.ts';
 
@@ -53,12 +54,15 @@ export class DecodeScheduler {
     this.output = new OutputProcessor(tokenizer, tokens.eos);
   }
 
-  stats(): Pick<EngineStats, 'queued' | 'running' | 'batchSize' | 'kvCacheBytes'> {
+  stats(): Pick<EngineStats, 'queued' | 'running' | 'batchSize' | 'kvCacheBytes' | 'stepToDeviceBytes' | 'stepToHostBytes'> {
+    const transfers = this.runner.transferStats();
     return {
       queued: this.queue.length,
       running: this.output.active - this.queue.length,
       batchSize: this.running.filter((s) => !s.finish).length,
       kvCacheBytes: this.runner.kvCacheBytes(),
+      stepToDeviceBytes: transfers.lastStepToDeviceBytes,
+      stepToHostBytes: transfers.lastStepToHostBytes,
     };
   }
 
@@ -198,12 +202,13 @@ export class DecodeScheduler {
 
   private async step(): Promise<void> {
     const batch = this.running;
-    const { logits, greedyIds } = await this.runner.step(batch.map((s) => (s.ids.length ? s.ids[s.ids.length - 1] : this.tokens.decoderStart)));
+    const lastTokens = batch.map((s) => (s.ids.length ? s.ids[s.ids.length - 1] : this.tokens.decoderStart));
+    const { logits, greedyIds } = await this.runner.step(lastTokens, { logits: batch.some((s) => !s.finish && needsLogits(s.request.options)) });
     const vocab = this.runner.vocabSize;
     batch.forEach((seq, b) => {
       if (seq.finish) return;
       if (seq.request.cancelled) return this.output.endSequence(seq, 'cancelled');
-      this.output.acceptLogits(seq, logits.subarray(b * vocab, (b + 1) * vocab), Number(greedyIds[b]));
+      this.output.acceptLogits(seq, logits?.subarray(b * vocab, (b + 1) * vocab), Number(greedyIds[b]));
     });
   }
 

@@ -142,6 +142,9 @@ export interface EngineStats {
   running: number;
   batchSize: number;
   kvCacheBytes: number;
+  /** Bytes the last decode step copied host->device and device->host (zero on the CPU device), summed over models. */
+  stepToDeviceBytes: number;
+  stepToHostBytes: number;
   /** Model versions loaded now, and the bytes of their weights. */
   loadedModels: number;
   modelBytes: number;

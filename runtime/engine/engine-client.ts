@@ -43,7 +43,7 @@ interface PendingGeneration {
 /** How long past the grace period a closing worker may take to report its last requests. */
 const CLOSE_MARGIN_MS = 2_000;
 
-const EMPTY_STATS: EngineStats = { queued: 0, running: 0, batchSize: 0, kvCacheBytes: 0, loadedModels: 0, modelBytes: 0 };
+const EMPTY_STATS: EngineStats = { queued: 0, running: 0, batchSize: 0, kvCacheBytes: 0, stepToDeviceBytes: 0, stepToHostBytes: 0, loadedModels: 0, modelBytes: 0 };
 
 /**
  * The engine as the server thread sees it: the engine core runs in a worker thread and this proxy

@@ -95,6 +95,8 @@ export class EngineCore implements Engine {
       running: 0,
       batchSize: 0,
       kvCacheBytes: 0,
+      stepToDeviceBytes: 0,
+      stepToHostBytes: 0,
       loadedModels: models.length + adapters.length,
       modelBytes: adapters.reduce((sum, a) => sum + a.bytes, 0),
     };
@@ -104,6 +106,8 @@ export class EngineCore implements Engine {
       total.running += s.running;
       total.batchSize += s.batchSize;
       total.kvCacheBytes += s.kvCacheBytes;
+      total.stepToDeviceBytes += s.stepToDeviceBytes;
+      total.stepToHostBytes += s.stepToHostBytes;
       total.modelBytes += m.bytes;
     }
     return total;

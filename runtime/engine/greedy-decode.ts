@@ -29,14 +29,7 @@ export async function greedyDecode(
   const sequences = inputIds.map(() => [options.decoderStartTokenId]);
   const finished = new Array<boolean>(inputIds.length).fill(false);
   for (let step = 0; step < options.maxNewTokens && !finished.every(Boolean); step++) {
-    const { greedyIds, newKV } = await runner.decodeStep({
-      inputIds: int64Feed(sequences.map((s) => [s[s.length - 1]])),
-      encoderAttentionMask: cache.encoderMask,
-      ...cache.selfAttentionFeeds(),
-      past: cache.past,
-      cross: cache.cross,
-    });
-    cache.append(newKV);
+    const { greedyIds } = await cache.step(runner, int64Feed(sequences.map((s) => [s[s.length - 1]])));
     sequences.forEach((sequence, b) => {
       const next = finished[b] ? options.padTokenId : Number(greedyIds[b]);
       sequence.push(next);

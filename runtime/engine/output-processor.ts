@@ -75,7 +75,7 @@ export class OutputProcessor {
   }
 
   /** Samples the sequence's next token from its logits row and emits it; may finish the sequence. */
-  acceptLogits(seq: Sequence, row: Float32Array, modelArgmax: number): void {
+  acceptLogits(seq: Sequence, row: Float32Array | undefined, modelArgmax: number): void {
     const { options } = seq.request;
     const choice = chooseToken(row, options, seq.sampler, modelArgmax);
     seq.ids.push(choice.tokenId);

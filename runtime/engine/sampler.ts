@@ -28,19 +28,33 @@ type Options = Pick<
  * `modelArgmax`, when the runtime computed it, is the argmax of the raw logits: greedy decoding
  * without penalties takes it instead of scanning the vocabulary again.
  */
-export function chooseToken(logits: Float32Array, options: Options, state: SequenceSampler, modelArgmax?: number): Choice {
-  const processed = applyPenalties(logits, options, state.counts);
+/**
+ * `logits` may be absent for a row that does not need them (needsLogits): a device that keeps them
+ * where they were computed sends only the argmax across.
+ */
+export function chooseToken(logits: Float32Array | undefined, options: Options, state: SequenceSampler, modelArgmax?: number): Choice {
   let tokenId: number;
-  if (options.temperature > 0) tokenId = sample(processed, options, state.rng);
-  else tokenId = processed === logits && modelArgmax !== undefined ? modelArgmax : argmax(processed);
+  if (!logits) {
+    if (needsLogits(options) || modelArgmax === undefined) throw new Error('this row needs its logits, which the step did not read');
+    tokenId = modelArgmax;
+  } else {
+    const processed = applyPenalties(logits, options, state.counts);
+    if (options.temperature > 0) tokenId = sample(processed, options, state.rng);
+    else tokenId = processed === logits && modelArgmax !== undefined ? modelArgmax : argmax(processed);
+  }
   state.counts.set(tokenId, (state.counts.get(tokenId) ?? 0) + 1);
-  if (options.logprobs <= 0) return { tokenId };
+  if (options.logprobs <= 0 || !logits) return { tokenId };
   const logZ = logSumExp(logits);
   return {
     tokenId,
     logprob: logits[tokenId] - logZ,
     topLogprobs: topIndices(logits, options.logprobs).map((i) => ({ tokenId: i, logprob: logits[i] - logZ })),
   };
+}
+
+/** Whether choosing a row's token reads its logits: sampling, penalties or logprobs do; plain greedy takes the argmax. */
+export function needsLogits(o: Options): boolean {
+  return o.temperature > 0 || o.logprobs > 0 || o.repetitionPenalty !== 1 || o.presencePenalty !== 0 || o.frequencyPenalty !== 0;
 }
 
 function applyPenalties(logits: Float32Array, o: Options, counts: Map<number, number>): Float32Array {

@@ -25,6 +25,8 @@ export const decoderNames = {
   pastValue: (i: number) => `past.${i}.value`,
   newKey: (i: number) => `new.${i}.key`,
   newValue: (i: number) => `new.${i}.value`,
+  presentKey: (i: number) => `present.${i}.key`,
+  presentValue: (i: number) => `present.${i}.value`,
   crossKey: (i: number) => `cross.${i}.key`,
   crossValue: (i: number) => `cross.${i}.value`,
 };
@@ -105,9 +107,16 @@ export function buildCrossKVGraph(cfg: T5Config, weights: T5Weights, adapterTarg
  * teacher forcing with an empty cache). The cache is the caller's: past.{i}.* [B, H, C, dk] with
  * past_mask [B, C] (1 = a slot holding a real key) and past_positions [B, C]; rows may sit at
  * different positions (query_positions [B, T]). Outputs the new tokens' keys and values, which the
- * caller writes into its cache, rather than a grown copy of the whole cache.
+ * caller writes into its cache, rather than a grown copy of the whole cache. With `presentOutputs` (a
+ * device that keeps the cache where it computes), also the grown cache present.{i}.* [B, H, C + T, dk],
+ * which the caller feeds back as the next step's past without it crossing to the host.
  */
-export function buildDecoderStepGraph(cfg: T5Config, weights: T5Weights, adapterTargets?: readonly string[]): Graph {
+export function buildDecoderStepGraph(
+  cfg: T5Config,
+  weights: T5Weights,
+  adapterTargets?: readonly string[],
+  opts: { presentOutputs?: boolean } = {},
+): Graph {
   const g = new GraphBuilder('t5_decoder_step');
   const p = adapterParams(g, initializerParams(g, weights), weights, adapterTargets);
   const ids = g.input('input_ids', 'int64', ['batch', 'new']);
@@ -147,6 +156,10 @@ export function buildDecoderStepGraph(cfg: T5Config, weights: T5Weights, adapter
   present.forEach(({ key, value }, i) => {
     g.output(key, decoderNames.newKey(i), 'float32', newShape);
     g.output(value, decoderNames.newValue(i), 'float32', newShape);
+    if (!opts.presentOutputs) return;
+    const presentShape = ['batch', cfg.numHeads, 'present', cfg.dKv];
+    g.output(g.concat([past[i].key, key], 2), decoderNames.presentKey(i), 'float32', presentShape);
+    g.output(g.concat([past[i].value, value], 2), decoderNames.presentValue(i), 'float32', presentShape);
   });
   return g.build();
 }

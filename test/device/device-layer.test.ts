@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
 import { ConfigError } from '../../runtime/config-error.ts';
 import { createSession, sessionOptionsFor } from '../../runtime/device/create-session.ts';
-import { parseDevice, sessionConfigFromEnv } from '../../runtime/device/device-config.ts';
+import { keepsTensorsOnDevice, parseDevice, sessionConfigFromEnv } from '../../runtime/device/device-config.ts';
 import { assertFeedsFitDevice } from '../../runtime/device/feed-guard.ts';
 import { placementFromProfile, placementWarnings } from '../../runtime/device/node-placement.ts';
 import { probeDevice } from '../../runtime/device/probe-device.ts';
@@ -23,6 +23,15 @@ describe('FLAN_DEVICE', () => {
   it('refuses anything else, naming the choices', () => {
     expect(() => parseDevice('metal')).toThrow(ConfigError);
     expect(() => parseDevice('metal')).toThrow(/cpu, webgpu, cuda/);
+  });
+
+  it('outputs stay on the device only where onnxruntime-node binds them: WebGPU buffers', () => {
+    expect(sessionOptionsFor({ device: 'webgpu', threads: 0 }, ['present.0.key']).preferredOutputLocation).toEqual({ 'present.0.key': 'gpu-buffer' });
+    expect(sessionOptionsFor({ device: 'webgpu', threads: 0 }).preferredOutputLocation).toBeUndefined();
+    expect(() => sessionOptionsFor({ device: 'cuda', threads: 0 }, ['present.0.key'])).toThrow(/WebGPU buffers only/);
+    expect(keepsTensorsOnDevice('webgpu')).toBe(true);
+    expect(keepsTensorsOnDevice('cuda')).toBe(false);
+    expect(keepsTensorsOnDevice('cpu')).toBe(false);
   });
 
   it('a GPU device puts its provider first, with the CPU behind it for shape arithmetic', () => {

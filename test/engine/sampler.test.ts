@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseToken, topIndices } from '../../runtime/engine/sampler.ts';
+import { chooseToken, needsLogits, topIndices } from '../../runtime/engine/sampler.ts';
 import { SeededRandom } from '../../runtime/seeded-random.ts';
 
 const base = { temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1, presencePenalty: 0, frequencyPenalty: 0, logprobs: 0 };
@@ -20,6 +20,18 @@ function histogram(options: typeof base, draws: number): Map<number, number> {
 describe('sampler', () => {
   it('greedy picks the argmax', () => {
     expect(chooseToken(logits, { ...base, temperature: 0 }, state()).tokenId).toBe(3);
+  });
+
+  it('plain greedy needs no logits (a device may keep them); sampling, penalties and logprobs do', () => {
+    const greedy = { ...base, temperature: 0 };
+    expect(needsLogits(greedy)).toBe(false);
+    const s = state();
+    expect(chooseToken(undefined, greedy, s, 4)).toEqual({ tokenId: 4 });
+    expect(s.counts.get(4)).toBe(1);
+    for (const options of [base, { ...greedy, logprobs: 2 }, { ...greedy, repetitionPenalty: 1.2 }, { ...greedy, presencePenalty: 0.5 }]) {
+      expect(needsLogits(options)).toBe(true);
+      expect(() => chooseToken(undefined, options, state(), 4)).toThrow(/needs its logits/);
+    }
   });
 
   it('top-k samples only among the k best', () => {

@@ -67,7 +67,7 @@ export class ScriptedEngine implements Engine {
   }
 
   stats(): EngineStats {
-    return { queued: 0, running: 0, batchSize: 0, kvCacheBytes: 0, loadedModels: 0, modelBytes: 0 };
+    return { queued: 0, running: 0, batchSize: 0, kvCacheBytes: 0, stepToDeviceBytes: 0, stepToHostBytes: 0, loadedModels: 0, modelBytes: 0 };
   }
 
   /** Like the real engine, resolves once every request in flight has ended (the scripts decide how). */
