@@ -161,19 +161,19 @@ export class EngineClient implements Engine {
 
   /**
    * Terminates a worker once no native call of its is in flight (terminating it inside one aborts the
-   * process: native-calls.ts): it is halted first, so none starts meanwhile. Past `waitMs` (undefined:
-   * no limit) it is terminated anyway.
+   * process: native-calls.ts): it is halted first, so none starts meanwhile. Past `waitMs` it is
+   * terminated anyway: a call that never returns would otherwise pin a thread (and maybe a core) forever.
    */
-  private async stop(worker: Worker, watch: WorkerWatch, waitMs?: number): Promise<void> {
+  private async stop(worker: Worker, watch: WorkerWatch, waitMs: number): Promise<void> {
     watch.halt();
-    await watch.settled(waitMs ?? Infinity);
+    await watch.settled(waitMs);
     await worker.terminate();
   }
 
   /**
    * The watchdog: a worker that shows no progress for stallMs (a step that never ends, a loop that never
    * yields) is replaced as a dead one is: its requests fail with 503 and a new worker serves. The old one
-   * is terminated once its native call returns, never inside it.
+   * is terminated once its native call returns (waiting stallMs more at most).
    */
   private checkProgress(): void {
     const silentMs = this.watch.silentForMs();
@@ -181,7 +181,7 @@ export class EngineClient implements Engine {
     const where = this.watch.nativeCalls > 0 ? 'inside an onnxruntime call' : 'in JavaScript';
     const [worker, watch] = [this.worker, this.watch];
     this.replace(new Error(`the engine worker made no progress for ${silentMs} ms (${where}); it was replaced`));
-    void this.stop(worker, watch);
+    void this.stop(worker, watch, this.stallMs);
   }
 
   private call(command: Exclude<EngineCommand, { type: 'generate' | 'cancel' }>): Promise<LoadedModelInfo | ScoreResult | undefined> {
