@@ -2,7 +2,7 @@
  * Load on the embedded model through HTTP: 64 streaming clients asking flan-mini for 60 s (each opens a
  * stream, reads it to [DONE], starts again), with /healthz polled throughout. Prints one JSON object:
  * requests, errors, /healthz latency percentiles, CPU seconds of the server's HTTP thread and of its other
- * threads, the load average, and the process's RSS at four points (see `serverRssMiB`).
+ * threads, the load average, and the process's RSS at five points (see `serverRssMiB`).
  * The server runs as `flan-serve serve` in its own process. `npm run bench -- load [seconds] [clients]`.
  */
 import { spawn } from 'node:child_process';
@@ -20,6 +20,7 @@ const CLIENTS = Number(process.argv[4] ?? 64);
 const WARMUP_SECONDS = 5;
 /** V8 and the allocators give memory back lazily. */
 const IDLE_MS = 10_000;
+const LONG_IDLE_MS = 60_000;
 const CLI = fileURLToPath(new URL('../bin/flan-serve.js', import.meta.url));
 const PROMPTS = ['Review: The acting was brilliant.\nIs this review positive or negative?', 'What is 7 plus 5?', 'Sort these words: pear apple fig', 'Reverse the words: red green blue'];
 
@@ -138,6 +139,9 @@ const cpuAfter = threadCpuSeconds();
 const loadAfter = loadavg()[0];
 await idle();
 const after = rssMiB();
+// V8's memory reducer and the allocators keep giving back for a while longer.
+await new Promise((r) => setTimeout(r, LONG_IDLE_MS - IDLE_MS));
+const afterLongIdle = rssMiB();
 server.kill('SIGTERM');
 
 const round = (x: number, places = 2) => Math.round(x * 10 ** places) / 10 ** places;
@@ -159,7 +163,16 @@ console.log(
     },
     loadAverage1m: { before: loadBefore, after: loadAfter },
     // afterOneRequest: one request served; afterWarmup: a 5 s burst of the same load and 10 s idle (the
-    // baseline: every buffer the load needs exists); peak during the load; after: 10 s idle after it.
-    serverRssMiB: { afterOneRequest, afterWarmup, peak, after, afterOverWarmup: round(after / afterWarmup) },
+    // baseline: every buffer the load needs exists); peak during the load; after: 10 s idle after it;
+    // afterLongIdle: 60 s idle after it.
+    serverRssMiB: {
+      afterOneRequest,
+      afterWarmup,
+      peak,
+      after,
+      afterLongIdle,
+      afterOverWarmup: round(after / afterWarmup),
+      afterLongIdleOverWarmup: round(afterLongIdle / afterWarmup),
+    },
   }),
 );
