@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../runtime/config-error.ts';
 import { EngineError } from '../../runtime/engine/engine-api.ts';
 import { EngineClient } from '../../runtime/engine/engine-client.ts';
+import { engineNiceFromEnv } from '../../runtime/engine/thread-priority.ts';
+import { engineStallMsFromEnv } from '../../runtime/engine/worker-watch.ts';
 import { adapterLimitsFromEnv } from '../../runtime/engine/adapter-config.ts';
 import { sessionConfigFromEnv } from '../../runtime/device/device-config.ts';
 import { placementWarnings } from '../../runtime/device/node-placement.ts';
@@ -118,8 +120,10 @@ export function registerServe(program: Command): void {
       const session = sessionConfigFromEnv();
       const engine = new EngineClient({
         session,
+        nice: engineNiceFromEnv(process.env),
+        stallMs: engineStallMsFromEnv(process.env),
         limits: { ...(memory ? { modelMemoryBytes: memory } : {}), ...adapterLimitsFromEnv(process.env) },
-        onRestart: (err) => logs.error?.({ err }, 'the engine worker died; a new one was started and its requests answered 503'),
+        onRestart: (err) => logs.error?.({ err }, 'the engine worker died or stalled; a new one was started and its requests answered 503'),
       });
       // Versions and aliases: shared by every replica that mounts FLAN_STORE_DIR (files, jobs and eval
       // runs stay in this replica's FLAN_DATA_DIR).

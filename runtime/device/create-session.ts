@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { keepsTensorsOnDevice, type SessionConfig } from './device-config.ts';
+import { nativeCall } from './native-calls.ts';
 import { measureNodePlacement, type GraphNodePlacement } from './node-placement.ts';
 import { assertProviderInstalled, explainSessionFailure } from './providers.ts';
 
@@ -39,7 +40,11 @@ function deviceOutputLocations(config: SessionConfig, names: readonly string[]):
 async function openSession(model: Uint8Array | string, options: ort.InferenceSession.SessionOptions, config: SessionConfig) {
   assertProviderInstalled(config.device);
   try {
-    return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+    const session = await nativeCall(() => (typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options)));
+    // Every run of the project's sessions is a reported native call (native-calls.ts says why).
+    const run = session.run.bind(session);
+    session.run = ((...args: Parameters<typeof run>) => nativeCall(() => run(...args))) as typeof session.run;
+    return session;
   } catch (err) {
     throw explainSessionFailure(config.device, err);
   }

@@ -20,6 +20,8 @@ import {
 } from './engine-api.ts';
 import { EventChannel } from './event-channel.ts';
 import type { EngineWorkerData } from './engine-worker.ts';
+import { DEFAULT_ENGINE_NICE } from './thread-priority.ts';
+import { DEFAULT_STALL_MS, WorkerWatch } from './worker-watch.ts';
 
 /**
  * No vocabulary piece of a T5 tokenizer is longer than this many bytes, so a prompt longer than
@@ -30,8 +32,14 @@ export const MAX_BYTES_PER_TOKEN = 32;
 export interface EngineClientOptions {
   limits?: Partial<EngineLimits>;
   session: SessionConfig;
-  /** Told when the worker died and a new one was started (for the log). */
+  /** The worker thread's nice value (thread-priority.ts); DEFAULT_ENGINE_NICE when absent. */
+  nice?: number;
+  /** How long the worker may show no progress before the watchdog replaces it (worker-watch.ts); DEFAULT_STALL_MS when absent. */
+  stallMs?: number;
+  /** Told when the worker died or stalled and a new one was started (for the log). */
   onRestart?: (error: Error) => void;
+  /** The worker's module; the engine worker when absent (tests wrap it to slow its runs down). */
+  workerEntry?: URL;
 }
 
 interface PendingGeneration {
@@ -42,6 +50,10 @@ interface PendingGeneration {
 
 /** How long past the grace period a closing worker may take to report its last requests. */
 const CLOSE_MARGIN_MS = 2_000;
+/** How long a closing worker's native call (a session run) may take to return before the worker is terminated anyway. */
+const CLOSE_NATIVE_WAIT_MS = 30_000;
+
+const STOPPED: EngineErrorData = { code: 'unavailable', message: 'the engine stopped while serving this request; retry it' };
 
 const EMPTY_STATS: EngineStats = { queued: 0, running: 0, batchSize: 0, kvCacheBytes: 0, stepToDeviceBytes: 0, stepToHostBytes: 0, loadedModels: 0, modelBytes: 0 };
 
@@ -53,6 +65,9 @@ const EMPTY_STATS: EngineStats = { queued: 0, running: 0, batchSize: 0, kvCacheB
  */
 export class EngineClient implements Engine {
   private worker!: Worker;
+  private watch!: WorkerWatch;
+  private readonly watchdog: NodeJS.Timeout;
+  private readonly stallMs: number;
   private nextId = 1;
   private readonly generations = new Map<number, PendingGeneration>();
   private readonly calls = new Map<number, { resolve: (v: LoadedModelInfo | ScoreResult | undefined) => void; reject: (e: EngineError) => void }>();
@@ -68,7 +83,14 @@ export class EngineClient implements Engine {
 
   constructor(private readonly options: EngineClientOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.stallMs = options.stallMs ?? DEFAULT_STALL_MS;
     this.spawn();
+    this.watchdog = setInterval(() => this.checkProgress(), this.beatMs).unref();
+  }
+
+  /** How often the worker reports progress and the watchdog looks: often enough to see a stall soon after the limit. */
+  private get beatMs(): number {
+    return Math.max(10, Math.min(1_000, Math.floor(this.stallMs / 4)));
   }
 
   get maxPromptBytes(): number {
@@ -133,7 +155,33 @@ export class EngineClient implements Engine {
     const overdue = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs + CLOSE_MARGIN_MS)));
     await Promise.race([this.call({ type: 'close', id: this.nextId++, graceMs }).catch(() => undefined), overdue]);
     clearTimeout(timer);
-    await this.worker.terminate();
+    clearInterval(this.watchdog);
+    await this.stop(this.worker, this.watch, CLOSE_NATIVE_WAIT_MS);
+  }
+
+  /**
+   * Terminates a worker once no native call of its is in flight (terminating it inside one aborts the
+   * process: native-calls.ts): it is halted first, so none starts meanwhile. Past `waitMs` it is
+   * terminated anyway: a call that never returns would otherwise pin a thread (and maybe a core) forever.
+   */
+  private async stop(worker: Worker, watch: WorkerWatch, waitMs: number): Promise<void> {
+    watch.halt();
+    await watch.settled(waitMs);
+    await worker.terminate();
+  }
+
+  /**
+   * The watchdog: a worker that shows no progress for stallMs (a step that never ends, a loop that never
+   * yields) is replaced as a dead one is: its requests fail with 503 and a new worker serves. The old one
+   * is terminated once its native call returns (waiting stallMs more at most).
+   */
+  private checkProgress(): void {
+    const silentMs = this.watch.silentForMs();
+    if (this.closing || silentMs < this.stallMs) return;
+    const where = this.watch.nativeCalls > 0 ? 'inside an onnxruntime call' : 'in JavaScript';
+    const [worker, watch] = [this.worker, this.watch];
+    this.replace(new Error(`the engine worker made no progress for ${silentMs} ms (${where}); it was replaced`));
+    void this.stop(worker, watch, this.stallMs);
   }
 
   private call(command: Exclude<EngineCommand, { type: 'generate' | 'cancel' }>): Promise<LoadedModelInfo | ScoreResult | undefined> {
@@ -148,28 +196,39 @@ export class EngineClient implements Engine {
   }
 
   private spawn(): void {
+    const watch = new WorkerWatch();
     const workerData: EngineWorkerData = {
-      entry: new URL('./engine-worker.ts', import.meta.url).href,
+      entry: (this.options.workerEntry ?? new URL('./engine-worker.ts', import.meta.url)).href,
       limits: this.limits,
       // onnxruntime's pool threads spin between runs by default; beside the HTTP thread they would take
       // the cores it needs (measured: bench load, 64 streams on flan-mini, 1.5x the requests without).
       session: { ...this.options.session, spinning: this.options.session.spinning ?? false },
+      nice: this.options.nice ?? DEFAULT_ENGINE_NICE,
+      watch: watch.buffer,
+      beatMs: this.beatMs,
     };
     const worker = new Worker(new URL('../worker-bootstrap.mjs', import.meta.url), { workerData });
     this.worker = worker;
-    worker.on('message', (reply: EngineReply) => this.receive(reply));
+    this.watch = watch;
+    // A replaced worker's last words are not about the current requests.
+    worker.on('message', (reply: EngineReply) => this.worker === worker && this.receive(reply));
     let failure: Error | undefined;
     worker.on('error', (err) => (failure = err));
     worker.on('exit', (code) => {
       if (this.worker !== worker) return;
-      this.failInFlight({ code: 'unavailable', message: 'the engine stopped while serving this request; retry it' });
-      if (this.closing) return;
-      this.restarts++;
-      this.lastStats = EMPTY_STATS;
-      this.options.onRestart?.(failure ?? new Error(`the engine worker exited with code ${code}`));
-      this.spawn();
-      for (const model of this.pinned.values()) void this.load(model).catch(() => undefined);
+      if (this.closing) return this.failInFlight(STOPPED);
+      this.replace(failure ?? new Error(`the engine worker exited with code ${code}`));
     });
+  }
+
+  /** The current worker is gone or given up on: its requests fail with 503 and a new one takes over. */
+  private replace(why: Error): void {
+    this.failInFlight(STOPPED);
+    this.restarts++;
+    this.lastStats = EMPTY_STATS;
+    this.options.onRestart?.(why);
+    this.spawn();
+    for (const model of this.pinned.values()) void this.load(model).catch(() => undefined);
   }
 
   private receive(reply: EngineReply): void {

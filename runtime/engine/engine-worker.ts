@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { reportNativeCallsTo } from '../device/native-calls.ts';
 import type { SessionConfig } from '../onnx-session.ts';
 import { EngineCore, type EngineLimits } from './engine-core.ts';
 import {
@@ -10,12 +11,20 @@ import {
   type ScoreResult,
   type StreamFailure,
 } from './engine-api.ts';
+import { lowerThreadPriority } from './thread-priority.ts';
+import { WorkerWatch } from './worker-watch.ts';
 
 /** What the server thread hands the worker when it starts it. */
 export interface EngineWorkerData {
   entry: string;
   limits: EngineLimits;
   session: SessionConfig;
+  /** This thread's nice value, set before any session exists so that onnxruntime's threads inherit it. */
+  nice: number;
+  /** The WorkerWatch's memory, shared with the client. */
+  watch: SharedArrayBuffer;
+  /** How often the thread reports that its loop turns (well under the client's stall limit). */
+  beatMs: number;
 }
 
 /**
@@ -24,7 +33,11 @@ export interface EngineWorkerData {
  * one message per turn of this thread's loop (about one per decode step), not one per token.
  */
 const port = parentPort!;
-const { limits, session } = workerData as EngineWorkerData;
+const { limits, session, nice, watch: watchBuffer, beatMs } = workerData as EngineWorkerData;
+if (nice > 0) lowerThreadPriority(nice);
+const watch = new WorkerWatch(watchBuffer);
+reportNativeCallsTo(watch);
+setInterval(() => watch.beat(), beatMs);
 const core = new EngineCore(limits, session);
 const controllers = new Map<number, AbortController>();
 let pending: [number, GenerationEvent | StreamFailure][] = [];

@@ -85,6 +85,8 @@ export const versionStorePath = (storeDir: string) => join(storeDir, 'versions.s
  */
 export class VersionStore {
   private readonly db: Database.Database;
+  /** Prepared once per SQL text: every request resolves its model name here, and preparing cost more than running. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   private constructor(file: string) {
     mkdirSync(dirname(file), { recursive: true });
@@ -110,8 +112,8 @@ export class VersionStore {
   registerBase(name: string, modelDir: string, createdAt = now()): ModelVersion {
     const id = baseVersionId(name);
     this.db.transaction(() => {
-      this.db
-        .prepare(
+      this
+        .statement(
           `INSERT INTO versions (id, kind, alias, model_dir, created_at) VALUES (?, 'base', ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET model_dir = excluded.model_dir, deleted_at = NULL`,
         )
@@ -130,14 +132,14 @@ export class VersionStore {
   add(v: { id: string; parentDir: string; modelDir: string; jobId: string | null; heldOutLoss: number | null }): ModelVersion {
     const parent = this.row('SELECT * FROM versions WHERE model_dir = ? AND deleted_at IS NULL', v.parentDir);
     const adapter = isAdapterDir(v.modelDir);
-    this.db
-      .prepare('INSERT INTO versions (id, kind, alias, model_dir, job_id, created_at, held_out_loss, base_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    this
+      .statement('INSERT INTO versions (id, kind, alias, model_dir, job_id, created_at, held_out_loss, base_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(v.id, adapter ? 'adapter' : 'finetuned', parent?.alias ?? null, v.modelDir, v.jobId, now(), v.heldOutLoss, adapter ? (parent?.id ?? null) : null);
     return this.get(v.id)!;
   }
 
   markPublished(id: string): void {
-    this.db.prepare('UPDATE versions SET published = 1 WHERE id = ?').run(id);
+    this.statement('UPDATE versions SET published = 1 WHERE id = ?').run(id);
   }
 
   get(id: string): ModelVersion | undefined {
@@ -162,14 +164,14 @@ export class VersionStore {
   }
 
   alias(name: string): Alias | undefined {
-    const row = this.db.prepare('SELECT name, version_id, history FROM aliases WHERE name = ?').get(name) as
+    const row = this.statement('SELECT name, version_id, history FROM aliases WHERE name = ?').get(name) as
       | { name: string; version_id: string; history: string }
       | undefined;
     return row && { name: row.name, versionId: row.version_id, history: JSON.parse(row.history) as string[] };
   }
 
   aliases(): Alias[] {
-    const rows = this.db.prepare('SELECT name FROM aliases ORDER BY name').all() as { name: string }[];
+    const rows = this.statement('SELECT name FROM aliases ORDER BY name').all() as { name: string }[];
     return rows.map((r) => this.alias(r.name)!);
   }
 
@@ -211,7 +213,7 @@ export class VersionStore {
       if (serving) throw new VersionError('version_in_use', `Model '${id}' is what '${serving.name}' serves; activate another version or roll back first`);
       const over = this.rows('SELECT * FROM versions WHERE base_version = ? AND deleted_at IS NULL', id);
       if (over.length) throw new VersionError('version_in_use', `Model '${id}' is the base of adapter ${over.map((a) => `'${a.id}'`).join(', ')}; delete those first`);
-      this.db.prepare('UPDATE versions SET deleted_at = ? WHERE id = ?').run(now(), id);
+      this.statement('UPDATE versions SET deleted_at = ? WHERE id = ?').run(now(), id);
       return version;
     })();
   }
@@ -233,17 +235,23 @@ export class VersionStore {
   }
 
   private writeAlias(alias: Alias): void {
-    this.db
-      .prepare('INSERT INTO aliases (name, version_id, history) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET version_id = excluded.version_id, history = excluded.history')
+    this
+      .statement('INSERT INTO aliases (name, version_id, history) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET version_id = excluded.version_id, history = excluded.history')
       .run(alias.name, alias.versionId, JSON.stringify(alias.history));
   }
 
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
+
   private row(sql: string, ...params: unknown[]): VersionRow | undefined {
-    return this.db.prepare(sql).get(...params) as VersionRow | undefined;
+    return this.statement(sql).get(...params) as VersionRow | undefined;
   }
 
   private rows(sql: string, ...params: unknown[]): ModelVersion[] {
-    return (this.db.prepare(sql).all(...params) as VersionRow[]).map(toVersion);
+    return (this.statement(sql).all(...params) as VersionRow[]).map(toVersion);
   }
 }
 

@@ -1,7 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineError, type GenerationEvent } from '../../runtime/engine/engine-api.ts';
 import { createEngine, modelRefFor, type EngineCore } from '../../runtime/engine/engine-core.ts';
 import { EngineClient, MAX_BYTES_PER_TOKEN } from '../../runtime/engine/engine-client.ts';
+import { DEFAULT_ENGINE_NICE } from '../../runtime/engine/thread-priority.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { makeTinyModelDir } from '../helpers/tiny-model.ts';
 
@@ -74,6 +76,15 @@ describe.skipIf(!hasShared)('the engine core in its worker thread', () => {
     expect(restarts).toHaveLength(1);
     const again = await tokensOf(client.generate({ model: a, prompt: 'color of the sky', sampling: { maxTokens: 8 } }));
     expect(again).toEqual(await tokensOf(local.generate({ prompt: 'color of the sky', sampling: { maxTokens: 8 } })));
+  });
+
+  it('runs below the HTTP thread: the worker thread has the default engine nice value, this thread keeps its own', () => {
+    if (process.platform !== 'linux') return;
+    /** Field 19 of /proc/<pid>/task/<tid>/stat (after the command name in parentheses, index 16). */
+    const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    const threads = readdirSync('/proc/self/task');
+    expect(nice(String(process.pid))).toBe(0);
+    expect(threads.filter((tid) => nice(tid) === DEFAULT_ENGINE_NICE).length).toBeGreaterThanOrEqual(1);
   });
 
   it('cancels in the worker when the caller stops reading', async () => {
