@@ -16,7 +16,7 @@ import { buildPaths, MINI_MODEL_DIR } from './build-paths.ts';
 import { buildModel, identityTemplates } from './train-model.ts';
 
 /** Planned steps: the cosine decay ends here whatever --steps stops at, so a stopped run resumes on the same schedule. */
-const PHRASING_STEPS = 1200;
+const PHRASING_STEPS = 1000;
 const SEEDS = { replay: 204, phrased: 205, training: 21 } as const;
 /** Replay of every held-in family under its original templates (few-shot and rationales as before). */
 const REPLAY_PER_FAMILY = 4000;
