@@ -101,31 +101,6 @@ function sumOf(rng: SeededRandom, op: '+' | '-'): PhrasedProblem {
   return { question: `${a} ${op} ${b}`, answer, rationale: `${lead} ${countingSteps(a, op, b)}.`, slots: { a: String(a), b: String(b) } };
 }
 
-/**
- * Sorting as repeated minimums, a step flan-mini already takes (98% on min_of_list): the list, its
- * smallest number, the list without it, until one is left. Asked for a sorted list at once it gets 62%.
- */
-function smallestFirst(xs: readonly number[]): string {
-  const steps: string[] = [];
-  let left = [...xs];
-  while (left.length > 1) {
-    const min = Math.min(...left);
-    steps.push(`${steps.length ? 'Left' : 'Numbers'}: ${left.join(', ')}; the smallest is ${min}.`);
-    left = left.filter((_, i) => i !== left.indexOf(min));
-  }
-  steps.push(`Left: ${left[0]}.`);
-  return steps.join(' ');
-}
-
-/**
- * Reversal by numbered positions: the words numbered in order (a copy), then the numbers counted down,
- * each with its word (a lookup by number, not by position from the end, which it learned half of: 52%).
- */
-function numberedBackwards(words: readonly string[]): string {
-  const numbered = words.map((w, i) => `${i + 1} ${w}`);
-  return `The words are ${numbered.join(', ')}. From the last: ${[...numbered].reverse().join(', ')}.`;
-}
-
 export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
   {
     family: 'addition',
@@ -166,10 +141,9 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
   },
   {
     family: 'sort_numbers',
-    worked: true,
     make(rng) {
       const xs = Array.from({ length: between(rng, 3, 6) }, () => between(rng, 1, 99));
-      return { question: xs.join(', '), answer: [...xs].sort((a, b) => a - b).join(', '), rationale: smallestFirst(xs), slots: { list: numberList(rng, xs) } };
+      return { question: xs.join(', '), answer: [...xs].sort((a, b) => a - b).join(', '), slots: { list: numberList(rng, xs) } };
     },
     trained: [
       'Sort these numbers: {list}', 'Sort {list}.', 'Sort the numbers {list} in ascending order.', 'Arrange {list} from smallest to largest.',
@@ -203,11 +177,10 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
   },
   {
     family: 'reverse_words',
-    worked: true,
     make(rng) {
       const words = distinct(rng, WORDS, between(rng, 2, 6));
       const sep = wordListSeparator(rng);
-      return { question: words.join(' '), answer: [...words].reverse().join(sep), rationale: numberedBackwards(words), slots: { words: words.join(sep) } };
+      return { question: words.join(' '), answer: [...words].reverse().join(sep), slots: { words: words.join(sep) } };
     },
     trained: [
       'Reverse the words: {words}', 'Reverse the order of the words: {words}', 'Reverse: {words}', 'Write {words} in reverse order.',
