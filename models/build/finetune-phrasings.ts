@@ -11,9 +11,9 @@
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { COT_TARGET_TOKENS, generateMixture, generatePhrasedMixture, type SyntheticExample } from '../../finetune/data/synthetic/index.ts';
+import { generateMixture, generatePhrasedMixture, type SyntheticExample } from '../../finetune/data/synthetic/index.ts';
 import { buildPaths, MINI_MODEL_DIR } from './build-paths.ts';
-import { buildModel, identityTemplates } from './train-model.ts';
+import { buildModel, instructionBatch } from './train-model.ts';
 
 /** Planned steps: the cosine decay ends here whatever --steps stops at, so a stopped run resumes on the same schedule. */
 const PHRASING_STEPS = 1000;
@@ -58,14 +58,7 @@ await buildModel({
     optimizer: { kind: 'adafactor', lr: 5e-4, schedule: { warmupSteps: 30, decaySteps, minRatio: 0.1 } },
     maxGradNorm: 1,
     steps: Number(values.steps),
-    batch: {
-      batchSize: 16,
-      microBatches: 1,
-      maxSourceLength: 256,
-      maxTargetLength: COT_TARGET_TOKENS,
-      packed: true,
-      templates: { templates: identityTemplates(), fewShotRate: 0, cotRate: 0.5 },
-    },
+    batch: instructionBatch(),
     seed: SEEDS.training,
     heldOutFraction: 0.005,
     checkpointEvery: 50,
