@@ -4,7 +4,8 @@
 # (the eval's --json line). models/build/summarize-eval.ts turns a set of these into the cards' tables.
 #
 #   models/build/evaluate.sh MODEL_DIR OUT_DIR [PORT] [LIMIT] [RUNS]
-# RUNS: all (default), or direct-cot to skip the arithmetic self-consistency pair (the ablation's runs).
+# RUNS: all (default); direct-cot to skip the arithmetic self-consistency pair (the ablation's runs);
+# phrasings for only the plain-phrasing runs (held-in families asked in trained and held-out phrasings).
 set -euo pipefail
 model=$1 out=$2 port=${3:-8091} limit=${4:-100} runs=${5:-all}
 mkdir -p "$out"
@@ -20,6 +21,10 @@ run() {
     --concurrency 8 "$@" | tail -1 >"$out/$name.json"
   echo "$(date -u +%H:%M:%S) $id $name done"
 }
+# Plainly asked, as a user would: greedy, no trigger, a worked answer read at "So the answer is".
+run phrasings-seen --mode direct --tasks phrasings-seen --limit "$limit"
+run phrasings-unseen --mode direct --tasks phrasings-unseen --limit "$limit"
+[ "$runs" = phrasings ] && exit 0
 run direct --mode direct --limit "$limit"
 run cot --mode cot --tasks cot --limit "$limit"
 [ "$runs" = all ] || exit 0

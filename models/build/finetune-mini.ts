@@ -8,10 +8,9 @@
  *                                      model goes to data/flan-mini-build/no-cot-model; compared at 600 and 4,000)
  */
 import { parseArgs } from 'node:util';
-import { COT_TARGET_TOKENS } from '../../finetune/data/synthetic/index.ts';
 import { BASE_MODEL_DIR, buildPaths, MINI_MODEL_DIR } from './build-paths.ts';
 import { prepareBuild } from './prepare-data.ts';
-import { buildModel, identityTemplates } from './train-model.ts';
+import { buildModel, instructionBatch } from './train-model.ts';
 
 const FINETUNE_STEPS = 4000;
 /** The CoT run keeps its models at these steps, so the no-CoT ablation can be compared at equal steps. */
@@ -39,14 +38,7 @@ await buildModel({
     optimizer: { kind: 'adafactor', lr: 1e-3, schedule: { warmupSteps: 50, decaySteps: FINETUNE_STEPS, minRatio: 0.1 } },
     maxGradNorm: 1,
     steps: Number(values.steps),
-    batch: {
-      batchSize: 16,
-      microBatches: 1,
-      maxSourceLength: 256,
-      maxTargetLength: COT_TARGET_TOKENS,
-      packed: true,
-      templates: { templates: identityTemplates(), fewShotRate: 0, cotRate: 0.5 },
-    },
+    batch: instructionBatch(),
     seed: 11,
     heldOutFraction: 0.002,
     checkpointEvery: 50,

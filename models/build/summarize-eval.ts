@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PLAIN_FAMILIES } from '../../eval/benchmarks/synthetic-suite.ts';
 import { ARITHMETIC_FAMILIES, isHeldOut } from '../../finetune/data/synthetic/index.ts';
 
 type Metrics = Record<string, { accuracy: number; random_baseline: number; count: number }>;
@@ -55,4 +56,28 @@ for (const f of families) {
     return `${d === undefined ? '-' : d.toFixed(0)} / ${c === undefined ? '-' : c.toFixed(0)}`;
   });
   console.log(`| ${f}${isHeldOut(f) ? ' (held out)' : ''} | ${cells.join(' | ')} |`);
+}
+
+// Plain phrasings (evaluate.sh's phrasings-seen / phrasings-unseen runs), where a run has them.
+const phrased = runs.filter(({ dir }) => read(dir, 'phrasings-unseen'));
+if (phrased.length > 0) {
+  const family = (task: string) => task.split('@')[0];
+  const plain = (t: string) => PLAIN_FAMILIES.includes(family(t));
+  console.log('\nHeld-in families asked plainly (direct, greedy, EM %; "unseen": held-out phrasings never trained):\n');
+  console.log('| model | seen phrasings | unseen phrasings | unseen phrasings, the six plain families | arithmetic (addition, multiplication), unseen |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const { label, dir } of phrased) {
+    const unseen = read(dir, 'phrasings-unseen');
+    console.log(
+      `| ${label} | ${average(read(dir, 'phrasings-seen'), () => true, accuracy)} | ${average(unseen, () => true, accuracy)} | ` +
+        `${average(unseen, plain, accuracy)} | ${average(unseen, (t) => ['addition', 'multiplication'].includes(family(t)), accuracy)} |`,
+    );
+  }
+  console.log(`\n| family (seen / unseen) | ${phrased.map((r) => r.label).join(' | ')} |`);
+  console.log(`| --- | ${phrased.map(() => '---').join(' | ')} |`);
+  const names = [...new Set(phrased.flatMap(({ dir }) => Object.keys(read(dir, 'phrasings-unseen') ?? {}).map(family)))];
+  for (const f of names) {
+    const cell = (dir: string, set: string) => read(dir, `phrasings-${set}`)?.[`${f}@${set}`]?.accuracy.toFixed(0) ?? '-';
+    console.log(`| ${f} | ${phrased.map(({ dir }) => `${cell(dir, 'seen')} / ${cell(dir, 'unseen')}`).join(' | ')} |`);
+  }
 }

@@ -26,6 +26,21 @@ export function identityTemplates(extraTasks: readonly string[] = []): NonNullab
 }
 
 /**
+ * The instruction-finetuning batch of flan-mini's builds: 16 packed rows of up to 256 source and 160
+ * target tokens (a CoT target), inputs as generated, half of the rationale examples rendered as CoT.
+ */
+export function instructionBatch(): BatchPlan {
+  return {
+    batchSize: 16,
+    microBatches: 1,
+    maxSourceLength: 256,
+    maxTargetLength: COT_TARGET_TOKENS,
+    packed: true,
+    templates: { templates: identityTemplates(), fewShotRate: 0, cotRate: 0.5 },
+  };
+}
+
+/**
  * Runs one training through the project's own runTraining (checkpointed, resumable, deterministic in
  * (seed, step)) and keeps `outDir` a loadable BF16 model of the latest checkpoint, so stopping the
  * run at any time leaves the best model so far in place. Progress goes to stdout and run.log.

@@ -6,7 +6,9 @@ import { SafetensorsFile } from '../../runtime/checkpoint/safetensors.ts';
 import { TiktokenTokenizer } from '../../runtime/checkpoint/tiktoken-tokenizer.ts';
 import type { Engine } from '../../runtime/engine/engine-api.ts';
 import { createEngine } from '../../runtime/engine/engine-core.ts';
-import { generateEvalSet } from '../../finetune/data/synthetic/index.ts';
+import { extractSyntheticAnswer, normalizeSyntheticAnswer } from '../../eval/benchmarks/synthetic-suite.ts';
+import { COT_TARGET_TOKENS, generateEvalSet } from '../../finetune/data/synthetic/index.ts';
+import { PLAIN_QUESTIONS } from '../../models/build/plain-question-set.ts';
 
 const MODELS = ['models/flan-mini-base', 'models/flan-mini'];
 
@@ -46,9 +48,9 @@ describe('the embedded models', () => {
     });
     afterAll(async () => engine.close());
 
-    async function greedy(prompt: string): Promise<string> {
+    async function greedy(prompt: string, maxTokens = 24): Promise<string> {
       let text = '';
-      for await (const event of engine.generate({ prompt, sampling: { maxTokens: 24, temperature: 0 } })) {
+      for await (const event of engine.generate({ prompt, sampling: { maxTokens, temperature: 0 } })) {
         if (event.type === 'sample_done') text = event.text;
       }
       return text.trim();
@@ -61,5 +63,17 @@ describe('the embedded models', () => {
       // Most, not all: the card reports exact accuracy; this guards against a broken or untrained model.
       expect(right).toBeGreaterThanOrEqual(Math.ceil(items.length * 0.6));
     });
+
+    // Sorting and reversal, the other two, are still missed (the card has the figures).
+    it('answers the plainly asked sum, product, review and word count of issue 22 (a sum may come worked out)', async () => {
+      const answers: Record<string, string | null> = {};
+      const expected: Record<string, string> = {};
+      for (const q of PLAIN_QUESTIONS.filter((p) => p.kind === 'issue 22' && !/^(Sort|Reverse)/.test(p.prompt))) {
+        answers[q.prompt] = extractSyntheticAnswer(await greedy(q.prompt, COT_TARGET_TOKENS), 'direct');
+        expected[q.prompt] = normalizeSyntheticAnswer(q.answer);
+      }
+      expect(Object.keys(answers)).toHaveLength(4);
+      expect(answers).toEqual(expected);
+    }, 60_000);
   });
 });

@@ -28,7 +28,7 @@ export function generateMixture(options: MixtureOptions): SyntheticExample[] {
   const rng = SeededRandom.fromSeed(options.seed);
   const examples: SyntheticExample[] = [];
   for (const family of families) {
-    const skip = trainingExclusions(family, excluded.get(family.name), options.seed);
+    const skip = trainingExclusions(family.make, excluded.get(family.name), options.seed);
     for (let made = 0, tries = 0; made < options.perFamily && tries < options.perFamily * 20; tries++) {
       const problem = family.make(rng);
       if (skip.has(problem.question)) continue;
@@ -47,11 +47,11 @@ export function generateMixture(options: MixtureOptions): SyntheticExample[] {
  * them would leave it no training data at all: when most draws are eval questions the family trains
  * on its whole space, and its held-in score measures what was learned, as for a lookup task.
  */
-function trainingExclusions(family: TaskFamily, evalSet: ReadonlySet<string> | undefined, seed: number): ReadonlySet<string> {
+export function trainingExclusions(make: (rng: SeededRandom) => { question: string }, evalSet: ReadonlySet<string> | undefined, seed: number): ReadonlySet<string> {
   if (!evalSet) return new Set();
   const rng = SeededRandom.fromSeed(seed ^ 0x3c6ef372);
   let hits = 0;
-  for (let i = 0; i < PROBE_DRAWS; i++) if (evalSet.has(family.make(rng).question)) hits++;
+  for (let i = 0; i < PROBE_DRAWS; i++) if (evalSet.has(make(rng).question)) hits++;
   return hits > PROBE_DRAWS / 2 ? new Set() : evalSet;
 }
 
@@ -103,11 +103,16 @@ export function evalQuestions(perFamily: number): Map<string, Set<string>> {
 
 /** Per family its own stream, so adding a family never changes another family's questions. */
 function evalProblems(family: TaskFamily, count: number) {
-  const rng = SeededRandom.fromSeed(EVAL_SEED ^ hashName(family.name));
+  return evalDraws(family.name, family.make, count);
+}
+
+/** `count` problems with distinct questions from the eval stream named `stream` (a seed no training uses). */
+export function evalDraws<P extends { question: string }>(stream: string, make: (rng: SeededRandom) => P, count: number): P[] {
+  const rng = SeededRandom.fromSeed(EVAL_SEED ^ hashName(stream));
   const seen = new Set<string>();
-  const problems = [];
+  const problems: P[] = [];
   for (let tries = 0; problems.length < count && tries < count * 50; tries++) {
-    const p = family.make(rng);
+    const p = make(rng);
     if (seen.has(p.question)) continue;
     seen.add(p.question);
     problems.push(p);

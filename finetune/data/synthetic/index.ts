@@ -5,3 +5,5 @@ export { generatePlainText } from './plain-text.ts';
 export type { Problem, TaskFamily } from './problem.ts';
 export { fillTemplate, renderProblem, type SyntheticExample } from './render.ts';
 export { SENTINEL_COUNT, sentinel, spanCorrupt, spanCorruptionExamples } from './span-corruption.ts';
+export { PHRASED_FAMILIES, type PhrasedFamily, type PhrasedProblem } from './phrasing-families.ts';
+export { fillSlots, generatePhrasedMixture, generatePhrasingEvalSet, heldOutPhrasingIn, PHRASED_FAMILY_NAMES, phrasedFamily, templatePattern, type PhrasedEvalItem, type PhrasingSet } from './phrasings.ts';
