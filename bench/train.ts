@@ -1,15 +1,23 @@
-import { cpus } from 'node:os';
+import { spawn } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Trainer, type MethodConfig } from '../finetune/trainer/trainer.ts';
 import { randomT5Weights } from '../runtime/checkpoint/random-t5.ts';
 import { parseT5Config, type T5Config } from '../runtime/checkpoint/t5-config.ts';
 import { sessionConfigFromEnv } from '../runtime/onnx-session.ts';
-import { FLAN_T5_SMALL, randomTrainBatch } from './bench-model.ts';
+import { FLAN_T5_SMALL, randomTrainBatch, writeBenchModel } from './bench-model.ts';
+import { hfPython } from './hf-venv.ts';
 import { matmulGflops } from './matmul-baseline.ts';
 
 /**
  * Finetuning throughput on the flan-t5-small shape with seeded random weights: tokens/s of full and
  * LoRA train steps (graph run + gradient accumulation + clipping + Adafactor), at batch 8 x (128
  * source + 32 target) tokens, and the fraction of a plain MatMul's GFLOP/s that the step reaches.
+ * Full finetuning is also timed against Hugging Face transformers (T5ForConditionalGeneration, torch,
+ * transformers' Adafactor at the same constant rate, clipping at 1.0; bench/hf_train_peer.py) on the same
+ * batches, the two alternating step by step; skipped with a message where the peer's venv cannot be made.
  * Prints one JSON object. BENCH_TRAIN_STEPS sets the timed steps (default 3, after one warm-up).
  */
 
@@ -40,7 +48,7 @@ function forwardFlops(c: T5Config): { weights: number; activations: number } {
 async function measure(config: T5Config, method: MethodConfig, flopsPerStep: number) {
   const trainer = await Trainer.create(config, randomT5Weights(config, 0), {
     method,
-    optimizer: { kind: 'adafactor', lr: 1e-3 },
+    optimizer: { kind: 'adafactor', lr: LR },
     maxGradNorm: 1,
     seed: 0,
     threads,
@@ -52,6 +60,55 @@ async function measure(config: T5Config, method: MethodConfig, flopsPerStep: num
     const seconds = (performance.now() - start) / 1000 / steps;
     return { seconds_per_step: seconds, tokens_per_second: (BATCH * (SOURCE + TARGET)) / seconds, gflops: flopsPerStep / seconds / 1e9 };
   } finally {
+    await trainer.release();
+  }
+}
+
+const LR = 1e-3;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Our full-finetuning step against the Hugging Face peer's, alternating (order swapped each step) on the same batches. */
+async function againstHf(config: T5Config) {
+  const peer = hfPython((msg) => process.stderr.write(`[bench train] ${msg}\n`));
+  if ('skipped' in peer) return { skipped: peer.skipped };
+  const { dir } = writeBenchModel();
+  const script = join(fileURLToPath(new URL('.', import.meta.url)), 'hf_train_peer.py');
+  const child = spawn(peer.python, [script, dir, String(LR)], { stdio: ['pipe', 'pipe', 'inherit'], env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, TRANSFORMERS_VERBOSITY: 'error' } });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async () => JSON.parse((await lines.next()).value as string);
+  const trainer = await Trainer.create(config, randomT5Weights(config, 0), { method: { kind: 'full' }, optimizer: { kind: 'adafactor', lr: LR }, maxGradNorm: 1, seed: 0, threads });
+  try {
+    const info = (await next()) as { torch: string; transformers: string; threads: number };
+    const hfStep = async (seed: number) => {
+      const b = randomBatch(config, seed);
+      child.stdin!.write(`${JSON.stringify({ cmd: 'step', inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels })}\n`);
+      return ((await next()) as { seconds: number }).seconds;
+    };
+    const ourStep = async (seed: number) => {
+      const start = performance.now();
+      await trainer.trainStep([randomBatch(config, seed)]);
+      return (performance.now() - start) / 1000;
+    };
+    await ourStep(100);
+    await hfStep(100);
+    const ours: number[] = [];
+    const hf: number[] = [];
+    const loads = [loadavg()];
+    for (let i = 0; i < steps; i++) {
+      if (i % 2) hf.push(await hfStep(i));
+      ours.push(await ourStep(i));
+      if (!(i % 2)) hf.push(await hfStep(i));
+      loads.push(loadavg());
+    }
+    const tokens = BATCH * (SOURCE + TARGET);
+    return {
+      hf: { ...info, optimizer: 'transformers Adafactor (scale_parameter=False, relative_step=False)', seconds_per_step: hf, tokens_per_second: tokens / median(hf) },
+      ours: { seconds_per_step: ours, tokens_per_second: tokens / median(ours) },
+      ours_over_hf: median(hf) / median(ours),
+      load_average: loads.map((l) => l.map((x) => Math.round(x * 100) / 100)),
+    };
+  } finally {
+    child.stdin!.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
     await trainer.release();
   }
 }
@@ -73,6 +130,7 @@ const shapes: [number, number, number][] = [
 let matmul = 0;
 for (const [m, k, n] of shapes) matmul = Math.max(matmul, await matmulGflops(m, k, n, session));
 const full = await measure(config, { kind: 'full' }, fullFlops);
+const vsHf = await againstHf(config);
 const lora = await measure(config, { kind: 'lora', lora: { rank: 8, alpha: 16, targets: ['q', 'v'] } }, loraFlops);
 console.log(
   JSON.stringify({
@@ -85,5 +143,6 @@ console.log(
     matmul_gflops: matmul,
     full: { ...full, fraction_of_matmul: full.gflops / matmul },
     lora: { ...lora, fraction_of_matmul: lora.gflops / matmul },
+    full_vs_hf_adafactor: vsHf,
   }),
 );

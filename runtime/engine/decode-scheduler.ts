@@ -1,5 +1,6 @@
 import type { LoraAdapter } from '../checkpoint/lora-adapter.ts';
 import type { Tokenizer } from '../checkpoint/tokenizer.ts';
+import { cancelFreedMemoryReturn, returnFreedMemoryWhenIdle } from '../freed-memory.ts';
 import type { T5Runner } from '../t5-runner.ts';
 import { BASE_ADAPTER } from './adapter-slots.ts';
 import { DecodeRunner } from './decode-runner.ts';
@@ -135,6 +136,7 @@ export class DecodeScheduler {
   private kick(): void {
     if (this.looping) return;
     this.looping = true;
+    cancelFreedMemoryReturn();
     // Run the loop outside the caller's stack so submit() returns before any model work.
     setImmediate(() => void this.loop());
   }
@@ -153,6 +155,8 @@ export class DecodeScheduler {
       }
     } finally {
       this.looping = false;
+      // What the burst's runs freed (onnxruntime's intermediates, the encoder's outputs) goes back in a pause.
+      returnFreedMemoryWhenIdle();
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
   }

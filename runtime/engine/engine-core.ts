@@ -33,7 +33,10 @@ export const DEFAULT_LIMITS: EngineLimits = {
   maxBatchSequences: 32,
   maxQueuedRequests: 256,
   maxKvCacheBytes: 2 * 2 ** 30,
-  encoderCacheBytes: 256 * 2 ** 20,
+  // Prompts' cross K/V kept for repeats: each distinct prompt stays until evicted, so this is memory held
+  // for good under varied traffic (the server under rounds of 32 new 64-token prompts, flan-t5-small, 4
+  // interleaved rounds: peak RSS median 1146 MiB at 256 MiB, 1026 at 32, tokens/s unchanged).
+  encoderCacheBytes: 32 * 2 ** 20,
   maxPromptTokens: 2048,
   maxNewTokens: 1024,
   defaultMaxTokens: 256,
