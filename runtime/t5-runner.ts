@@ -15,6 +15,7 @@ import { keepsTensorsOnDevice, type ExecutionDevice, type SessionConfig } from '
 import { assertFeedsFitDevice } from './device/feed-guard.ts';
 import type { GraphNodePlacement } from './device/node-placement.ts';
 import { HostCopy } from './device/host-copy.ts';
+import { nativeCall } from './device/native-calls.ts';
 import type { TransferTally } from './device/transfer-tally.ts';
 import { int64Feed, ort } from './onnx-session.ts';
 
@@ -183,7 +184,7 @@ export class T5Runner {
     tally: TransferTally | undefined,
   ): Promise<ort.InferenceSession.ReturnType> {
     assertFeedsFitDevice(this.device, feeds);
-    const out = fetches ? await session.run(feeds, fetches) : await session.run(feeds);
+    const out = await nativeCall(() => (fetches ? session.run(feeds, fetches) : session.run(feeds)));
     tally?.count(this.device, feeds, out);
     return out;
   }

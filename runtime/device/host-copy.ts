@@ -2,6 +2,7 @@ import type ort from 'onnxruntime-node';
 import { GraphBuilder } from '../graph/graph-builder.ts';
 import type { Graph } from '../graph/ir.ts';
 import type { SessionConfig } from './device-config.ts';
+import { nativeCall } from './native-calls.ts';
 import { SmallGraphSessions } from './small-graph-sessions.ts';
 import type { TransferTally } from './transfer-tally.ts';
 
@@ -20,7 +21,8 @@ export class HostCopy {
   async toHost(tensors: readonly ort.Tensor[], tally?: TransferTally): Promise<ort.Tensor[]> {
     const ranks = tensors.map((t) => t.dims.length);
     const feeds = Object.fromEntries(tensors.map((t, i) => [`x.${i}`, t]));
-    const out = await (await this.sessions.get(ranks.join(','), () => identityGraph(ranks))).run(feeds);
+    const session = await this.sessions.get(ranks.join(','), () => identityGraph(ranks));
+    const out = await nativeCall(() => session.run(feeds));
     tally?.count(this.sessions.config.device, feeds, out);
     return tensors.map((_, i) => out[`y.${i}`] as ort.Tensor);
   }

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import type { ExecutionDevice } from './device-config.ts';
+import { nativeCall } from './native-calls.ts';
 import { PROVIDER_NAMES } from './providers.ts';
 
 /** Which execution provider runs how many nodes of one graph, after onnxruntime's optimizations. */
@@ -73,7 +74,7 @@ export async function measureNodePlacement(
   session: ort.InferenceSession,
   where: { graph: string; device: ExecutionDevice; profileDir: string },
 ): Promise<GraphNodePlacement> {
-  const out = await session.run(probeFeeds(session));
+  const out = await nativeCall(() => session.run(probeFeeds(session)));
   // Outputs a session keeps on the device hold device memory until disposed.
   for (const tensor of Object.values(out)) if (tensor.location === 'gpu-buffer') tensor.dispose();
   session.endProfiling();

@@ -1,5 +1,6 @@
 import type { SessionConfig } from '../device/device-config.ts';
 import { assertFeedsFitDevice } from '../device/feed-guard.ts';
+import { nativeCall } from '../device/native-calls.ts';
 import { SmallGraphSessions } from '../device/small-graph-sessions.ts';
 import type { TransferTally } from '../device/transfer-tally.ts';
 import { buildCacheRowsGraph, cacheRowsNames as names, type CacheRowsParts } from '../graph/cache-rows-graph.ts';
@@ -139,7 +140,7 @@ export class DeviceKVCache {
     assertFeedsFitDevice(this.session.device, feeds);
     const outputs = Array.from({ length: count }, (_, i) => names.output(i));
     const session = await this.sessions.get(`${parts.kept}/${parts.joining}/${count}`, () => buildCacheRowsGraph(count, parts), outputs);
-    const out = await session.run(feeds);
+    const out = await nativeCall(() => session.run(feeds));
     tally?.count(this.session.device, feeds, out);
     return Array.from({ length: count }, (_, i) => out[names.output(i)] as ort.Tensor);
   }
