@@ -1,7 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
 /** The peer's versions: the ones the issue's figures were measured against. */
 const PEER_PACKAGES = ['torch==2.13.0', 'transformers==5.18.0', 'safetensors'];
@@ -59,4 +61,47 @@ export function hfPython(log: (msg: string) => void): { python: string } | { ski
     return { skipped: `could not build the Hugging Face venv: ${(err as Error).message.split('\n')[0]}` };
   }
   return importable() ? { python } : { skipped: `${hfVenvDir} was built but torch/transformers do not import` };
+}
+
+/** What a peer says first: the versions it runs on. */
+export interface HfPeerInfo {
+  torch: string;
+  transformers: string;
+  threads: number;
+}
+
+export interface HfPeer {
+  child: ChildProcess;
+  info: HfPeerInfo;
+  /** Sends one JSON line and waits for the peer's one-line JSON answer. */
+  request<T>(command: Record<string, unknown>): Promise<T>;
+  /** Asks the peer to exit. */
+  quit(): void;
+}
+
+/**
+ * Starts one of the Python peers in bench/ (hf_cpu_peer.py, hf_train_peer.py): they answer one JSON
+ * line per request line on stdin and first write their versions. OpenMP threads that spin between
+ * kernels starve everything else on a shared 2-core machine, the peer's own next kernel included; passive
+ * waiting is HF's better setting here (override by setting OMP_WAIT_POLICY).
+ */
+export async function startHfPeer(python: string, script: string, args: readonly string[]): Promise<HfPeer> {
+  const env = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, TRANSFORMERS_VERBOSITY: 'error' };
+  const child = spawn(python, [fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: ['pipe', 'pipe', 'inherit'], env });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(`the Hugging Face peer ${script} exited`);
+    return JSON.parse(value as string);
+  };
+  const info = (await next()) as HfPeerInfo;
+  return {
+    child,
+    info,
+    request: async <T>(command: Record<string, unknown>) => {
+      child.stdin!.write(`${JSON.stringify(command)}\n`);
+      return (await next()) as T;
+    },
+    quit: () => child.stdin!.end(`${JSON.stringify({ cmd: 'quit' })}\n`),
+  };
 }

@@ -1,14 +1,10 @@
-import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Trainer, type MethodConfig } from '../finetune/trainer/trainer.ts';
 import { randomT5Weights } from '../runtime/checkpoint/random-t5.ts';
 import { parseT5Config, type T5Config } from '../runtime/checkpoint/t5-config.ts';
 import { sessionConfigFromEnv } from '../runtime/onnx-session.ts';
 import { FLAN_T5_SMALL, randomTrainBatch, writeBenchModel } from './bench-model.ts';
-import { hfPython } from './hf-venv.ts';
+import { hfPython, startHfPeer } from './hf-venv.ts';
 import { matmulGflops } from './matmul-baseline.ts';
 
 /**
@@ -72,17 +68,12 @@ async function againstHf(config: T5Config) {
   const peer = hfPython((msg) => process.stderr.write(`[bench train] ${msg}\n`));
   if ('skipped' in peer) return { skipped: peer.skipped };
   const { dir } = writeBenchModel();
-  const script = join(fileURLToPath(new URL('.', import.meta.url)), 'hf_train_peer.py');
-  const child = spawn(peer.python, [script, dir, String(LR)], { stdio: ['pipe', 'pipe', 'inherit'], env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, TRANSFORMERS_VERBOSITY: 'error' } });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async () => JSON.parse((await lines.next()).value as string);
+  const hfPeer = await startHfPeer(peer.python, 'hf_train_peer.py', [dir, String(LR)]);
   const trainer = await Trainer.create(config, randomT5Weights(config, 0), { method: { kind: 'full' }, optimizer: { kind: 'adafactor', lr: LR }, maxGradNorm: 1, seed: 0, threads });
   try {
-    const info = (await next()) as { torch: string; transformers: string; threads: number };
     const hfStep = async (seed: number) => {
       const b = randomBatch(config, seed);
-      child.stdin!.write(`${JSON.stringify({ cmd: 'step', inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels })}\n`);
-      return ((await next()) as { seconds: number }).seconds;
+      return (await hfPeer.request<{ seconds: number }>({ cmd: 'step', inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels })).seconds;
     };
     const ourStep = async (seed: number) => {
       const start = performance.now();
@@ -102,13 +93,13 @@ async function againstHf(config: T5Config) {
     }
     const tokens = BATCH * (SOURCE + TARGET);
     return {
-      hf: { ...info, optimizer: 'transformers Adafactor (scale_parameter=False, relative_step=False)', seconds_per_step: hf, tokens_per_second: tokens / median(hf) },
+      hf: { ...hfPeer.info, optimizer: 'transformers Adafactor (scale_parameter=False, relative_step=False)', seconds_per_step: hf, tokens_per_second: tokens / median(hf) },
       ours: { seconds_per_step: ours, tokens_per_second: tokens / median(ours) },
       ours_over_hf: median(hf) / median(ours),
       load_average: loads.map((l) => l.map((x) => Math.round(x * 100) / 100)),
     };
   } finally {
-    child.stdin!.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
+    hfPeer.quit();
     await trainer.release();
   }
 }

@@ -15,11 +15,10 @@ import { readFileSync, mkdtempSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadTokenizer } from '../runtime/checkpoint/tokenizer.ts';
 import { seededPrompts, writeBenchModel } from './bench-model.ts';
-import { hfPython } from './hf-venv.ts';
+import { hfPython, startHfPeer } from './hf-venv.ts';
 
 const REQUESTS = 32;
 const PROMPT_TOKENS = 64;
@@ -107,22 +106,9 @@ async function startOurs(modelDir: string, weights: string) {
 }
 
 async function startHf(python: string, modelDir: string) {
-  // OpenMP threads that spin between kernels starve everything else on a shared 2-core machine, the
-  // peer's own next kernel included; passive waiting is HF's better setting here (override by setting it).
-  const env = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, TRANSFORMERS_VERBOSITY: 'error' };
-  const child = spawn(python, [join(repo, 'bench', 'hf_cpu_peer.py'), modelDir], { stdio: ['pipe', 'pipe', 'inherit'], env });
+  const { child, info, request } = await startHfPeer(python, 'hf_cpu_peer.py', [modelDir]);
   children.add(child);
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async () => {
-    const { value, done } = await lines.next();
-    if (done) throw new Error('the Hugging Face peer exited');
-    return JSON.parse(value as string);
-  };
-  const info = (await next()) as { torch: string; transformers: string; threads: number };
-  const generate = async (prompts: number[][], newTokens: number) => {
-    child.stdin!.write(`${JSON.stringify({ cmd: 'generate', prompts, newTokens })}\n`);
-    return (await next()) as { ids: number[][]; seconds: number };
-  };
+  const generate = (prompts: number[][], newTokens: number) => request<{ ids: number[][]; seconds: number }>({ cmd: 'generate', prompts, newTokens });
   await generate(seededPrompts(2, PROMPT_TOKENS, 32128, 5), 2); // warm-up
   return { info, child, generate };
 }
