@@ -18,6 +18,13 @@ export interface SessionConfig {
   weights?: WeightFormat;
   /** Served graphs compute in float16 (FLAN_PRECISION=fp16) or float32 (absent). Training ignores it. */
   precision?: Precision;
+  /**
+   * Whether the CPU provider keeps the activation memory its runs free in its own arena (onnxruntime's
+   * default, absent) or hands it back to malloc (false, FLAN_CPU_ARENA=off). The arena only grows: a
+   * served model's burst of batch-32 encoder passes left it ~110 MiB larger for good, where malloc's
+   * freed pages go back to the kernel (runtime/freed-memory.ts).
+   */
+  cpuArena?: boolean;
 }
 
 export const PRECISIONS = ['fp32', 'fp16'] as const;
@@ -52,7 +59,14 @@ export function parseDevice(value: string | undefined): ExecutionDevice {
   return device as ExecutionDevice;
 }
 
-/** Session settings from the environment: FLAN_DEVICE (cpu|webgpu|cuda), FLAN_THREADS, FLAN_WEIGHTS and FLAN_PRECISION. */
+/** FLAN_CPU_ARENA: on or off (the default for served models: see SessionConfig.cpuArena). */
+export function parseCpuArena(value: string | undefined): boolean {
+  const arena = (value || 'off').toLowerCase();
+  if (arena !== 'on' && arena !== 'off') throw new ConfigError(`FLAN_CPU_ARENA must be on or off, not "${value}"`);
+  return arena === 'on';
+}
+
+/** Session settings from the environment: FLAN_DEVICE (cpu|webgpu|cuda), FLAN_THREADS, FLAN_WEIGHTS, FLAN_PRECISION and FLAN_CPU_ARENA. */
 export function sessionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SessionConfig {
   const device = parseDevice(env.FLAN_DEVICE);
   const threads = env.FLAN_THREADS === undefined || env.FLAN_THREADS === '' ? 0 : Number(env.FLAN_THREADS);
@@ -60,5 +74,5 @@ export function sessionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sess
     throw new ConfigError(`FLAN_THREADS must be a whole number from 0 to ${cpus().length * 4}, not "${env.FLAN_THREADS}"`);
   }
   const weights = parseWeightFormat(env.FLAN_WEIGHTS);
-  return { device, threads, weights, precision: parsePrecision(env.FLAN_PRECISION, weights) };
+  return { device, threads, weights, precision: parsePrecision(env.FLAN_PRECISION, weights), cpuArena: parseCpuArena(env.FLAN_CPU_ARENA) };
 }

@@ -34,6 +34,15 @@ describe('FLAN_DEVICE', () => {
     expect(keepsTensorsOnDevice('cpu')).toBe(false);
   });
 
+  it('served sessions hand freed activation memory back unless FLAN_CPU_ARENA=on; other sessions keep the arena', () => {
+    expect(sessionConfigFromEnv({}).cpuArena).toBe(false);
+    expect(sessionConfigFromEnv({ FLAN_CPU_ARENA: 'ON' }).cpuArena).toBe(true);
+    expect(() => sessionConfigFromEnv({ FLAN_CPU_ARENA: 'maybe' })).toThrow(/FLAN_CPU_ARENA must be on or off/);
+    expect(sessionOptionsFor(sessionConfigFromEnv({})).enableCpuMemArena).toBe(false);
+    expect(sessionOptionsFor(sessionConfigFromEnv({ FLAN_CPU_ARENA: 'on' })).enableCpuMemArena).toBeUndefined();
+    expect(sessionOptionsFor({ device: 'cpu', threads: 0 }).enableCpuMemArena).toBeUndefined();
+  });
+
   it('a GPU device puts its provider first, with the CPU behind it for shape arithmetic', () => {
     expect(sessionOptionsFor({ device: 'cpu', threads: 0 }).executionProviders).toEqual(['cpu']);
     expect(sessionOptionsFor({ device: 'webgpu', threads: 0 }).executionProviders).toEqual([{ name: 'webgpu' }, 'cpu']);
