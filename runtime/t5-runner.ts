@@ -18,6 +18,7 @@ import { HostCopy } from './device/host-copy.ts';
 import { nativeCall } from './device/native-calls.ts';
 import type { TransferTally } from './device/transfer-tally.ts';
 import { int64Feed, ort } from './onnx-session.ts';
+import { TokenEmbeddings } from './token-embeddings.ts';
 
 /** Past this many weight bytes a graph goes to disk with ONNX external data (protobuf's 2 GB cap). */
 const EXTERNAL_DATA_BYTES = 1.5 * 2 ** 30;
@@ -89,6 +90,8 @@ export class T5Runner {
     private readonly decoder: ort.InferenceSession,
     /** On a device that keeps the decoder's outputs (WebGPU), what reads them back. */
     private readonly hostCopy: HostCopy | undefined,
+    /** On the CPU, the one embedding table both graphs' `inputs_embeds` are looked up in. */
+    private readonly embeddings: TokenEmbeddings | undefined,
   ) {}
 
   static async fromWeights(config: T5Config, weights: T5Weights, session: SessionConfig, adapterTargets: readonly string[] = []): Promise<T5Runner> {
@@ -99,10 +102,13 @@ export class T5Runner {
     // every float output stays there until asked for (see runDecoder).
     const onDevice = keepsTensorsOnDevice(session.device);
     const deviceOutputs = onDevice ? ['logits', ...newOutputNames(config.numDecoderLayers), ...presentOutputNames(config.numDecoderLayers)] : [];
+    // On the CPU the runner looks the tokens up itself, so the table is held once rather than by both
+    // graphs; a GPU keeps it on the device, where a step then sends ids, not embeddings, across.
+    const feedEmbeddings = session.device === 'cpu';
     const builds = [
-      () => buildEncoderGraph(config, weights, adapterTargets),
+      () => buildEncoderGraph(config, weights, adapterTargets, { feedEmbeddings }),
       () => buildCrossKVGraph(config, weights, adapterTargets),
-      () => buildDecoderStepGraph(config, weights, adapterTargets, { presentOutputs: onDevice }),
+      () => buildDecoderStepGraph(config, weights, adapterTargets, { presentOutputs: onDevice, feedEmbeddings }),
     ];
     const sessions = [];
     for (const [index, build] of builds.entries()) {
@@ -115,12 +121,15 @@ export class T5Runner {
     const [encoder, crossKV, decoder] = sessions;
     const placement = sessions.map((m) => m.placement);
     const hostCopy = onDevice ? new HostCopy({ device: session.device, threads: 1 }) : undefined;
-    return new T5Runner(config, session.device, placement, adapterTargets, encoder.session, crossKV.session, decoder.session, hostCopy);
+    const shared = weights.get('shared.weight');
+    if (feedEmbeddings && !shared) throw new Error('weight shared.weight is missing');
+    const embeddings = feedEmbeddings ? TokenEmbeddings.copyOf(shared!.data, config.vocabSize, config.dModel) : undefined;
+    return new T5Runner(config, session.device, placement, adapterTargets, encoder.session, crossKV.session, decoder.session, hostCopy, embeddings);
   }
 
   /** Encoder states [B, S, D] for padded ids and their 0/1 mask. */
   async encode(inputIds: ort.Tensor, attentionMask: ort.Tensor, adapters?: AdapterFeeds, tally?: TransferTally): Promise<ort.Tensor> {
-    const feeds = { input_ids: inputIds, attention_mask: attentionMask, ...this.adapterFeeds(this.encoder, adapters, inputIds.dims[0]) };
+    const feeds = { ...this.tokenFeed(inputIds), attention_mask: attentionMask, ...this.adapterFeeds(this.encoder, adapters, inputIds.dims[0]) };
     const out = await this.run(this.encoder, feeds, undefined, tally);
     return out.last_hidden_state as ort.Tensor;
   }
@@ -191,7 +200,7 @@ export class T5Runner {
 
   private decoderFeeds(f: DecoderStepFeeds): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: f.inputIds,
+      ...this.tokenFeed(f.inputIds),
       encoder_attention_mask: f.encoderAttentionMask,
       past_mask: f.pastMask,
       past_positions: f.pastPositions,
@@ -205,6 +214,11 @@ export class T5Runner {
       feeds[decoderNames.crossValue(i)] = f.cross[2 * i + 1];
     }
     return feeds;
+  }
+
+  /** A graph's token input: the ids, or on the CPU their embeddings (see TokenEmbeddings). */
+  private tokenFeed(ids: ort.Tensor): Record<string, ort.Tensor> {
+    return this.embeddings ? { inputs_embeds: this.embeddings.lookup(ids) } : { input_ids: ids };
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   t5Encoder,
   type KeyValue,
   type T5Params,
+  type TokenInput,
 } from './t5-layers.ts';
 
 /**
@@ -80,12 +81,28 @@ function transposedConcat(ws: { shape: number[]; data: Float32Array }[]): Tensor
   return { dtype: 'float32', shape: [cols, total], data: out };
 }
 
+/** Options of the served graphs. */
+export interface ServedGraphOptions {
+  /**
+   * Take the tokens' embeddings as `inputs_embeds` [B, T, D] instead of `input_ids` [B, T]: the graph
+   * then holds no embedding table (see TokenInput).
+   */
+  feedEmbeddings?: boolean;
+}
+
+/** The graph's token input: `input_ids` or, when fed, `inputs_embeds` (Hugging Face's names). */
+function tokenInput(g: GraphBuilder, cfg: T5Config, length: string, opts: ServedGraphOptions): TokenInput {
+  return opts.feedEmbeddings
+    ? { embeddings: g.input('inputs_embeds', 'float32', ['batch', length, cfg.dModel]) }
+    : { ids: g.input('input_ids', 'int64', ['batch', length]) };
+}
+
 /** `adapterTargets`: the modules that take a per-row LoRA adapter (see adapter-params.ts); none without. */
-export function buildEncoderGraph(cfg: T5Config, weights: T5Weights, adapterTargets?: readonly string[]): Graph {
+export function buildEncoderGraph(cfg: T5Config, weights: T5Weights, adapterTargets?: readonly string[], opts: ServedGraphOptions = {}): Graph {
   const g = new GraphBuilder('t5_encoder');
-  const ids = g.input('input_ids', 'int64', ['batch', 'source']);
+  const tokens = tokenInput(g, cfg, 'source', opts);
   const mask = g.input('attention_mask', 'int64', ['batch', 'source']);
-  const hidden = t5Encoder(g, cfg, adapterParams(g, initializerParams(g, weights), weights, adapterTargets), ids, mask);
+  const hidden = t5Encoder(g, cfg, adapterParams(g, initializerParams(g, weights), weights, adapterTargets), tokens, mask);
   g.output(hidden, 'last_hidden_state', 'float32', ['batch', 'source', cfg.dModel]);
   return g.build();
 }
@@ -115,11 +132,11 @@ export function buildDecoderStepGraph(
   cfg: T5Config,
   weights: T5Weights,
   adapterTargets?: readonly string[],
-  opts: { presentOutputs?: boolean } = {},
+  opts: ServedGraphOptions & { presentOutputs?: boolean } = {},
 ): Graph {
   const g = new GraphBuilder('t5_decoder_step');
   const p = adapterParams(g, initializerParams(g, weights), weights, adapterTargets);
-  const ids = g.input('input_ids', 'int64', ['batch', 'new']);
+  const tokens = tokenInput(g, cfg, 'new', opts);
   const encoderMask = g.input('encoder_attention_mask', 'int64', ['batch', 'source']);
   const pastMask = g.input('past_mask', 'int64', ['batch', 'capacity']);
   const pastPositions = g.input('past_positions', 'int64', ['batch', 'capacity']);
@@ -146,7 +163,7 @@ export function buildDecoderStepGraph(
   const keyMask = g.concat([pastMask, newValid], 1);
   const selfBias = decoderSelfBias(g, cfg, p, queryPositions, keyPositions, keyMask);
   const crossBias = paddingBias(g, encoderMask);
-  const { hidden, present } = t5Decoder(g, cfg, p, { inputIds: ids, selfBias, cross, crossBias, past, keepPastApart: true });
+  const { hidden, present } = t5Decoder(g, cfg, p, { tokens, selfBias, cross, crossBias, past, keepPastApart: true });
   const logits = lmHead(g, cfg, p, hidden);
   g.output(logits, 'logits', 'float32', ['batch', 'new', cfg.vocabSize]);
   // Greedy rows need only the best token: the runtime's vectorised ArgMax saves a JS pass over V per row.

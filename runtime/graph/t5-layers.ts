@@ -52,6 +52,17 @@ export function linearLayers(g: GraphBuilder, p: T5Params, x: string, names: str
   return parts.map((y, i) => withLowRank(g, p, x, names[i], y));
 }
 
+/**
+ * A stack's tokens: ids looked up in the shared embedding table inside the graph, or their embeddings
+ * [B, T, D] fed as an input. A served CPU model feeds them: its encoder and decoder graphs would each
+ * hold their own copy of the table (66 MiB at flan-t5-small), where the runner keeps one.
+ */
+export type TokenInput = { ids: string } | { embeddings: string };
+
+export function tokenEmbeddings(g: GraphBuilder, p: T5Params, tokens: TokenInput): string {
+  return 'ids' in tokens ? g.gather(p.tensor('shared.weight'), tokens.ids) : tokens.embeddings;
+}
+
 /** Large negative instead of -inf: masked scores vanish in softmax while sums of masks stay finite. */
 export const MASKED = -1e9;
 
@@ -161,10 +172,10 @@ export function paddingBias(g: GraphBuilder, mask: string): string {
  * given, replaces the bias built from positions 0..S-1 and the mask: packed training rows hold several
  * examples, each with its own positions and attending only to itself (see encoderSegmentBias).
  */
-export function t5Encoder(g: GraphBuilder, cfg: T5Config, p: T5Params, inputIds: string, mask: string, selfBias?: string): string {
-  let h = g.gather(p.tensor('shared.weight'), inputIds);
+export function t5Encoder(g: GraphBuilder, cfg: T5Config, p: T5Params, tokens: TokenInput, mask: string, selfBias?: string): string {
+  let h = tokenEmbeddings(g, p, tokens);
   const bias = selfBias ?? g.scope('encoder.position_bias', () => {
-    const length = g.op('Squeeze', [g.dim(inputIds, 1), g.constInt64([0])]);
+    const length = g.op('Squeeze', [g.dim(h, 1), g.constInt64([0])]);
     const positions = g.op('Range', [g.constInt64(0), length, g.constInt64(1)]);
     const relative = g.sub(g.unsqueeze(positions, [0]), g.unsqueeze(positions, [1])); // key - query
     const buckets = relativePositionBucket(g, cfg, relative, true);
@@ -228,7 +239,7 @@ export function decoderSelfBias(
 }
 
 export interface DecoderInputs {
-  inputIds: string; // [B, T]
+  tokens: TokenInput; // ids [B, T] or embeddings [B, T, D]
   selfBias: string; // [B, H, T, P+T]
   cross: KeyValue[]; // per layer, [B, H, S, dk]
   crossBias: string; // [B, 1, 1, S]
@@ -273,7 +284,7 @@ export function t5Decoder(
   p: T5Params,
   inputs: DecoderInputs,
 ): { hidden: string; present: KeyValue[] } {
-  let h = g.gather(p.tensor('shared.weight'), inputs.inputIds);
+  let h = tokenEmbeddings(g, p, inputs.tokens);
   const present: KeyValue[] = [];
   for (let i = 0; i < cfg.numDecoderLayers; i++) {
     const block = `decoder.block.${i}`;

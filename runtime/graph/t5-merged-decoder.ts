@@ -68,7 +68,7 @@ export function buildMergedDecoderGraph(cfg: T5Config, weights: T5Weights): Grap
   });
   const selfBias = decoderSelfBias(g, cfg, p, queryPositions, keyPositions, keyMask);
   const { hidden, present } = t5Decoder(g, cfg, p, {
-    inputIds: ids,
+    tokens: { ids },
     selfBias,
     cross,
     crossBias: paddingBias(g, encoderMask),

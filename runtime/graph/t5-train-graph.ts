@@ -114,13 +114,13 @@ export function buildT5TrainGraph(cfg: T5Config, options: TrainGraphOptions = {}
       const table = p.tensor('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight');
       return g.add(positionBias(g, table, buckets, true), segmentBias(g, encSeg, encSeg));
     });
-    encoderStates = t5Encoder(g, cfg, p, ids, encValid, encBias);
+    encoderStates = t5Encoder(g, cfg, p, { ids }, encValid, encBias);
     const decValid = g.cast(g.greater(decSeg, g.constInt64(0)), 'int64');
     selfBias = g.add(decoderSelfBias(g, cfg, p, decPos, decPos, decValid), segmentBias(g, decSeg, decSeg));
     crossBias = segmentBias(g, decSeg, encSeg);
   } else {
     const mask = g.input(trainInputs.attentionMask, 'int64', ['batch', 'source']);
-    encoderStates = t5Encoder(g, cfg, p, ids, mask);
+    encoderStates = t5Encoder(g, cfg, p, { ids }, mask);
     const length = g.op('Squeeze', [g.dim(decoderIds, 1), g.constInt64([0])]);
     const positions = g.unsqueeze(g.op('Range', [g.constInt64(0), length, g.constInt64(1)]), [0]); // [1, T]
     // Hugging Face passes no decoder mask when training: every earlier target position is attended.
@@ -130,7 +130,7 @@ export function buildT5TrainGraph(cfg: T5Config, options: TrainGraphOptions = {}
   }
 
   const cross = crossKeyValues(g, cfg, p, encoderStates);
-  const { hidden } = t5Decoder(g, cfg, p, { inputIds: decoderIds, selfBias, cross, crossBias });
+  const { hidden } = t5Decoder(g, cfg, p, { tokens: { ids: decoderIds }, selfBias, cross, crossBias });
   const logits = lmHead(g, cfg, p, hidden); // [B, T, V]
   const { loss, tokenLosses } = g.scope('loss', () => crossEntropy(g, cfg, logits, labels));
 
