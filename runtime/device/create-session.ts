@@ -22,6 +22,7 @@ export function sessionOptionsFor(config: SessionConfig, outputsOnDevice: readon
     executionProviders: providers[config.device],
     graphOptimizationLevel: 'all',
     ...(config.cpuArena === false ? { enableCpuMemArena: false } : {}),
+    ...(config.memoryPattern === false ? { enableMemPattern: false } : {}),
     ...(config.device === 'cpu' ? {} : { logSeverityLevel: 3 as const }),
     ...(config.threads > 0 ? { intraOpNumThreads: config.threads, interOpNumThreads: 1 } : {}),
     ...(config.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),

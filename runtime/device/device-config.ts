@@ -25,6 +25,13 @@ export interface SessionConfig {
    * freed pages go back to the kernel (runtime/freed-memory.ts).
    */
   cpuArena?: boolean;
+  /**
+   * onnxruntime's memory pattern (absent: on): after a graph's first run at a shape it plans every
+   * activation into one block, allocated fresh on the next run. For a train step that block is ~1.4
+   * GiB beside what the first run had already allocated: the second step was as slow as the first
+   * (15 s against 3.5, all first-touch page faults) and the process 1.4 GiB larger for good.
+   */
+  memoryPattern?: boolean;
 }
 
 export const PRECISIONS = ['fp32', 'fp16'] as const;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
 import { ConfigError } from '../../runtime/config-error.ts';
+import { finetuneSessionConfig } from '../../finetune/trainer/session-config.ts';
 import { createSession, sessionOptionsFor } from '../../runtime/device/create-session.ts';
 import { keepsTensorsOnDevice, parseDevice, sessionConfigFromEnv } from '../../runtime/device/device-config.ts';
 import { assertFeedsFitDevice } from '../../runtime/device/feed-guard.ts';
@@ -41,6 +42,11 @@ describe('FLAN_DEVICE', () => {
     expect(sessionOptionsFor(sessionConfigFromEnv({})).enableCpuMemArena).toBe(false);
     expect(sessionOptionsFor(sessionConfigFromEnv({ FLAN_CPU_ARENA: 'on' })).enableCpuMemArena).toBeUndefined();
     expect(sessionOptionsFor({ device: 'cpu', threads: 0 }).enableCpuMemArena).toBeUndefined();
+  });
+
+  it('training sessions run without the memory pattern, whose planned block doubled a train step\'s activation memory', () => {
+    expect(sessionOptionsFor(finetuneSessionConfig(2)).enableMemPattern).toBe(false);
+    expect(sessionOptionsFor(sessionConfigFromEnv({})).enableMemPattern).toBeUndefined();
   });
 
   it('a GPU device puts its provider first, with the CPU behind it for shape arithmetic', () => {
