@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { Trainer, type MethodConfig } from '../finetune/trainer/trainer.ts';
 import { randomT5Weights } from '../runtime/checkpoint/random-t5.ts';
 import { parseT5Config, type T5Config } from '../runtime/checkpoint/t5-config.ts';
+import { startedWithHugePages, withHugePages } from '../runtime/huge-pages.ts';
 import { sessionConfigFromEnv } from '../runtime/onnx-session.ts';
 import { FLAN_T5_SMALL, randomTrainBatch, writeBenchModel } from './bench-model.ts';
 import { hfPython, startHfPeer } from './hf-venv.ts';
@@ -16,6 +18,13 @@ import { matmulGflops } from './matmul-baseline.ts';
  * batches, the two alternating step by step; skipped with a message where the peer's venv cannot be made.
  * Prints one JSON object. BENCH_TRAIN_STEPS sets the timed steps (default 3, after one warm-up).
  */
+
+// The product trains in a child process started with huge pages for glibc's malloc
+// (runtime/huge-pages.ts); the bench runs its trainer, and the Hugging Face peer, the same way.
+if (!startedWithHugePages()) {
+  const again = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env: withHugePages(process.env), stdio: 'inherit' });
+  process.exit(again.status ?? 1);
+}
 
 const BATCH = 8;
 const SOURCE = 128;
@@ -130,6 +139,7 @@ console.log(
     batch: `${BATCH} x (${SOURCE} + ${TARGET}) tokens`,
     optimizer: 'adafactor',
     threads,
+    glibc_tunables: process.env.GLIBC_TUNABLES,
     timed_steps: steps,
     matmul_gflops: matmul,
     full: { ...full, fraction_of_matmul: full.gflops / matmul },
