@@ -48,7 +48,7 @@ const STAGES: Record<string, Stage> = {
   // sorting 25%, counting 38%, addition 65%), a third replay so the old skills stay.
   '2': {
     run: 'phrasings-2',
-    steps: 3000,
+    steps: 3600,
     seeds: { replay: 206, phrased: 207, training: 22 },
     replayPerFamily: 2800,
     phrasedCounts: {
