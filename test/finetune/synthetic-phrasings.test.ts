@@ -60,11 +60,24 @@ describe('plain phrasings', () => {
 
   it('keeps the eval questions out of phrased training', () => {
     const training = generatePhrasedMixture(4, { sort_numbers: 3000, reverse_words: 3000 });
-    const asked = (family: string) => new Set(training.filter((e) => e.task === family).map((e) => e.targets));
+    const asked = (family: string) => new Set(training.filter((e) => e.task === family).map((e) => e.targets.replace(/^So the answer is (.*)\.$/, '$1')));
     // Sorted lists and reversals are answers unique to their question: a shared answer is a shared question.
     for (const family of ['sort_numbers', 'reverse_words']) {
       const evalAnswers = generatePhrasingEvalSet('unseen', family).map((i) => i.answer);
       expect(evalAnswers.filter((a) => asked(family).has(a)), family).toEqual([]);
+    }
+  });
+
+  it('states list answers after "So the answer is", so each item is tokenized as in the question', () => {
+    for (const family of ['sort_numbers', 'reverse_words']) {
+      const [example] = generatePhrasedMixture(6, { [family]: 1 });
+      expect(example.targets, family).toMatch(/^So the answer is \w+(,? \w+)+\.$/);
+    }
+  });
+
+  it('composes hundreds of trained phrasings for the families plain questions failed on', () => {
+    for (const family of ['addition', 'multiplication', 'sort_numbers', 'count_words', 'reverse_words']) {
+      expect(phrasedFamily(family).trained.length, family).toBeGreaterThan(100);
     }
   });
 

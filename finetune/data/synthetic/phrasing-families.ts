@@ -1,5 +1,9 @@
 import type { SeededRandom } from '../../../runtime/seeded-random.ts';
 import { countingSteps } from './arithmetic-steps.ts';
+import { trainedPhrasings } from './composed-phrasings.ts';
+import {
+  ADDITION_PARTS, COUNT_WORDS_PARTS, MULTIPLICATION_PARTS, REVERSE_WORDS_PARTS, SORT_NUMBERS_PARTS, SUBTRACTION_PARTS,
+} from './phrasing-parts.ts';
 import { ANIMALS, between, distinct, FRUITS, NOUNS, pick, type Problem } from './problem.ts';
 
 /**
@@ -23,6 +27,12 @@ export interface PhrasedFamily {
    * about a sum gets its working, as a person would write it.
    */
   worked?: boolean;
+  /**
+   * The target is "So the answer is X.": a list answer then starts after a space, so each item is the
+   * same token as in the question (" blue", " 37"); as the first word of a target it would be another
+   * ("bl|ue", "3|7") and the model would have to learn each item twice to copy it.
+   */
+  statedAnswer?: boolean;
 }
 
 export interface PhrasedProblem extends Problem {
@@ -106,23 +116,23 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
     family: 'addition',
     worked: true,
     make: (rng) => sumOf(rng, '+'),
-    trained: [
+    trained: trainedPhrasings([
       'What is {a} plus {b}?', 'How much is {a} plus {b}?', 'Add {a} and {b}.', 'What is the sum of {a} and {b}?', '{a} + {b} =',
       '{a} plus {b} equals what?', 'Calculate {a} plus {b}.', 'Please add {a} to {b}.', 'What do you get when you add {a} and {b}?',
       'Find the sum of {a} and {b}.', 'What does {a} + {b} equal?', 'If you add {b} to {a}, what do you get?', '{a}+{b}=?', 'Sum {a} and {b}.',
       'what is {a} plus {b}', 'Compute the sum {a} + {b}.',
-    ],
+    ], ADDITION_PARTS),
     heldOut: ['What number is {a} plus {b}?', 'Tell me the total of {a} and {b}.', 'Work out {a} + {b}.', 'I have {a} and get {b} more; how many is that in all?', 'Solve: {a} plus {b}'],
   },
   {
     family: 'subtraction',
     worked: true,
     make: (rng) => sumOf(rng, '-'),
-    trained: [
+    trained: trainedPhrasings([
       'What is {a} minus {b}?', 'How much is {a} minus {b}?', 'Subtract {b} from {a}.', 'What is the difference between {a} and {b}?', '{a} - {b} =',
       '{a} minus {b} equals what?', 'Calculate {a} minus {b}.', 'Take {b} away from {a}.', 'What do you get when you subtract {b} from {a}?',
       'What does {a} - {b} equal?', '{a}-{b}=?', 'what is {a} minus {b}',
-    ],
+    ], SUBTRACTION_PARTS),
     heldOut: ['What number is {a} minus {b}?', 'Work out {a} - {b}.', 'Solve: {a} minus {b}'],
   },
   {
@@ -132,25 +142,26 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
       const b = between(rng, 2, 9);
       return { question: `${a} * ${b}`, answer: String(a * b), slots: { a: String(a), b: String(b) } };
     },
-    trained: [
+    trained: trainedPhrasings([
       'What is {a} times {b}?', 'How much is {a} times {b}?', 'Multiply {a} by {b}.', 'What is {a} multiplied by {b}?', 'What is the product of {a} and {b}?',
       '{a} x {b} =', '{a} * {b} =', '{a}*{b}=?', 'Calculate {a} times {b}.', 'What do you get if you multiply {a} and {b}?', '{a} times {b} equals what?',
       'what is {a} times {b}', 'Compute the product {a} x {b}.', 'Multiply {a} and {b} together.',
-    ],
+    ], MULTIPLICATION_PARTS),
     heldOut: ['What number is {a} times {b}?', 'Tell me the product of {a} and {b}.', 'Work out {a} x {b}.', 'Find {a} times {b}.', 'Solve: {a} multiplied by {b}'],
   },
   {
     family: 'sort_numbers',
+    statedAnswer: true,
     make(rng) {
       const xs = Array.from({ length: between(rng, 3, 6) }, () => between(rng, 1, 99));
       return { question: xs.join(', '), answer: [...xs].sort((a, b) => a - b).join(', '), slots: { list: numberList(rng, xs) } };
     },
-    trained: [
+    trained: trainedPhrasings([
       'Sort these numbers: {list}', 'Sort {list}.', 'Sort the numbers {list} in ascending order.', 'Arrange {list} from smallest to largest.',
       'Put these numbers in order: {list}', 'Can you sort {list}?', 'Order from least to greatest: {list}', 'Sort in increasing order: {list}',
       'Here are some numbers: {list}. Sort them.', 'List {list} in ascending order.', 'What is {list} sorted?', 'Numbers: {list}\nSorted:',
       'sort {list}', 'Please order these numbers from small to large: {list}',
-    ],
+    ], SORT_NUMBERS_PARTS),
     heldOut: [
       'Rearrange these from lowest to highest: {list}', 'Give me {list} in ascending order, please.', 'How would {list} look when sorted from small to big?',
       'Write the numbers {list} from the smallest up.', 'I need these numbers ordered smallest first: {list}',
@@ -165,11 +176,11 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
       const text = words.join(' ');
       return { question: text, answer: String(words.length), rationale: `Counting one by one: ${steps}.`, slots: { text } };
     },
-    trained: [
+    trained: trainedPhrasings([
       'How many words are in this sentence: {text}', 'How many words are in "{text}"?', 'Count the words in: {text}', 'Count the words in this sentence: {text}',
       'Number of words in "{text}"?', 'How many words does this have: {text}', '{text}\nHow many words is that?', 'What is the word count of: {text}',
       'How many words: {text}', 'Count how many words there are: {text}', 'how many words are in {text}', 'Sentence: {text}\nWord count:',
-    ],
+    ], COUNT_WORDS_PARTS),
     heldOut: [
       'Give the number of words in the following text: {text}', 'I wrote "{text}". How many words did I write?', 'Find how many words appear in: {text}',
       'How long is this in words? {text}', 'Words in the sentence "{text}": how many?',
@@ -177,16 +188,17 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
   },
   {
     family: 'reverse_words',
+    statedAnswer: true,
     make(rng) {
       const words = distinct(rng, WORDS, between(rng, 2, 6));
       const sep = wordListSeparator(rng);
       return { question: words.join(' '), answer: [...words].reverse().join(sep), slots: { words: words.join(sep) } };
     },
-    trained: [
+    trained: trainedPhrasings([
       'Reverse the words: {words}', 'Reverse the order of the words: {words}', 'Reverse: {words}', 'Write {words} in reverse order.',
       'Say these words backwards: {words}', 'What is {words} reversed?', 'Put the words {words} in reverse order.', 'Flip the order of the words: {words}',
       'Words in reverse: {words}', 'Reverse this list: {words}', 'reverse {words}', 'List these in reverse order: {words}',
-    ],
+    ], REVERSE_WORDS_PARTS),
     heldOut: [
       'Give me these words last to first: {words}', 'Turn the order around: {words}', 'Read {words} from the end to the start.',
       'Start from the last word and list all of them: {words}', 'What do you get if you reverse {words}?',
@@ -245,6 +257,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
   },
   {
     family: 'sort_words',
+    statedAnswer: true,
     make(rng) {
       const words = distinct(rng, WORDS, between(rng, 3, 5));
       const sep = wordListSeparator(rng);

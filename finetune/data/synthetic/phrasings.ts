@@ -39,9 +39,10 @@ export function templatePattern(template: string): RegExp {
   return new RegExp(parts.join('[^\\n]+?'));
 }
 
-/** The target a phrasing trains on and a correct answer reads back: the answer, or the worked answer. */
+/** The target a phrasing trains on and a correct answer reads back: the answer, stated or worked. */
 function targetOf(family: PhrasedFamily, problem: PhrasedProblem): string {
-  return family.worked && problem.rationale ? cotTarget(problem.rationale, problem.answer) : problem.answer;
+  if (family.worked && problem.rationale) return cotTarget(problem.rationale, problem.answer);
+  return family.statedAnswer ? cotTarget('', problem.answer).trimStart() : problem.answer;
 }
 
 function trainingExample(family: PhrasedFamily, problem: PhrasedProblem, rng: SeededRandom): SyntheticExample {
