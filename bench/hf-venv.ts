@@ -4,7 +4,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { withHugePages } from '../runtime/huge-pages.ts';
 
 /** The peer's versions: the ones the figures were measured against. */
 const PEER_PACKAGES = ['torch==2.13.0', 'transformers==5.18.0', 'safetensors'];
@@ -87,8 +86,7 @@ export interface HfPeer {
  * waiting is HF's better setting here (override by setting OMP_WAIT_POLICY).
  */
 export async function startHfPeer(python: string, script: string, args: readonly string[]): Promise<HfPeer> {
-  // glibc's huge pages as our side runs with them (runtime/huge-pages.ts): the same malloc for both.
-  const env = withHugePages({ OMP_WAIT_POLICY: 'PASSIVE', ...process.env, TRANSFORMERS_VERBOSITY: 'error' });
+  const env = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env, TRANSFORMERS_VERBOSITY: 'error' };
   const child = spawn(python, [fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: ['pipe', 'pipe', 'inherit'], env });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async () => {

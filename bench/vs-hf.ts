@@ -17,7 +17,6 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTokenizer } from '../runtime/checkpoint/tokenizer.ts';
-import { withHugePages } from '../runtime/huge-pages.ts';
 import { seededPrompts, writeBenchModel } from './bench-model.ts';
 import { hfPython, startHfPeer } from './hf-venv.ts';
 
@@ -66,8 +65,7 @@ async function startOurs(modelDir: string, weights: string) {
   const port = await freePort();
   const child = spawn(process.execPath, ['bin/flan-serve.js', 'serve', '--model', modelDir, '--model-id', 'bench', '--port', String(port)], {
     cwd: repo,
-    // As `npm start` and the container image start it (runtime/huge-pages.ts); the HF peer gets the same.
-    env: withHugePages({ ...process.env, FLAN_WEIGHTS: weights, FLAN_DATA_DIR: mkdtempSync(join(tmpdir(), 'flan-vs-hf-')) }),
+    env: { ...process.env, FLAN_WEIGHTS: weights, FLAN_DATA_DIR: mkdtempSync(join(tmpdir(), 'flan-vs-hf-')) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.add(child);

@@ -2,11 +2,9 @@
  * glibc's malloc backs its heaps and large blocks with transparent huge pages when the tunable
  * glibc.malloc.hugetlb=1 is set (glibc 2.35 and later; the kernel's THP mode "madvise" honours it). A
  * process that touches gigabytes of fresh memory, as training does, then takes 512 times fewer page
- * faults, and each one is dear in a virtual machine (~20 us in this Firecracker VM): a flan-t5-small train
- * step went from 3.4-4.9 s to 2.8-3.6 s and the first from 17.7 s to 12.5 s; growing a batch-32 KV cache
- * by a chunk took 223 ms, nearly all of it faulting in the new 50 MiB. glibc reads the tunable when the
- * process starts: the training worker is started with it, `npm start` and the container images set it
- * for the server; other libcs ignore it.
+ * faults, and each one is dear in a virtual machine: a flan-t5-small train step went from 3.4-4.9 s to
+ * 2.8-3.6 s and the first from 17.7 s to 12.5 s here (a Firecracker VM). glibc reads the tunable when
+ * the process starts, so it is set for the child processes we start; other libcs ignore it.
  */
 const TUNABLE = 'glibc.malloc.hugetlb=1';
 
