@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { reportNativeCallsTo } from '../device/native-calls.ts';
+import { keepFreedMemoryForReuse } from '../freed-memory.ts';
 import type { SessionConfig } from '../onnx-session.ts';
 import { EngineCore, type EngineLimits } from './engine-core.ts';
 import {
@@ -35,6 +36,7 @@ export interface EngineWorkerData {
 const port = parentPort!;
 const { limits, session, nice, watch: watchBuffer, beatMs } = workerData as EngineWorkerData;
 if (nice > 0) lowerThreadPriority(nice);
+keepFreedMemoryForReuse();
 const watch = new WorkerWatch(watchBuffer);
 reportNativeCallsTo(watch);
 setInterval(() => watch.beat(), beatMs);

@@ -35,6 +35,36 @@ returnFreedMemory();
 console.log(JSON.stringify({ before, after: rss(), exposed: typeof globalThis.gc }));
 `;
 
+/** With --expose-gc: minor page faults of filling an 8 MiB array the second time, after the first was freed. */
+const refill = (keep: boolean) => `
+import { readFileSync } from 'node:fs';
+const { keepFreedMemoryForReuse } = await import(${JSON.stringify(moduleUrl)});
+const faults = () => Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[7]);
+const taken = ${keep} ? keepFreedMemoryForReuse() : false;
+let a = new Float32Array(2 << 20).fill(1);
+a = null;
+globalThis.gc();
+const before = faults();
+const b = new Float32Array(2 << 20).fill(1);
+console.log(JSON.stringify({ taken, faults: faults() - before, b: b[0] }));
+`;
+
+describe('keepFreedMemoryForReuse', () => {
+  it.skipIf(!glibc)('a freed block is reused without faulting its pages in again', () => {
+    const run = (keep: boolean) =>
+      JSON.parse(
+        execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', refill(keep)], {
+          cwd: fileURLToPath(new URL('../..', import.meta.url)),
+          encoding: 'utf8',
+        }).trim().split('\n').at(-1)!,
+      ) as { taken: boolean; faults: number };
+    const kept = run(true);
+    expect(kept.taken).toBe(true);
+    expect(kept.faults).toBeLessThan(256); // 8 MiB is 2048 pages
+    expect(run(false).faults).toBeGreaterThan(1024); // glibc's defaults: mapped afresh
+  });
+});
+
 describe('returnFreedMemory', () => {
   it.skipIf(!glibc)('collects arrays nobody holds before trimming, as an idle server never would', () => {
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', uncollected], {
