@@ -70,8 +70,9 @@ const M_MMAP_THRESHOLD = -3;
  * instead of fresh mappings, and a heap's freed top is not handed back on every free. Without the
  * CPU arena (FLAN_CPU_ARENA) every run's tensors are malloc'd, and a fresh page costs a fault (~20 us
  * in this VM: growing a batch-32 KV cache by a chunk, 50 MiB, took 223 ms); the idle trim still gives
- * it all back. 32 concurrent requests through HTTP: 490 vs 385 tok/s, 6.6 vs 9.6 ms/token, peak 844
- * vs 945 MiB with the CPU arena (one round each, bench vs-hf). True when glibc took the settings.
+ * it all back. With it the arena-off server beat the arena-on one (bench vs-hf, 3 rounds each, quiet
+ * machine): 506 vs 485 tok/s for 32 concurrent requests, 7.8 vs 10.2 ms/token, peak 843 vs 960 MiB.
+ * True when glibc took the settings.
  */
 export function keepFreedMemoryForReuse(): boolean {
   mallopt ??= loadLibc((lib) => lib.func('int mallopt(int param, int value)') as (param: number, value: number) => number);
