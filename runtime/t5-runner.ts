@@ -105,6 +105,9 @@ export class T5Runner {
     // On the CPU the runner looks the tokens up itself, so the table is held once rather than by both
     // graphs; a GPU keeps it on the device, where a step then sends ids, not embeddings, across.
     const feedEmbeddings = session.device === 'cpu';
+    const shared = weights.get('shared.weight');
+    if (feedEmbeddings && !shared) throw new Error('weight shared.weight is missing');
+    const embeddings = feedEmbeddings ? TokenEmbeddings.copyOf(shared!.data, config.vocabSize, config.dModel) : undefined;
     const builds = [
       () => buildEncoderGraph(config, weights, adapterTargets, { feedEmbeddings }),
       () => buildCrossKVGraph(config, weights, adapterTargets),
@@ -121,9 +124,6 @@ export class T5Runner {
     const [encoder, crossKV, decoder] = sessions;
     const placement = sessions.map((m) => m.placement);
     const hostCopy = onDevice ? new HostCopy({ device: session.device, threads: 1 }) : undefined;
-    const shared = weights.get('shared.weight');
-    if (feedEmbeddings && !shared) throw new Error('weight shared.weight is missing');
-    const embeddings = feedEmbeddings ? TokenEmbeddings.copyOf(shared!.data, config.vocabSize, config.dModel) : undefined;
     return new T5Runner(config, session.device, placement, adapterTargets, encoder.session, crossKV.session, decoder.session, hostCopy, embeddings);
   }
 
