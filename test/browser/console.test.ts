@@ -133,7 +133,10 @@ describe.skipIf(!hasChromium)('admin console in Chromium', { timeout: 150_000 },
     const points = await page.locator('#loss-chart polyline.train-line').getAttribute('points');
     expect(points?.trim().split(' ')).toHaveLength(3);
     expect(await page.locator('#loss-chart circle.held-out-dot').count()).toBeGreaterThan(0);
-    expect(await page.locator('#job-events li').allTextContents()).toContainEqual(expect.stringMatching(/^Job succeeded: model ft:/));
+    // The job's state and its event list come by separate updates: the last event may land just after.
+    await expect
+      .poll(() => page.locator('#job-events li').allTextContents(), { timeout: 30_000 })
+      .toContainEqual(expect.stringMatching(/^Job succeeded: model ft:/));
     await shot('finetune');
 
     await page.click('#tab-models');
