@@ -68,7 +68,7 @@ function follow(jobId) {
   const seen = new Set();
   let stopped = false;
   let timer;
-  const poll = async () => {
+  const readEvents = async () => {
     const fresh = [];
     for (let after; ; ) {
       const page = await getJson(`/v1/fine_tuning/jobs/${encodeURIComponent(jobId)}/events?limit=100${after ? `&after=${after}` : ''}`);
@@ -85,12 +85,17 @@ function follow(jobId) {
       if (e.event !== 'metrics') list.append(el('li', { class: e.level }, e.message));
     }
     if (fresh.length) byId('loss-chart').replaceChildren(lossChart(training, heldOut));
+  };
+  const poll = async () => {
+    await readEvents();
     const job = await getJson(`/v1/fine_tuning/jobs/${encodeURIComponent(jobId)}`);
     const last = training.at(-1);
     byId('job-state').textContent = `${job.status} · step ${job.flan.trained_steps} of ${job.flan.steps}${last ? ` · loss ${formatLoss(last.loss)}` : ''}${job.fine_tuned_model ? ` · ${job.fine_tuned_model}` : ''}`;
     byId('job-state').dataset.status = job.status;
     byId('job-cancel').disabled = TERMINAL.has(job.status);
     if (TERMINAL.has(job.status)) {
+      // The job may have ended between reading its events and its state: its last events come now.
+      await readEvents();
       await refreshJobs();
       await onFinished();
       return;
