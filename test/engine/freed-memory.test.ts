@@ -5,6 +5,15 @@ import { describe, expect, it } from 'vitest';
 const glibc = Boolean((process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime);
 const moduleUrl = new URL('../../runtime/freed-memory.ts', import.meta.url).href;
 
+/** Runs an ES module script in a child node (through tsx, with `flags`) and parses the JSON of its last line. */
+function runChild<T>(script: string, flags: string[] = []): T {
+  const out = execFileSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    encoding: 'utf8',
+  });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as T;
+}
+
 /**
  * In a child with --expose-gc: 200 MiB of small buffers are freed below one that stays, so glibc cannot
  * give them back by shrinking its heap's top; resident MiB before and after returnFreedMemory().
@@ -55,13 +64,7 @@ console.log(JSON.stringify({ taken, faults: faults() - before, b: b[0] }));
 
 describe('keepFreedMemoryForReuse', () => {
   it.skipIf(!glibc)('a freed block is reused without faulting its pages in again', () => {
-    const run = (keep: boolean) =>
-      JSON.parse(
-        execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', refill(keep)], {
-          cwd: fileURLToPath(new URL('../..', import.meta.url)),
-          encoding: 'utf8',
-        }).trim().split('\n').at(-1)!,
-      ) as { taken: boolean; faults: number };
+    const run = (keep: boolean) => runChild<{ taken: boolean; faults: number }>(refill(keep), ['--expose-gc']);
     const kept = run(true);
     expect(kept.taken).toBe(true);
     expect(kept.faults).toBeLessThan(256); // 8 MiB is 2048 pages
@@ -71,22 +74,14 @@ describe('keepFreedMemoryForReuse', () => {
 
 describe('returnFreedMemory', () => {
   it.skipIf(!glibc)('collects arrays nobody holds before trimming, as an idle server never would', () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', uncollected], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      encoding: 'utf8',
-    });
-    const { before, after, exposed } = JSON.parse(out.trim().split('\n').at(-1)!) as { before: boolean; after: boolean; exposed: string };
+    const { before, after, exposed } = runChild<{ before: boolean; after: boolean; exposed: string }>(uncollected);
     expect(before).toBe(true);
     expect(after).toBe(false);
     expect(exposed).toBe('undefined'); // the page's own global is not changed
   });
 
   it.skipIf(!glibc)('gives freed heap pages back to the kernel (glibc keeps them otherwise)', () => {
-    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      encoding: 'utf8',
-    });
-    const { trimmed, before, after } = JSON.parse(out.trim().split('\n').at(-1)!) as { trimmed: boolean; before: number; after: number };
+    const { trimmed, before, after } = runChild<{ trimmed: boolean; before: number; after: number }>(script, ['--expose-gc']);
     expect(trimmed).toBe(true);
     expect(before - after).toBeGreaterThan(50);
   });
