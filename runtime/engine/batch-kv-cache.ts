@@ -2,25 +2,23 @@ import type { TransferTally } from '../device/transfer-tally.ts';
 import { ort } from '../onnx-session.ts';
 import type { AdapterFeeds, T5Runner } from '../t5-runner.ts';
 
-/** Cross-attention keys and values of one prompt: per layer key then value, each [H, S, dk]. */
+/** Cross-attention keys and values of one prompt: per layer key then value, each [H, slots, dk]. */
 export interface CrossKV {
   tensors: Float32Array[];
+  /** The prompt's tokens: the first `sourceLength` of each head's `slots`; the rest are padding. */
   sourceLength: number;
+  slots: number;
 }
 
-/** Row b of batched cross K/V tensors [B, H, S, dk], cut to its prompt's real length. */
+/**
+ * Row b of batched cross K/V tensors [B, H, S, dk], as views of the batch's memory rather than copies:
+ * the padding past the prompt's real `length` stays (it is never read), and 50 MiB of fresh pages per
+ * 32 joining prompts are not written (page faults cost ~20 us each in this VM).
+ */
 export function sliceCrossRow(cross: ort.Tensor[], b: number, length: number): CrossKV {
-  const tensors = cross.map((t) => {
-    const [, heads, source, dk] = t.dims;
-    const data = t.data as Float32Array;
-    const out = new Float32Array(heads * length * dk);
-    for (let h = 0; h < heads; h++) {
-      const from = (b * heads + h) * source * dk;
-      out.set(data.subarray(from, from + length * dk), h * length * dk);
-    }
-    return out;
-  });
-  return { tensors, sourceLength: length };
+  const [, heads, source, dk] = cross[0].dims;
+  const size = heads * source * dk;
+  return { tensors: cross.map((t) => (t.data as Float32Array).subarray(b * size, (b + 1) * size)), sourceLength: length, slots: source };
 }
 
 export interface CacheRow {
@@ -35,7 +33,15 @@ export interface SelfAttentionFeeds {
   queryPositions: ort.Tensor; // [B, 1]
 }
 
+export interface CacheRepackOptions {
+  tally?: TransferTally;
+  /** The most tokens any row of the new batch may still add: the memory taken now has room for them. */
+  reserveTokens?: number;
+}
+
 const CHUNK = 32;
+/** How many slots past the current length a new store makes room for, at most (see roomFor). */
+const RESERVE_AHEAD = 2 * CHUNK;
 
 /**
  * The running batch's KV cache, owned here rather than passed through the runtime: self-attention
@@ -43,6 +49,12 @@ const CHUNK = 32;
  * values are written at the shared slot `length`. A row that joins mid-flight starts at the current
  * slot, with the slots before it masked out, so rows at different lengths share one buffer. Copies
  * happen only when membership changes (repack) or the capacity grows by a chunk, never on a plain step.
+ *
+ * The tensors are views of longer stores that are rearranged in place: a batch takes memory once, with
+ * room for the tokens its rows may still add, and rows leaving or the capacity growing move data inside
+ * it. Fresh memory per repack cost a batch of 32 about 1 s of page faults per burst (~250 MiB).
+ * Slots no row owns keep stale keys: they are masked, and a masked score adds -1e9, so softmax gives
+ * them exactly 0 as it did to zeros.
  */
 export class BatchKVCache {
   rows: CacheRow[] = [];
@@ -52,38 +64,54 @@ export class BatchKVCache {
   past: ort.Tensor[] = [];
   cross: ort.Tensor[] = [];
   encoderMask: ort.Tensor = new ort.Tensor('int64', new BigInt64Array(0), [0, 0]);
-  private buffers: Float32Array[] = [];
+  /** Per layer key then value: the self-attention stores, whose first B x H x capacity x dk values are `past`. */
+  private stores: Float32Array[] = [];
+  private crossStores: Float32Array[] = [];
+  /** The slot where the batch's longest row may end (its reserved tokens), for sizing a new store. */
+  private endSlot = 0;
 
   constructor(
     private readonly layers: number,
     private readonly heads: number,
     private readonly headDim: number,
   ) {
-    this.allocate(0, 0);
+    this.setViews(0, 0);
   }
 
-  /** Bytes held by the batch's self- and cross-attention caches. */
+  /** Bytes of the batch's self- and cross-attention tensors (their stores may hold up to RESERVE_AHEAD slots and rows that left more). */
   bytes(): number {
-    return [...this.buffers, ...this.cross.map((t) => t.data as Float32Array)].reduce((sum, d) => sum + d.byteLength, 0);
+    return [...this.past, ...this.cross].reduce((sum, t) => sum + (t.data as Float32Array).byteLength, 0);
   }
 
   /**
    * Keeps the rows at `keep` (old indices, in their new order) and appends `joining` rows, dropping the
    * leading slots no remaining row uses.
    */
-  repack(keep: number[], joining: CrossKV[]): void {
+  repack(keep: number[], joining: CrossKV[], opts: CacheRepackOptions = {}): void {
     const kept = keep.map((i) => this.rows[i]);
     const trim = kept.length ? Math.min(...kept.map((r) => r.joinSlot)) : this.length;
     const newLength = this.length - trim;
-    const oldBuffers = this.buffers;
-    const oldCapacity = this.capacity;
     this.rows = [
       ...kept.map((r) => ({ cross: r.cross, joinSlot: r.joinSlot - trim })),
       ...joining.map((cross) => ({ cross, joinSlot: newLength })),
     ];
-    this.allocate(this.rows.length, capacityFor(newLength));
-    this.copyRows(oldBuffers, oldCapacity, keep, trim, newLength);
+    const capacity = capacityFor(newLength);
+    this.endSlot = newLength + (opts.reserveTokens ?? 0);
+    if (this.rows.length === 0) {
+      // An empty batch holds nothing: the memory goes back with the idle trim.
+      this.stores = [];
+      this.crossStores = [];
+    } else if (isIncreasing(keep) && this.fits(this.rows.length, capacity)) {
+      this.compact(keep, trim, newLength);
+      this.restride(kept.length, newLength, capacity);
+    } else {
+      const old = this.stores;
+      const oldCapacity = this.capacity;
+      this.stores = this.newStores(this.rows.length, this.roomFor(newLength));
+      this.copyInto(old, oldCapacity, keep, trim, newLength, capacity);
+    }
     this.length = newLength;
+    this.setViews(this.rows.length, capacity);
     this.packCross();
   }
 
@@ -93,7 +121,7 @@ export class BatchKVCache {
     const { heads, headDim: dk, capacity } = this;
     newKV.forEach((t, layer) => {
       const src = t.data as Float32Array;
-      const dst = this.buffers[layer];
+      const dst = this.stores[layer];
       for (let bh = 0; bh < this.rows.length * heads; bh++) {
         dst.set(src.subarray(bh * dk, (bh + 1) * dk), (bh * capacity + this.length) * dk);
       }
@@ -122,52 +150,121 @@ export class BatchKVCache {
     this.repack([], []);
   }
 
+  /** One more chunk of slots: in place when the store has room, else into a new store. */
   private grow(): void {
-    const oldBuffers = this.buffers;
-    const oldCapacity = this.capacity;
-    this.allocate(this.rows.length, capacityFor(this.length + 1));
-    this.copyRows(oldBuffers, oldCapacity, this.rows.map((_, i) => i), 0, this.length);
+    const rows = this.rows.length;
+    const capacity = capacityFor(this.length + 1);
+    if (this.fits(rows, capacity)) {
+      this.restride(rows, this.length, capacity);
+    } else {
+      const old = this.stores;
+      const oldCapacity = this.capacity;
+      this.stores = this.newStores(rows, this.roomFor(this.length));
+      this.copyInto(old, oldCapacity, this.rows.map((_, i) => i), 0, this.length, capacity);
+    }
+    this.setViews(rows, capacity);
   }
 
-  private allocate(batch: number, capacity: number): void {
+  /**
+   * The capacity a new store makes room for at `length`: up to the longest row's end, but at most
+   * RESERVE_AHEAD slots ahead, since a row may stop long before its max_tokens and a reused heap
+   * block is zeroed (touched) whole.
+   */
+  private roomFor(length: number): number {
+    return capacityFor(Math.max(length, Math.min(this.endSlot - 1, length + RESERVE_AHEAD)));
+  }
+
+  private fits(rows: number, capacity: number): boolean {
+    return this.stores.length > 0 && this.stores[0].length >= rows * this.heads * capacity * this.headDim;
+  }
+
+  private newStores(rows: number, capacity: number): Float32Array[] {
+    return Array.from({ length: 2 * this.layers }, () => new Float32Array(rows * this.heads * capacity * this.headDim));
+  }
+
+  /** `past`: views of the stores' first `batch` rows at `capacity` slots. */
+  private setViews(batch: number, capacity: number): void {
     this.capacity = capacity;
-    const shape = [batch, this.heads, capacity, this.headDim];
-    this.buffers = Array.from({ length: 2 * this.layers }, () => new Float32Array(batch * this.heads * capacity * this.headDim));
-    this.past = this.buffers.map((data) => new ort.Tensor('float32', data, shape));
+    const size = batch * this.heads * capacity * this.headDim;
+    this.past = this.stores.length
+      ? this.stores.map((store) => new ort.Tensor('float32', store.subarray(0, size), [batch, this.heads, capacity, this.headDim]))
+      : Array.from({ length: 2 * this.layers }, () => new ort.Tensor('float32', new Float32Array(0), [batch, this.heads, capacity, this.headDim]));
   }
 
-  /** Copies `length` slots from `from` onwards of the old rows `keep` into rows 0.. of the new buffers. */
-  private copyRows(old: Float32Array[], oldCapacity: number, keep: number[], from: number, length: number): void {
+  /**
+   * Moves the kept rows' slots [from, from + length) to rows 0.. at slot 0, still at the old capacity.
+   * `keep` rises, so every destination lies at or before its source and after every source already
+   * moved: copying in ascending order (copyWithin is a memmove) never overwrites a source still to come.
+   */
+  private compact(keep: number[], from: number, length: number): void {
+    if (from === 0 && keep.every((old, i) => old === i)) return;
+    const { heads, headDim: dk, capacity } = this;
+    for (const store of this.stores) {
+      keep.forEach((oldRow, newRow) => {
+        for (let h = 0; h < heads; h++) {
+          const src = ((oldRow * heads + h) * capacity + from) * dk;
+          store.copyWithin((newRow * heads + h) * capacity * dk, src, src + length * dk);
+        }
+      });
+    }
+  }
+
+  /**
+   * Re-lays `rows` rows' first `length` slots from the current capacity to `capacity`: a wider row
+   * moves to a later place, so the rows go last to first; a narrower one first to last.
+   */
+  private restride(rows: number, length: number, capacity: number): void {
+    const { heads, headDim: dk, capacity: old } = this;
+    if (capacity === old || rows === 0) return;
+    const order = Array.from({ length: rows * heads }, (_, i) => (capacity > old ? rows * heads - 1 - i : i));
+    for (const store of this.stores) {
+      for (const rh of order) store.copyWithin(rh * capacity * dk, rh * old * dk, (rh * old + length) * dk);
+    }
+  }
+
+  /** Copies `length` slots from `from` onwards of the old rows `keep` into rows 0.. of the (new) stores at `capacity`. */
+  private copyInto(old: Float32Array[], oldCapacity: number, keep: number[], from: number, length: number, capacity: number): void {
     const dk = this.headDim;
     old.forEach((src, t) => {
-      const dst = this.buffers[t];
+      const dst = this.stores[t];
       keep.forEach((oldRow, newRow) => {
         for (let h = 0; h < this.heads; h++) {
           const at = ((oldRow * this.heads + h) * oldCapacity + from) * dk;
-          dst.set(src.subarray(at, at + length * dk), (newRow * this.heads + h) * this.capacity * dk);
+          dst.set(src.subarray(at, at + length * dk), (newRow * this.heads + h) * capacity * dk);
         }
       });
     });
   }
 
+  /** Packs the rows' cross K/V into the cross stores, reused while they are large enough. */
   private packCross(): void {
     const crosses = this.rows.map((r) => r.cross);
     this.encoderMask = encoderMaskOf(crosses.map((c) => c.sourceLength));
-    this.cross = packCrossRows(crosses, this.heads, this.headDim);
+    const size = crosses.length * this.heads * Math.max(0, ...crosses.map((c) => c.sourceLength)) * this.headDim;
+    if (size && !(this.crossStores[0]?.length >= size)) this.crossStores = Array.from({ length: 2 * this.layers }, () => new Float32Array(size));
+    this.cross = packCrossRows(crosses, this.heads, this.headDim, this.crossStores);
   }
 }
 
-/** Each row's prompt keys/values, per layer key then value, padded to the longest prompt: [B, H, S, dk]. */
-export function packCrossRows(crosses: readonly CrossKV[], heads: number, headDim: number): ort.Tensor[] {
+/**
+ * Each row's prompt keys/values, per layer key then value, padded to the longest prompt: [B, H, S, dk].
+ * Written into the start of `into` where given (large enough), else into new arrays. Padding slots are
+ * left as they are: the encoder mask hides them.
+ */
+export function packCrossRows(crosses: readonly CrossKV[], heads: number, headDim: number, into?: Float32Array[]): ort.Tensor[] {
   const batch = crosses.length;
   const s = Math.max(0, ...crosses.map((c) => c.sourceLength));
   const count = crosses[0]?.tensors.length ?? 0;
+  const size = batch * heads * s * headDim;
   return Array.from({ length: count }, (_, t) => {
-    const data = new Float32Array(batch * heads * s * headDim);
+    const data = into ? into[t].subarray(0, size) : new Float32Array(size);
     crosses.forEach((cross, b) => {
       const src = cross.tensors[t];
       const rowLength = cross.sourceLength * headDim;
-      for (let h = 0; h < heads; h++) data.set(src.subarray(h * rowLength, (h + 1) * rowLength), (b * heads + h) * s * headDim);
+      for (let h = 0; h < heads; h++) {
+        const from = h * cross.slots * headDim;
+        data.set(src.subarray(from, from + rowLength), (b * heads + h) * s * headDim);
+      }
     });
     return new ort.Tensor('float32', data, [batch, heads, s, headDim]);
   });
@@ -211,4 +308,8 @@ export function selfAttentionFeeds(rows: readonly { joinSlot: number }[], length
  */
 function capacityFor(needed: number): number {
   return Math.max(CHUNK, Math.ceil((needed + 1) / CHUNK) * CHUNK);
+}
+
+function isIncreasing(indices: readonly number[]): boolean {
+  return indices.every((value, i) => i === 0 || value > indices[i - 1]);
 }

@@ -4,7 +4,7 @@ import { TransferTally } from '../device/transfer-tally.ts';
 import { int64Feed, type ort } from '../onnx-session.ts';
 import type { AdapterFeeds, T5Runner } from '../t5-runner.ts';
 import { AdapterSlots, BASE_ADAPTER } from './adapter-slots.ts';
-import { BatchKVCache, sliceCrossRow, type CrossKV } from './batch-kv-cache.ts';
+import { BatchKVCache, sliceCrossRow, type CacheRepackOptions, type CrossKV } from './batch-kv-cache.ts';
 import { DeviceKVCache } from './device-kv-cache.ts';
 import { lengthBuckets } from './length-buckets.ts';
 
@@ -27,7 +27,7 @@ export interface StepOutput {
 
 /** What the runner needs of a KV cache: the host's (BatchKVCache) or the device's (DeviceKVCache). */
 interface StepCache {
-  repack(keep: number[], joining: CrossKV[], tally?: TransferTally): void | Promise<void>;
+  repack(keep: number[], joining: CrossKV[], opts?: CacheRepackOptions): void | Promise<void>;
   step(runner: T5Runner, inputIds: ort.Tensor, opts: { adapters?: AdapterFeeds; tally?: TransferTally; logits: boolean }): Promise<StepOutput>;
   clear(): void;
   bytes(): number;
@@ -112,10 +112,11 @@ export class DecodeRunner {
    * Changes the batch between steps: keeps the rows at `keep` (old indices, in their new order) and
    * appends one row per prompt of `joining`, whose encoder passes run as one padded batch whatever
    * their adapters (prompts seen before with the same adapter come from the encoder cache).
+   * `reserveTokens`: the most tokens any row of the new batch may still add (the cache takes room for them).
    */
-  async repack(keep: number[], joining: JoiningRow[]): Promise<void> {
+  async repack(keep: number[], joining: JoiningRow[], reserveTokens = 0): Promise<void> {
     const cross = joining.length ? await this.encode(joining) : [];
-    await this.cache.repack(keep, cross, this.repackTally);
+    await this.cache.repack(keep, cross, { tally: this.repackTally, reserveTokens });
     this.rowAdapters = [...keep.map((i) => this.rowAdapters[i]), ...joining.map((row) => row.adapter)];
   }
 

@@ -173,11 +173,13 @@ export class DecodeScheduler {
     const newSequences = admitted.flatMap((request) =>
       Array.from({ length: request.options.n }, (_, sample) => this.output.newSequence(request, sample)),
     );
+    const running = [...keep.map((i) => this.running[i]), ...newSequences];
     await this.runner.repack(
       keep,
       newSequences.map((s) => ({ promptIds: s.request.promptIds, adapter: s.request.adapter ?? BASE_ADAPTER })),
+      Math.max(0, ...running.map((s) => s.request.options.maxTokens - s.ids.length)),
     );
-    this.running = [...keep.map((i) => this.running[i]), ...newSequences];
+    this.running = running;
     this.collectAdapters();
   }
 

@@ -6,7 +6,7 @@ import type { TransferTally } from '../device/transfer-tally.ts';
 import { buildCacheRowsGraph, cacheRowsNames as names, type CacheRowsParts } from '../graph/cache-rows-graph.ts';
 import { ort } from '../onnx-session.ts';
 import type { AdapterFeeds, T5Runner } from '../t5-runner.ts';
-import { encoderMaskOf, packCrossRows, selfAttentionFeeds, type CrossKV } from './batch-kv-cache.ts';
+import { encoderMaskOf, packCrossRows, selfAttentionFeeds, type CacheRepackOptions, type CrossKV } from './batch-kv-cache.ts';
 
 interface DeviceRow {
   sourceLength: number;
@@ -48,9 +48,10 @@ export class DeviceKVCache {
   /**
    * Keeps the rows at `keep` (old indices, in their new order) and appends `joining` rows, dropping the
    * leading slots no remaining row uses (one slot always stays: a zero-sized past would crash the GPU
-   * provider; a fresh batch's is masked out).
+   * provider; a fresh batch's is masked out). The device tensors are sized to the batch each time, so
+   * `reserveTokens` is not read.
    */
-  async repack(keep: number[], joining: CrossKV[], tally?: TransferTally): Promise<void> {
+  async repack(keep: number[], joining: CrossKV[], { tally }: CacheRepackOptions = {}): Promise<void> {
     const kept = keep.map((i) => this.rows[i]);
     if (kept.length + joining.length === 0) return this.clear();
     const trim = kept.length ? Math.min(...kept.map((r) => r.joinSlot), this.length - 1) : 0;
