@@ -75,10 +75,37 @@ describe('weight-only quantization (FLAN_WEIGHTS)', () => {
     }
   });
 
+  it('int8-gemm replaces the MatMul by the integer GEMM over per-column int8 weights, drops the f32 weight, and stays close', async () => {
+    const f32 = await runMatMul('f32');
+    const { graph, y } = await runMatMul('int8-gemm');
+    const node = graph.nodes.find((n) => n.op === 'MatMulIntegerToFloat')!;
+    expect(node.domain).toBe('com.microsoft');
+    expect(graph.nodes.map((n) => n.op)).not.toContain('MatMul');
+    expect(graph.initializers.has('w')).toBe(false);
+    expect(graph.initializers.get(node.inputs[1])).toMatchObject({ dtype: 'int8', shape: [K, N] });
+    const error = relativeError(y, f32.y);
+    expect(error).toBeGreaterThan(0);
+    expect(error).toBeLessThan(0.02);
+  });
+
+  it('int8-gemm: an all-zero row comes out as zeros, not NaN', async () => {
+    const { run, release } = await matMulSession('int8-gemm');
+    const x = input.slice(0, 2 * K);
+    x.fill(0, K);
+    const y = await run(x);
+    expect(Array.from(y.subarray(N))).toEqual(new Array<number>(N).fill(0));
+    await release();
+  });
+
+  it('FLAN_WEIGHTS=int8-gemm is for the CPU only', () => {
+    expect(sessionConfigFromEnv({ FLAN_WEIGHTS: 'int8-gemm' }).weights).toBe('int8-gemm');
+    expect(() => sessionConfigFromEnv({ FLAN_WEIGHTS: 'int8-gemm', FLAN_DEVICE: 'webgpu' })).toThrow(ConfigError);
+  });
+
   // A server batches unrelated requests: a row's answer must not depend on its neighbours. With
   // accuracy_level 4 the kernel quantizes activations to int8 on the fly, per row and per block of K,
-  // so a row among rows a hundred times larger must come out bit for bit as it does alone.
-  it.each(['int8', 'int4'] as const)('%s: a row of a batch comes out bit-exact as it does alone, whatever its neighbours', async (format) => {
+  // and int8-gemm per row, so a row among rows a hundred times larger must come out bit for bit as alone.
+  it.each(['int8', 'int4', 'int8-gemm'] as const)('%s: a row of a batch comes out bit-exact as it does alone, whatever its neighbours', async (format) => {
     const { run, release } = await matMulSession(format);
     const row = input.subarray(0, K);
     const alone = await run(row.slice());
@@ -96,11 +123,13 @@ describe('weight-only quantization (FLAN_WEIGHTS)', () => {
     expect(() => parseWeightFormat('int3')).toThrow(ConfigError);
   });
 
-  it('int8 flan-mini answers the synthetic prompts as f32 does (>= 98% identical greedy outputs)', async () => {
-    const quality = await suiteQuality(1, { formats: ['f32', 'int8'], maxNewTokens: 24 });
+  it('int8 and int8-gemm flan-mini answer the synthetic prompts as f32 does (>= 98% identical greedy outputs)', async () => {
+    const quality = await suiteQuality(1, { formats: ['f32', 'int8', 'int8-gemm'], maxNewTokens: 24 });
     expect(quality.f32.prompts).toBeGreaterThanOrEqual(25);
-    expect(quality.int8.identicalToF32).toBeGreaterThanOrEqual(0.98);
-    expect(Math.abs(quality.int8.accuracy - quality.f32.accuracy)).toBeLessThanOrEqual(0.01);
+    for (const format of ['int8', 'int8-gemm'] as const) {
+      expect(quality[format].identicalToF32).toBeGreaterThanOrEqual(0.98);
+      expect(Math.abs(quality[format].accuracy - quality.f32.accuracy)).toBeLessThanOrEqual(0.01);
+    }
   }, 120_000);
 
   // Each row decodes alike alone or in a batch (above), so the figures must not move with the batch
