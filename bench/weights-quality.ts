@@ -1,5 +1,5 @@
 /**
- * Quality of FLAN_WEIGHTS=int8|int4 against f32, in one run:
+ * Quality of FLAN_WEIGHTS=int8|int4|int8-gemm against f32, in one run:
  * - the reference fixtures (../shared/fixtures/t5-reference): teacher-forced logits' relative error
  *   against ours at f32, and greedy decoding's token agreement with the fixture's greedy_ids;
  * - the embedded models/flan-mini (or the build in BENCH_FLAN_MINI) on the synthetic eval suite's
@@ -18,7 +18,7 @@ import { T5Runner } from '../runtime/t5-runner.ts';
 import { referenceDir, relativeError, rowsOf } from '../test/helpers/shared-fixtures.ts';
 import { extractSyntheticAnswer, loadSyntheticTasks, normalizeSyntheticAnswer } from '../eval/benchmarks/synthetic-suite.ts';
 
-const FORMATS: WeightFormat[] = ['f32', 'int8', 'int4'];
+const FORMATS: WeightFormat[] = ['f32', 'int8', 'int4', 'int8-gemm'];
 const flanMini = fileURLToPath(new URL('../models/flan-mini', import.meta.url));
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
