@@ -4,7 +4,7 @@ import { ConfigError } from '../../runtime/config-error.ts';
 import { sessionConfigFromEnv } from '../../runtime/device/device-config.ts';
 import { GraphBuilder } from '../../runtime/graph/graph-builder.ts';
 import { serializeModel } from '../../runtime/graph/onnx-serialize.ts';
-import { contribOpsets, parseWeightFormat, quantizeBlockwise, quantizeGraphWeights, type WeightFormat } from '../../runtime/graph/quantize-weights.ts';
+import { contribOpsets, parseWeightFormat, quantizeBlockwise, quantizeColumns, quantizeGraphWeights, type WeightFormat } from '../../runtime/graph/quantize-weights.ts';
 import { ort } from '../../runtime/onnx-session.ts';
 import { SeededRandom } from '../../runtime/seeded-random.ts';
 import { relativeError } from '../helpers/shared-fixtures.ts';
@@ -57,6 +57,18 @@ describe('weight-only quantization (FLAN_WEIGHTS)', () => {
     }
     const b = 0;
     expect((unpack(q.data, ((3 * blocks + b) * 32 * bits) / 8, 7, bits) - unpack(q.zeroPoints, 3 * zpRow, b, bits)) * q.scales[3 * blocks]).toBe(0);
+  });
+
+  it('per-column int8 weights (int8-gemm) dequantize to within half a step, the column maximum to +-127', () => {
+    const { q, scales } = quantizeColumns(weights, K, N);
+    for (let n = 0; n < N; n++) {
+      let extreme = 0;
+      for (let k = 0; k < K; k++) {
+        expect(Math.abs(q[k * N + n] * scales[n] - weights[k * N + n])).toBeLessThanOrEqual(scales[n] / 2 + 1e-7);
+        extreme = Math.max(extreme, Math.abs(q[k * N + n]));
+      }
+      expect(extreme).toBe(127);
+    }
   });
 
   it('f32 leaves the graph alone; int8 and int4 replace the MatMul by MatMulNBits, drop the f32 weight, and stay close', async () => {
