@@ -81,5 +81,7 @@ export function sessionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sess
     throw new ConfigError(`FLAN_THREADS must be a whole number from 0 to ${cpus().length * 4}, not "${env.FLAN_THREADS}"`);
   }
   const weights = parseWeightFormat(env.FLAN_WEIGHTS);
+  // Its integer GEMM is a CPU kernel: on a GPU provider those nodes would fall back to the CPU.
+  if (weights === 'int8-gemm' && device !== 'cpu') throw new ConfigError(`FLAN_WEIGHTS=int8-gemm runs on the CPU only; use int8 with FLAN_DEVICE=${device}`);
   return { device, threads, weights, precision: parsePrecision(env.FLAN_PRECISION, weights), cpuArena: parseCpuArena(env.FLAN_CPU_ARENA) };
 }

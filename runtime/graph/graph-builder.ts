@@ -200,6 +200,8 @@ export function onnxDataType(dtype: DType): number {
       return 1;
     case 'uint8':
       return 2;
+    case 'int8':
+      return 3;
     case 'int32':
       return 6;
     case 'int64':

@@ -3,7 +3,7 @@
  * the serializer turns into ONNX protobuf. Values are referred to by name, as in ONNX itself.
  */
 
-export type DType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8';
+export type DType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8' | 'int8';
 export type Dim = number | string;
 
 export interface ValueInfo {
@@ -12,7 +12,7 @@ export interface ValueInfo {
   shape: Dim[];
 }
 
-export type TensorData = Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
+export type TensorData = Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
 
 export interface Tensor {
   dtype: DType;
