@@ -72,7 +72,7 @@ const STAGES: Record<string, Stage> = {
     run: 'phrasings-3',
     from: buildPaths.finetuneRun('phrasings-2/model'),
     lr: 3e-4,
-    steps: 2800,
+    steps: 2300,
     seeds: { replay: 208, phrased: 209, training: 23 },
     replayPerFamily: 4500,
     phrasedCounts: {
