@@ -64,15 +64,15 @@ describe('the embedded models', () => {
       expect(right).toBeGreaterThanOrEqual(Math.ceil(items.length * 0.6));
     });
 
-    // Sorting and reversal, the other two, are still missed (the card has the figures).
-    it('answers the plainly asked sum, product, review and word count of issue 22 (a sum may come worked out)', async () => {
+    // The sort, the sixth, is still missed ("2, 4, 7": it drops the 9; the card has the figures).
+    it('answers the plainly asked sum, product, review, reversal and word count of issue 22 (a sum or count may come worked out, a list stated)', async () => {
       const answers: Record<string, string | null> = {};
       const expected: Record<string, string> = {};
-      for (const q of PLAIN_QUESTIONS.filter((p) => p.kind === 'issue 22' && !/^(Sort|Reverse)/.test(p.prompt))) {
+      for (const q of PLAIN_QUESTIONS.filter((p) => p.kind === 'issue 22' && !p.prompt.startsWith('Sort'))) {
         answers[q.prompt] = extractSyntheticAnswer(await greedy(q.prompt, COT_TARGET_TOKENS), 'direct');
         expected[q.prompt] = normalizeSyntheticAnswer(q.answer);
       }
-      expect(Object.keys(answers)).toHaveLength(4);
+      expect(Object.keys(answers)).toHaveLength(5);
       expect(answers).toEqual(expected);
     }, 60_000);
   });

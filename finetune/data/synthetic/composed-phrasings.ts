@@ -39,6 +39,14 @@ const REQUEST_FRAMES: readonly ((r: string) => string)[] = [
   (r) => `Your job is to ${r}.`,
   (r) => `Let's ${r}.`,
   (r) => `${capitalise(r)}, please.`,
+  (r) => `Kindly ${r}.`,
+  (r) => `Now ${r}.`,
+  (r) => `Go ahead and ${r}.`,
+  (r) => `Try to ${r}.`,
+  (r) => `Next, ${r}.`,
+  (r) => `${capitalise(r)}!`,
+  (r) => `Hey, ${r}?`,
+  (r) => `Do this: ${r}.`,
 ];
 
 /** Frames with the data given first under its label, then a request about "them". */
@@ -48,6 +56,10 @@ const DATA_FIRST_FRAMES: readonly ((label: string, slot: string, r: string) => s
   (label, slot, r) => `${slot}\n${capitalise(r)}.`,
   (label, slot, r) => `Here are the ${label.toLowerCase()}: ${slot}. Please ${r}.`,
   (label, slot, r) => `${label} = ${slot}\nCan you ${r}?`,
+  (label, slot, r) => `"${slot}"\n${capitalise(r)}.`,
+  (label, slot, r) => `Look at these ${label.toLowerCase()}: ${slot}\nNow ${r}.`,
+  (label, slot, r) => `${label.toUpperCase()}: ${slot}\nTASK: ${r}.`,
+  (label, slot, r) => `Input: ${slot}\nPlease ${r}.`,
 ];
 
 /** A family's trained phrasings: those `listed` by hand and the composed ones, each once. */

@@ -19,6 +19,10 @@ export const ADDITION_PARTS: PhrasingParts = {
     ...cross(WHAT_IS, ['{a} plus {b}?', '{a} + {b}?', 'the sum of {a} and {b}?', '{a} and {b} added together?', '{a} added to {b}?']),
     'How much do {a} and {b} make together?', '{a} plus {b} is?', '{a} + {b} is what?', 'What is the result of {a} + {b}?',
     'If I add {a} and {b}, what is the result?', 'What do {a} and {b} add up to?',
+    'What is {a} more than {b}?', 'Answer this: {a} plus {b}',
+    'Sum: {a} + {b}', '{a} and {b} together make what?', 'Adding {a} and {b} gives what number?',
+    'Sam has {a} coins and gets {b} more coins. How many coins does Sam have now?', 'There are {a} birds and {b} more birds come. How many birds are there?',
+    'A box holds {a} pens. We put in {b} more. How many pens are in the box?',
   ],
   dataFirst: { label: 'Numbers', slot: '{a} and {b}', requests: ['add them', 'add them up', 'sum them', 'compute their sum', 'calculate their sum'] },
 };
@@ -46,7 +50,7 @@ export const MULTIPLICATION_PARTS: PhrasingParts = {
   dataFirst: { label: 'Numbers', slot: '{a} and {b}', requests: ['multiply them', 'compute their product', 'multiply them together'] },
 };
 
-const ASCENDING = ['', ' in ascending order', ' from smallest to largest', ' from least to greatest', ' in increasing order'];
+const ASCENDING = ['', ' in ascending order', ' from smallest to largest', ' from least to greatest', ' in increasing order', ' from small to large', ' by size', ' in order of size'];
 const NUMBER_OBJECTS = ['these numbers', 'the numbers', 'the following numbers', 'this list', 'the list', 'the values'];
 
 export const SORT_NUMBERS_PARTS: PhrasingParts = {
@@ -55,7 +59,8 @@ export const SORT_NUMBERS_PARTS: PhrasingParts = {
     ...ASCENDING.map((direction) => `{list}${direction}`),
   ]),
   questions: [
-    'What is {list} in ascending order?', 'What is {list} sorted from smallest to largest?', 'What are these numbers in increasing order: {list}?',
+    'What is {list} in ascending order?', 'What order do {list} go in from small to large?', 'Can {list} be put in ascending order?',
+    'If {list} were sorted, what would the list be?', 'What is {list} sorted from smallest to largest?', 'What are these numbers in increasing order: {list}?',
     'What is the sorted order of {list}?', 'Which order puts {list} from least to greatest?', 'What does {list} look like in ascending order?',
   ],
   dataFirst: {
@@ -74,6 +79,9 @@ export const COUNT_WORDS_PARTS: PhrasingParts = {
     'How many words are there in: {text}', 'How many words are there in "{text}"?', 'How many words does "{text}" have?',
     'How many words does this sentence contain: {text}', 'What is the number of words in: {text}', 'How many words make up "{text}"?',
     'What is the word count of "{text}"?', 'How many words in "{text}"?',
+    'How many words do you see in: {text}', 'What number of words is in "{text}"?', '"{text}" has how many words?',
+    'In "{text}", how many words are there?', 'Here is a sentence: {text}. How many words does it have?', 'Count: how many words in {text}?',
+    'This is my sentence: "{text}". What is its word count?', 'How many words did the sentence "{text}" use?',
   ],
   dataFirst: { label: 'Words', slot: '{text}', requests: ['count them', 'count how many there are', 'say how many there are'] },
 };
@@ -85,11 +93,14 @@ export const REVERSE_WORDS_PARTS: PhrasingParts = {
     ...cross(['reverse', 'invert', 'flip', 'mirror'], WORD_OBJECTS),
     ...cross(['list', 'put', 'order', 'arrange', 'say', 'print', 'repeat'], [
       '{words} in reverse order', 'these words in reverse order: {words}', 'these words backwards: {words}', '{words} backwards', 'the words {words} in the opposite order',
+      'these words the other way round: {words}', '{words} from right to left', '{words} with the final word first and the first word last',
     ]),
   ],
   questions: [
     'What is the reverse of {words}?', 'What is {words} backwards?', 'What are these words in reverse order: {words}?', 'What is the reversed order of {words}?',
     'What is {words} in the opposite order?', 'How does the list {words} go backwards?',
+    'What is {words} the other way round?', 'If you flip {words}, what do you get?', 'How do the words {words} look in reverse?',
+    'What comes out when {words} is reversed?', 'Can you say {words} backwards?',
   ],
   dataFirst: {
     label: 'Words',

@@ -13,6 +13,13 @@ export type PhrasingSet = 'seen' | 'unseen';
 
 /** Wrappers a trained phrasing may come in; `{x}` is the phrased question. */
 const WRAPPERS = ['{x}', '{x}', '{x}', 'Q: {x}\nA:', 'Question: {x}\nAnswer:', '{x}\nAnswer:', 'Q: {x} A:'];
+/**
+ * Words around a question that change nothing it asks: a user's greeting or thanks. Without them the
+ * model learns that a question is all there is, and a plain question with one more clause than any
+ * trained phrasing (most held-out ones) reads as something else.
+ */
+const OPENERS = ['Hi! ', 'Hello. ', 'Quick question. ', 'One more. ', 'Okay, ', 'Hmm. ', 'Question for you. ', 'Here is one. '];
+const CLOSERS = [' Thanks.', ' Thank you!', ' Thanks a lot.', ' Thank you very much.'];
 /** Ways a template may list a classification family's labels. */
 const OPTION_FORMATS = [
   (labels: readonly string[]) => `\nOPTIONS:\n${labels.map((l) => `- ${l}`).join('\n')}`,
@@ -49,6 +56,8 @@ function trainingExample(family: PhrasedFamily, problem: PhrasedProblem, rng: Se
   const template = family.trained[rng.int(family.trained.length)];
   let question = fillSlots(template, problem.slots);
   if (family.options && rng.next() < 0.4) question += OPTION_FORMATS[rng.int(OPTION_FORMATS.length)](rng.shuffle([...family.options]));
+  if (rng.next() < 0.15) question = `${OPENERS[rng.int(OPENERS.length)]}${question}`;
+  if (rng.next() < 0.15) question += CLOSERS[rng.int(CLOSERS.length)];
   const wrapper = WRAPPERS[rng.int(WRAPPERS.length)];
   // Worked targets go in `targets`, with no rationale field: the trainer must not add the CoT trigger.
   return { inputs: wrapper.split('{x}').join(question), targets: targetOf(family, problem), task: family.family };
