@@ -1,6 +1,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import koffi from 'koffi';
+import { ConfigError } from './config-error.ts';
 
 /**
  * glibc keeps what onnxruntime and V8 free in its per-thread arenas: after a model load (the checkpoint,
@@ -47,6 +48,15 @@ export function returnFreedMemory(): boolean {
   if (!mallocTrim) return false;
   mallocTrim(0);
   return true;
+}
+
+/** FLAN_FREED_MEMORY_SECONDS: how long an idle engine keeps what a burst freed (0 = it goes back after a second's pause). */
+export function freedMemoryKeepMsFromEnv(env: NodeJS.ProcessEnv): { freedMemoryKeepMs?: number } {
+  const raw = env.FLAN_FREED_MEMORY_SECONDS;
+  if (raw === undefined || raw === '') return {};
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds < 0) throw new ConfigError(`FLAN_FREED_MEMORY_SECONDS must be a whole number of seconds >= 0, not "${raw}"`);
+  return { freedMemoryKeepMs: Math.max(1000, seconds * 1000) };
 }
 
 /** The pending trim: one per process, as the heap it trims is. */

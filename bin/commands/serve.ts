@@ -8,6 +8,7 @@ import { EngineClient } from '../../runtime/engine/engine-client.ts';
 import { engineNiceFromEnv } from '../../runtime/engine/thread-priority.ts';
 import { engineStallMsFromEnv } from '../../runtime/engine/worker-watch.ts';
 import { adapterLimitsFromEnv } from '../../runtime/engine/adapter-config.ts';
+import { freedMemoryKeepMsFromEnv } from '../../runtime/freed-memory.ts';
 import { sessionConfigFromEnv } from '../../runtime/device/device-config.ts';
 import { placementWarnings } from '../../runtime/device/node-placement.ts';
 import { ModelCatalog } from '../../runtime/versions/model-catalog.ts';
@@ -122,7 +123,7 @@ export function registerServe(program: Command): void {
         session,
         nice: engineNiceFromEnv(process.env),
         stallMs: engineStallMsFromEnv(process.env),
-        limits: { ...(memory ? { modelMemoryBytes: memory } : {}), ...adapterLimitsFromEnv(process.env) },
+        limits: { ...(memory ? { modelMemoryBytes: memory } : {}), ...adapterLimitsFromEnv(process.env), ...freedMemoryKeepMsFromEnv(process.env) },
         onRestart: (err) => logs.error?.({ err }, 'the engine worker died or stalled; a new one was started and its requests answered 503'),
       });
       // Versions and aliases: shared by every replica that mounts FLAN_STORE_DIR (files, jobs and eval

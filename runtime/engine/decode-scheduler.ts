@@ -19,6 +19,8 @@ export interface SchedulerLimits {
   maxKvCacheBytes: number;
   /** Budget for the encoder-output cache, in bytes. */
   encoderCacheBytes: number;
+  /** How long memory a burst freed is kept for the next burst before it goes back to the kernel. */
+  freedMemoryKeepMs: number;
 }
 
 export interface TokenIds {
@@ -156,7 +158,7 @@ export class DecodeScheduler {
     } finally {
       this.looping = false;
       // What the burst's runs freed (onnxruntime's intermediates, the encoder's outputs) goes back in a pause.
-      returnFreedMemoryWhenIdle();
+      returnFreedMemoryWhenIdle(this.limits.freedMemoryKeepMs);
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
   }

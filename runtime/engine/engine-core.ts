@@ -37,6 +37,10 @@ export const DEFAULT_LIMITS: EngineLimits = {
   // for good under varied traffic (the server under rounds of 32 new 64-token prompts, flan-t5-small, 4
   // interleaved rounds: peak RSS median 1146 MiB at 256 MiB, 1026 at 32, tokens/s unchanged).
   encoderCacheBytes: 32 * 2 ** 20,
+  // A burst after the trim faults its ~200 MiB back in (a page fault costs ~20 us in this VM: ~1 s for a
+  // burst of 32 at flan-t5-small, 490 vs 610 tok/s in bench vs-hf); a process that never trims (glibc's
+  // own default, and the Hugging Face peer's) keeps it for good.
+  freedMemoryKeepMs: 30_000,
   maxPromptTokens: 2048,
   maxNewTokens: 1024,
   defaultMaxTokens: 256,
