@@ -5,7 +5,7 @@ import { ModelLoadError } from '../checkpoint/model-load-error.ts';
 import { checkWeightsFinite, probeForward } from '../checkpoint/servable-check.ts';
 import type { Tokenizer } from '../checkpoint/tokenizer.ts';
 import type { SessionConfig } from '../onnx-session.ts';
-import { returnFreedMemoryWhenIdle } from '../freed-memory.ts';
+import { returnFreedMemory } from '../freed-memory.ts';
 import { T5Runner } from '../t5-runner.ts';
 import { DecodeScheduler, type SchedulerLimits, type TokenIds } from './decode-scheduler.ts';
 import { EngineError, type LoadedModelInfo, type ModelRef } from './engine-api.ts';
@@ -36,8 +36,9 @@ export const loadFromDirectory: ModelLoader = async (ref, session, adapterTarget
     throw err;
   });
   const bytes = [...dir.weights.values()].reduce((sum, t) => sum + t.data.byteLength, 0);
-  // The checkpoint, the graphs and onnxruntime's copies made while loading are garbage now.
-  returnFreedMemoryWhenIdle();
+  // The checkpoint, the graphs and onnxruntime's copies made while loading are garbage now: given back
+  // at once, since a trim left for the idle pause waits behind the first requests' keep (FLAN_FREED_MEMORY_SECONDS).
+  returnFreedMemory();
   return { runner, tokenizer: dir.tokenizer, tokens, bytes };
 };
 

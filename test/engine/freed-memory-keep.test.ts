@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../runtime/config-error.ts';
 import type { EngineCore } from '../../runtime/engine/engine-core.ts';
-import { freedMemoryKeepMsFromEnv, returnFreedMemoryWhenIdle } from '../../runtime/freed-memory.ts';
+import { loadFromDirectory } from '../../runtime/engine/model-router.ts';
+import { freedMemoryKeepMsFromEnv, returnFreedMemory, returnFreedMemoryWhenIdle } from '../../runtime/freed-memory.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { collect, referenceCase, referenceEngine } from './reference-engine.ts';
 
 // The trim is what is watched here, not done: a real one would only make the test slower.
-vi.mock('../../runtime/freed-memory.ts', async (original) => ({ ...(await original<object>()), returnFreedMemoryWhenIdle: vi.fn() }));
+vi.mock('../../runtime/freed-memory.ts', async (original) => ({ ...(await original<object>()), returnFreedMemoryWhenIdle: vi.fn(), returnFreedMemory: vi.fn() }));
 
 describe('FLAN_FREED_MEMORY_SECONDS', () => {
   it('is read as whole seconds, 0 meaning the one-second pause, and refuses anything else', () => {
@@ -15,6 +16,19 @@ describe('FLAN_FREED_MEMORY_SECONDS', () => {
     expect(freedMemoryKeepMsFromEnv({ FLAN_FREED_MEMORY_SECONDS: '0' })).toEqual({ freedMemoryKeepMs: 1000 });
     expect(() => freedMemoryKeepMsFromEnv({ FLAN_FREED_MEMORY_SECONDS: '1.5' })).toThrow(ConfigError);
     expect(() => freedMemoryKeepMsFromEnv({ FLAN_FREED_MEMORY_SECONDS: '-1' })).toThrow(/FLAN_FREED_MEMORY_SECONDS/);
+  });
+});
+
+describe('after a model load', () => {
+  it('its garbage goes back at once, not behind the first requests\' keep', async () => {
+    const trimNow = vi.mocked(returnFreedMemory);
+    const trimLater = vi.mocked(returnFreedMemoryWhenIdle);
+    trimNow.mockClear();
+    trimLater.mockClear();
+    const parts = await loadFromDirectory({ id: 'flan-mini', dir: 'models/flan-mini' }, { device: 'cpu', threads: 1 }, []);
+    await parts.runner.release();
+    expect(trimNow).toHaveBeenCalledTimes(1);
+    expect(trimLater).not.toHaveBeenCalled();
   });
 });
 
