@@ -48,6 +48,17 @@ returnFreedMemory();
 console.log(JSON.stringify({ before, after: ref.deref() !== undefined, exposed: typeof globalThis.gc }));
 `;
 
+/** An array dropped before a burst's end: collected after a second's pause, long before the trim. */
+const collectedEarly = `
+const { returnFreedMemoryWhenIdle } = await import(${JSON.stringify(moduleUrl)});
+let ref;
+(() => { ref = new WeakRef(new Float32Array(16 << 20).fill(1)); })();
+await new Promise((resolve) => setTimeout(resolve, 0));
+returnFreedMemoryWhenIdle(60_000);
+await new Promise((resolve) => setTimeout(resolve, 1500));
+console.log(JSON.stringify({ collected: ref.deref() === undefined }));
+`;
+
 /** With --expose-gc: minor page faults of filling an 8 MiB array the second time, after the first was freed. */
 const refill = (keep: boolean) => `
 import { readFileSync } from 'node:fs';
@@ -78,6 +89,10 @@ describe('returnFreedMemory', () => {
     expect(before).toBe(true);
     expect(after).toBe(false);
     expect(exposed).toBe('undefined'); // the page's own global is not changed
+  });
+
+  it('when the trim waits longer than a second, arrays nobody holds are collected after a second', () => {
+    expect(runChild<{ collected: boolean }>(collectedEarly).collected).toBe(true);
   });
 
   it.skipIf(!glibc)('gives freed heap pages back to the kernel (glibc keeps them otherwise)', () => {
