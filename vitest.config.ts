@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/helpers/temp-root.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // onnxruntime sessions are heavy; two cores, so forks keep memory isolated and parallelism modest.
