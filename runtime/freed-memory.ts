@@ -1,7 +1,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import koffi from 'koffi';
-import { ConfigError } from './config-error.ts';
+import { wholeNumberFromEnv } from './config-error.ts';
 
 /**
  * glibc keeps what onnxruntime and V8 free in its per-thread arenas: after a model load (the checkpoint,
@@ -52,12 +52,12 @@ export function returnFreedMemory(): boolean {
 
 /** FLAN_FREED_MEMORY_SECONDS: how long an idle engine keeps what a burst freed (0 = it goes back after a second's pause). */
 export function freedMemoryKeepMsFromEnv(env: NodeJS.ProcessEnv): { freedMemoryKeepMs?: number } {
-  const raw = env.FLAN_FREED_MEMORY_SECONDS;
-  if (raw === undefined || raw === '') return {};
-  const seconds = Number(raw);
-  if (!Number.isInteger(seconds) || seconds < 0) throw new ConfigError(`FLAN_FREED_MEMORY_SECONDS must be a whole number of seconds >= 0, not "${raw}"`);
-  return { freedMemoryKeepMs: Math.max(1000, seconds * 1000) };
+  const seconds = wholeNumberFromEnv(env, 'FLAN_FREED_MEMORY_SECONDS', 0);
+  return seconds === undefined ? {} : { freedMemoryKeepMs: Math.max(IDLE_PAUSE_MS, seconds * 1000) };
 }
+
+/** The pause after which an idle process collects V8's garbage, and the shortest wait before a trim. */
+const IDLE_PAUSE_MS = 1000;
 
 /** The pending collection and trim: one per process, as the heap they free is. */
 let pending: NodeJS.Timeout | undefined;
@@ -70,9 +70,9 @@ let pendingCollection: NodeJS.Timeout | undefined;
  * left uncollected are memory the next burst cannot reuse (it faulted ~200 MiB afresh: bench vs-hf f32
  * 405-421 tok/s in the two rounds before V8 collected, 712 after).
  */
-export function returnFreedMemoryWhenIdle(delayMs = 1000): void {
+export function returnFreedMemoryWhenIdle(delayMs = IDLE_PAUSE_MS): void {
   cancelFreedMemoryReturn();
-  if (delayMs > 1000) pendingCollection = setTimeout(collectGarbage, 1000).unref();
+  if (delayMs > IDLE_PAUSE_MS) pendingCollection = setTimeout(collectGarbage, IDLE_PAUSE_MS).unref();
   pending = setTimeout(returnFreedMemory, delayMs).unref();
 }
 

@@ -1,15 +1,7 @@
-import { ConfigError } from '../config-error.ts';
+import { ConfigError, wholeNumberFromEnv } from '../config-error.ts';
 import type { RouterLimits } from './model-router.ts';
 
 type AdapterLimits = Pick<RouterLimits, 'adapterTargets' | 'adapterMemoryBytes' | 'adapterIdleMs'>;
-
-function wholeNumber(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be a whole number >= ${min}, not "${raw}"`);
-  return n;
-}
 
 /**
  * FLAN_ADAPTER_TARGETS (comma list of modules whose layers take LoRA adapters per row, e.g. "q,v";
@@ -24,9 +16,9 @@ export function adapterLimitsFromEnv(env: NodeJS.ProcessEnv): Partial<AdapterLim
     if (modules.some((m) => !/^[A-Za-z0-9_]+$/.test(m))) throw new ConfigError(`FLAN_ADAPTER_TARGETS must be a comma list of module names (q,k,v,o,wi_0,wi_1,wo) or "none", not "${targets}"`);
     limits.adapterTargets = modules;
   }
-  const mb = wholeNumber(env, 'FLAN_ADAPTER_MEMORY_MB', 1);
+  const mb = wholeNumberFromEnv(env, 'FLAN_ADAPTER_MEMORY_MB', 1);
   if (mb !== undefined) limits.adapterMemoryBytes = mb * 2 ** 20;
-  const idle = wholeNumber(env, 'FLAN_ADAPTER_IDLE_SECONDS', 0);
+  const idle = wholeNumberFromEnv(env, 'FLAN_ADAPTER_IDLE_SECONDS', 0);
   if (idle !== undefined) limits.adapterIdleMs = idle * 1000;
   return limits;
 }

@@ -1,4 +1,4 @@
-import { ConfigError } from '../config-error.ts';
+import { wholeNumberFromEnv } from '../config-error.ts';
 import type { NativeCallSink } from '../device/native-calls.ts';
 import { EngineError } from './engine-api.ts';
 
@@ -7,11 +7,8 @@ export const DEFAULT_STALL_MS = 300_000;
 
 /** FLAN_ENGINE_STALL_SECONDS: the watchdog's limit (thread-level progress: a step, a load, a turn of its loop). */
 export function engineStallMsFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env.FLAN_ENGINE_STALL_SECONDS;
-  if (raw === undefined || raw === '') return DEFAULT_STALL_MS;
-  const seconds = Number(raw);
-  if (!Number.isInteger(seconds) || seconds < 1) throw new ConfigError(`FLAN_ENGINE_STALL_SECONDS must be a whole number of seconds >= 1, not "${raw}"`);
-  return seconds * 1000;
+  const seconds = wholeNumberFromEnv(env, 'FLAN_ENGINE_STALL_SECONDS', 1);
+  return seconds === undefined ? DEFAULT_STALL_MS : seconds * 1000;
 }
 
 const CALLS = 0;
