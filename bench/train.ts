@@ -8,6 +8,7 @@ import { sessionConfigFromEnv } from '../runtime/onnx-session.ts';
 import { FLAN_T5_SMALL, randomTrainBatch, writeBenchModel } from './bench-model.ts';
 import { hfPython, startHfPeer } from './hf-venv.ts';
 import { matmulGflops } from './matmul-baseline.ts';
+import { median } from './latency-stats.ts';
 
 /**
  * Finetuning throughput on the flan-t5-small shape with seeded random weights: tokens/s of full and
@@ -70,7 +71,6 @@ async function measure(config: T5Config, method: MethodConfig, flopsPerStep: num
 }
 
 const LR = 1e-3;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Our full-finetuning step against the Hugging Face peer's, alternating (order swapped each step) on the same batches. */
 async function againstHf(config: T5Config) {

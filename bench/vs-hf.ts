@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { loadTokenizer } from '../runtime/checkpoint/tokenizer.ts';
 import { seededPrompts, writeBenchModel } from './bench-model.ts';
 import { hfPython, startHfPeer } from './hf-venv.ts';
+import { median } from './latency-stats.ts';
 
 const REQUESTS = 32;
 const PROMPT_TOKENS = 64;
@@ -143,7 +144,6 @@ async function measureHf(hf: Hf, prompts: number[][], single: number[], decode: 
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const r2 = (x: number) => Math.round(x * 100) / 100;
 const r1 = (x: number) => Math.round(x * 10) / 10;
 const load = () => loadavg().map(r2);

@@ -14,11 +14,11 @@ import { parseWeightFormat } from '../runtime/graph/quantize-weights.ts';
 import { int64Feed, ort, sessionConfigFromEnv } from '../runtime/onnx-session.ts';
 import { T5Runner } from '../runtime/t5-runner.ts';
 import { seededPrompts, writeBenchModel } from './bench-model.ts';
+import { median } from './latency-stats.ts';
 
 const PROMPT_TOKENS = 64;
 const PAST_TOKENS = 64;
 const STEPS_PER_ROUND = 12;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
 
 /** The decoder feeds of a batch mid-generation: its prompts encoded, PAST_TOKENS already in the cache. */
