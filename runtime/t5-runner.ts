@@ -8,17 +8,22 @@ import { initializerBytes } from './graph/ir.ts';
 import { serializeModel } from './graph/onnx-serialize.ts';
 import { toFloat16Compute } from './graph/float16-graph.ts';
 import { contribOpsets, quantizeGraphWeights } from './graph/quantize-weights.ts';
-import { buildCrossKVGraph, buildDecoderStepGraph, buildEncoderGraph, decoderNames } from './graph/t5-graphs.ts';
+import { buildCrossKVGraph, buildDecoderStepGraph, buildEncoderGraph, buildLmHeadGraph, decoderNames } from './graph/t5-graphs.ts';
+import { lmHeadWeightName } from './graph/t5-layers.ts';
 import { AdapterSlots, BASE_ADAPTER } from './engine/adapter-slots.ts';
 import { createMeasuredSession } from './device/create-session.ts';
-import { keepsTensorsOnDevice, type ExecutionDevice, type SessionConfig } from './device/device-config.ts';
+import { keepsTensorsOnDevice, takesScreenedHead, type ExecutionDevice, type SessionConfig } from './device/device-config.ts';
 import { assertFeedsFitDevice } from './device/feed-guard.ts';
 import type { GraphNodePlacement } from './device/node-placement.ts';
 import { HostCopy } from './device/host-copy.ts';
 import { nativeCall } from './device/native-calls.ts';
 import type { TransferTally } from './device/transfer-tally.ts';
 import { int64Feed, ort } from './onnx-session.ts';
+import { ScreenedHead } from './screened-head.ts';
 import { TokenEmbeddings } from './token-embeddings.ts';
+
+/** How many screened tokens a row's exact argmax is looked for among (see ScreenedHead). */
+const SCREENED_TOP_K = 128;
 
 /** Past this many weight bytes a graph goes to disk with ONNX external data (protobuf's 2 GB cap). */
 const EXTERNAL_DATA_BYTES = 1.5 * 2 ** 30;
@@ -39,12 +44,14 @@ export interface DecoderStepFeeds {
 export type AdapterFeeds = Record<string, ort.Tensor>;
 
 export interface DecoderStepResult {
-  /** [B, T, V]; its buffer is reused by the next step, so read it before stepping again. */
-  logits: ort.Tensor;
+  /** [B, T, V] when asked for; its buffer is reused by the next step, so read it before stepping again. */
+  logits: ort.Tensor | undefined;
   /** The argmax of each row's logits, [B, T]. */
   greedyIds: BigInt64Array;
   /** The new tokens' keys and values, per layer key then value ([B, H, T, dk]), for the caller's cache. */
   newKV: ort.Tensor[];
+  /** With a screened head: what the head multiplies, [B, T, D]. */
+  headInput?: ort.Tensor;
 }
 
 export interface DeviceStepResult {
@@ -77,6 +84,8 @@ function disposeDeviceTensors(out: Record<string, ort.Tensor>, keep: ReadonlySet
 export class T5Runner {
   private logitsScratch: Float32Array | undefined;
   private bareBase?: AdapterSlots;
+  /** With a screened head: the f32 head, made at its first use (logits asked for, or a row the screen could not settle). */
+  private fullHead?: Promise<ort.InferenceSession>;
 
   private constructor(
     readonly config: T5Config,
@@ -92,6 +101,9 @@ export class T5Runner {
     private readonly hostCopy: HostCopy | undefined,
     /** On the CPU, the one embedding table both graphs' `inputs_embeds` are looked up in. */
     private readonly embeddings: TokenEmbeddings | undefined,
+    /** Where the decoder screens its head on int8 weights (takesScreenedHead): the exact argmax's f32 side. */
+    private readonly screen: ScreenedHead | undefined,
+    private readonly session: SessionConfig,
   ) {}
 
   static async fromWeights(config: T5Config, weights: T5Weights, session: SessionConfig, adapterTargets: readonly string[] = []): Promise<T5Runner> {
@@ -108,10 +120,12 @@ export class T5Runner {
     const shared = weights.get('shared.weight');
     if (feedEmbeddings && !shared) throw new Error('weight shared.weight is missing');
     const embeddings = feedEmbeddings ? TokenEmbeddings.copyOf(shared!.data, config.vocabSize, config.dModel) : undefined;
+    const screen = takesScreenedHead(session) ? screenedHeadOf(config, weights, embeddings) : undefined;
+    const screenedHead = screen ? { topK: Math.min(SCREENED_TOP_K, config.vocabSize) } : undefined;
     const builds = [
       () => buildEncoderGraph(config, weights, adapterTargets, { feedEmbeddings }),
       () => buildCrossKVGraph(config, weights, adapterTargets),
-      () => buildDecoderStepGraph(config, weights, adapterTargets, { presentOutputs: onDevice, feedEmbeddings }),
+      () => buildDecoderStepGraph(config, weights, adapterTargets, { presentOutputs: onDevice, feedEmbeddings, screenedHead }),
     ];
     const sessions = [];
     for (const [index, build] of builds.entries()) {
@@ -124,7 +138,7 @@ export class T5Runner {
     const [encoder, crossKV, decoder] = sessions;
     const placement = sessions.map((m) => m.placement);
     const hostCopy = onDevice ? new HostCopy({ device: session.device, threads: 1 }) : undefined;
-    return new T5Runner(config, session.device, placement, adapterTargets, encoder.session, crossKV.session, decoder.session, hostCopy, embeddings);
+    return new T5Runner(config, session.device, placement, adapterTargets, encoder.session, crossKV.session, decoder.session, hostCopy, embeddings, screen, session);
   }
 
   /** Encoder states [B, S, D] for padded ids and their 0/1 mask. */
@@ -143,10 +157,12 @@ export class T5Runner {
 
   /**
    * One decoder pass. The logits land in a buffer reused from step to step unless `freshLogits`: a
-   * pass that may run beside the scheduler's steps (teacher-forced scoring) must not share it.
+   * pass that may run beside the scheduler's steps (teacher-forced scoring) must not share it. With
+   * `logits: false` (every row greedy) a screened head leaves them uncomputed.
    */
-  async decodeStep(f: DecoderStepFeeds, opts: { freshLogits?: boolean; tally?: TransferTally } = {}): Promise<DecoderStepResult> {
+  async decodeStep(f: DecoderStepFeeds, opts: { freshLogits?: boolean; tally?: TransferTally; logits?: boolean } = {}): Promise<DecoderStepResult> {
     const feeds = this.decoderFeeds(f);
+    if (this.screen) return this.screenedStep(this.screen, feeds, opts);
     if (this.hostCopy) {
       // The outputs are on the device: the logits and the new keys and values are read back.
       const out = await this.runDecoder(feeds, opts.tally);
@@ -159,6 +175,50 @@ export class T5Runner {
     const out = await this.run(this.decoder, feeds, fetches, opts.tally);
     const newKV = this.layers().flatMap((i) => [out[decoderNames.newKey(i)], out[decoderNames.newValue(i)]] as ort.Tensor[]);
     return { logits: out.logits as ort.Tensor, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
+  }
+
+  /** A decoder pass through the screened head: exact greedy ids, and the f32 head only where needed. */
+  private async screenedStep(
+    screen: ScreenedHead,
+    feeds: Record<string, ort.Tensor>,
+    opts: { freshLogits?: boolean; tally?: TransferTally; logits?: boolean },
+  ): Promise<DecoderStepResult> {
+    const fetches = { ...this.newKVFetches(), head_input: null, screen_values: null, screen_ids: null };
+    const out = await this.run(this.decoder, feeds, fetches, opts.tally);
+    const newKV = this.layers().flatMap((i) => [out[decoderNames.newKey(i)], out[decoderNames.newValue(i)]] as ort.Tensor[]);
+    const input = out.head_input as ort.Tensor;
+    const values = out.screen_values as ort.Tensor;
+    const topK = values.dims[values.dims.length - 1];
+    const { greedyIds, uncertain } = screen.pick(input.data as Float32Array, values.data as Float32Array, out.screen_ids.data as BigInt64Array, topK);
+    if (opts.logits === false) {
+      // Only the rows the screen could not settle go through the f32 head.
+      if (uncertain.length) {
+        const d = this.config.dModel;
+        const data = input.data as Float32Array;
+        const rows = new Float32Array(uncertain.length * d);
+        uncertain.forEach((r, i) => rows.set(data.subarray(r * d, (r + 1) * d), i * d));
+        const head = await this.runFullHead(screen, new ort.Tensor('float32', rows, [uncertain.length, 1, d]), false, opts.tally);
+        uncertain.forEach((r, i) => (greedyIds[r] = head.greedyIds[i]));
+      }
+      return { logits: undefined, greedyIds, newKV, headInput: input };
+    }
+    const head = await this.runFullHead(screen, input, opts.freshLogits ?? false, opts.tally);
+    for (const r of uncertain) greedyIds[r] = head.greedyIds[r];
+    return { logits: head.logits, greedyIds, newKV, headInput: input };
+  }
+
+  /** The f32 head over head inputs [B, T, D]: logits (in the reused buffer unless `fresh`) and their argmax. */
+  private async runFullHead(screen: ScreenedHead, input: ort.Tensor, fresh: boolean, tally: TransferTally | undefined) {
+    this.fullHead ??= this.createFullHead(screen);
+    const fetches = { logits: fresh ? null : this.logitsBuffer(input.dims), greedy_ids: null };
+    const out = await this.run(await this.fullHead, { head_input: input }, fetches, tally);
+    return { logits: out.logits as ort.Tensor, greedyIds: out.greedy_ids.data as BigInt64Array };
+  }
+
+  private async createFullHead(screen: ScreenedHead): Promise<ort.InferenceSession> {
+    const weight = { shape: [this.config.vocabSize, this.config.dModel], data: screen.weight };
+    const graph = buildLmHeadGraph(this.config, new Map([[lmHeadWeightName(this.config), weight]]));
+    return (await sessionForGraph(graph, this.session)).session;
   }
 
   /**
@@ -233,9 +293,11 @@ export class T5Runner {
   }
 
   private outputNames(): Record<string, null> {
-    const names: Record<string, null> = { greedy_ids: null };
-    for (const i of this.layers()) names[decoderNames.newKey(i)] = names[decoderNames.newValue(i)] = null;
-    return names;
+    return { greedy_ids: null, ...this.newKVFetches() };
+  }
+
+  private newKVFetches(): Record<string, null> {
+    return Object.fromEntries(newOutputNames(this.config.numDecoderLayers).map((name) => [name, null]));
   }
 
   /**
@@ -275,9 +337,29 @@ export class T5Runner {
     return this.teacherForced(decoderInputIds, int64Feed(decoderInputIds.map(() => promptIds.map(() => 1))), cross);
   }
 
+  /**
+   * Whether one teacher-forced step on a one-token prompt gives finite logits: the load probe. A
+   * screened runner checks its head inputs instead, so that the probe does not make the f32 head (66 MiB
+   * at flan-t5-small) in a server that only decodes greedily: finite inputs times finite weights (the
+   * weights are checked before the probe) are finite logits below the bound ScreenedHead checks.
+   */
+  async probeFinite(promptIds: readonly number[], decoderStart: number): Promise<boolean> {
+    const encoderMask = int64Feed([promptIds.map(() => 1)]);
+    const states = await this.encode(int64Feed([[...promptIds]]), encoderMask);
+    const step = await this.teacherForcedStep([[decoderStart]], encoderMask, await this.crossKeyValues(states), !this.screen);
+    if (this.screen) return this.screen.logitsFinite(step.headInput!.data as Float32Array);
+    const logits = step.logits!.data as Float32Array;
+    return logits.length > 0 && logits.every(Number.isFinite);
+  }
+
   private async teacherForced(decoderInputIds: number[][], encoderMask: ort.Tensor, cross: ort.Tensor[]): Promise<ort.Tensor> {
+    // Asked for, so present on every path.
+    return (await this.teacherForcedStep(decoderInputIds, encoderMask, cross, true)).logits!;
+  }
+
+  private async teacherForcedStep(decoderInputIds: number[][], encoderMask: ort.Tensor, cross: ort.Tensor[], logits: boolean): Promise<DecoderStepResult> {
     const batch = decoderInputIds.length;
-    const { logits } = await this.decodeStep(
+    return this.decodeStep(
       {
         inputIds: int64Feed(decoderInputIds),
         encoderAttentionMask: encoderMask,
@@ -285,13 +367,13 @@ export class T5Runner {
         queryPositions: int64Feed(decoderInputIds.map((row) => row.map((_, t) => t))),
         cross,
       },
-      { freshLogits: true },
+      { freshLogits: true, logits },
     );
-    return logits;
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.encoder.release(), this.crossKV.release(), this.decoder.release(), this.hostCopy?.release()]);
+    const fullHead = await this.fullHead?.catch(() => undefined);
+    await Promise.all([this.encoder.release(), this.crossKV.release(), this.decoder.release(), this.hostCopy?.release(), fullHead?.release()]);
   }
 
   /**
@@ -313,6 +395,17 @@ export class T5Runner {
 function declared(session: ort.InferenceSession, adapters: AdapterFeeds | undefined): AdapterFeeds {
   if (!adapters) return {};
   return Object.fromEntries(session.inputNames.filter((name) => name in adapters).map((name) => [name, adapters[name]]));
+}
+
+/**
+ * The screened head's f32 side: the tied embedding table the runner already holds, or a private copy of
+ * lm_head.weight (a view would keep the whole checkpoint buffer alive).
+ */
+function screenedHeadOf(config: T5Config, weights: T5Weights, embeddings: TokenEmbeddings | undefined): ScreenedHead {
+  const name = lmHeadWeightName(config);
+  const weight = name === 'shared.weight' && embeddings ? embeddings.table : weights.get(name)?.data.slice();
+  if (!weight) throw new Error(`weight ${name} is missing`);
+  return new ScreenedHead(weight, config.vocabSize, config.dModel);
 }
 
 /** A batch-of-one float tensor [1, ...] repeated into [rows, ...]. */

@@ -7,7 +7,8 @@ import { ort } from './onnx-session.ts';
  */
 export class TokenEmbeddings {
   private constructor(
-    private readonly table: Float32Array,
+    /** [V, D]; also the screened head's f32 weights where the checkpoint ties its head to it. */
+    readonly table: Float32Array,
     private readonly dModel: number,
     private readonly vocabSize: number,
   ) {}

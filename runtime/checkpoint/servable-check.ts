@@ -19,7 +19,5 @@ export function checkWeightsFinite(weights: T5Weights, file: string): void {
  * what a weight scan cannot (an overflow inside the network) before the version takes traffic.
  */
 export async function probeForward(runner: T5Runner, tokens: { decoderStart: number; eos: readonly number[] }, dir: string): Promise<void> {
-  const { logits } = await runner.forward([[tokens.eos[0] ?? 1]], [[1]], [[tokens.decoderStart]]);
-  const data = logits.data as Float32Array;
-  if (data.length === 0 || !data.every(Number.isFinite)) throw new ModelLoadError(dir, 'a probe forward pass produced non-finite logits');
+  if (!(await runner.probeFinite([tokens.eos[0] ?? 1], tokens.decoderStart))) throw new ModelLoadError(dir, 'a probe forward pass produced non-finite logits');
 }

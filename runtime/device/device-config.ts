@@ -32,6 +32,11 @@ export interface SessionConfig {
    * (15 s against 3.5, all first-touch page faults) and the process 1.4 GiB larger for good.
    */
   memoryPattern?: boolean;
+  /**
+   * Whether a greedy decoder step on the CPU with f32 weights finds its exact token through the int8
+   * screened head (runtime/screened-head.ts; absent: yes) or the f32 head (false, FLAN_SCREENED_HEAD=off).
+   */
+  screenedHead?: boolean;
 }
 
 export const PRECISIONS = ['fp32', 'fp16'] as const;
@@ -68,12 +73,21 @@ export function parseDevice(value: string | undefined): ExecutionDevice {
 
 /** FLAN_CPU_ARENA: on or off (the default for served models: see SessionConfig.cpuArena). */
 export function parseCpuArena(value: string | undefined): boolean {
-  const arena = (value || 'off').toLowerCase();
-  if (arena !== 'on' && arena !== 'off') throw new ConfigError(`FLAN_CPU_ARENA must be on or off, not "${value}"`);
-  return arena === 'on';
+  return parseOnOff('FLAN_CPU_ARENA', value, 'off');
 }
 
-/** Session settings from the environment: FLAN_DEVICE (cpu|webgpu|cuda), FLAN_THREADS, FLAN_WEIGHTS, FLAN_PRECISION and FLAN_CPU_ARENA. */
+function parseOnOff(name: string, value: string | undefined, fallback: 'on' | 'off'): boolean {
+  const setting = (value || fallback).toLowerCase();
+  if (setting !== 'on' && setting !== 'off') throw new ConfigError(`${name} must be on or off, not "${value}"`);
+  return setting === 'on';
+}
+
+/** Whether a session config's decoder takes the screened head: greedy steps on the CPU over f32 weights in fp32. */
+export function takesScreenedHead(config: SessionConfig): boolean {
+  return config.screenedHead !== false && config.device === 'cpu' && (config.weights ?? 'f32') === 'f32' && config.precision !== 'fp16';
+}
+
+/** Session settings from the environment: FLAN_DEVICE (cpu|webgpu|cuda), FLAN_THREADS, FLAN_WEIGHTS, FLAN_PRECISION, FLAN_CPU_ARENA and FLAN_SCREENED_HEAD. */
 export function sessionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SessionConfig {
   const device = parseDevice(env.FLAN_DEVICE);
   const threads = env.FLAN_THREADS === undefined || env.FLAN_THREADS === '' ? 0 : Number(env.FLAN_THREADS);
@@ -83,5 +97,12 @@ export function sessionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sess
   const weights = parseWeightFormat(env.FLAN_WEIGHTS);
   // Its integer GEMM is a CPU kernel: on a GPU provider those nodes would fall back to the CPU.
   if (weights === 'int8-gemm' && device !== 'cpu') throw new ConfigError(`FLAN_WEIGHTS=int8-gemm runs on the CPU only; use int8 with FLAN_DEVICE=${device}`);
-  return { device, threads, weights, precision: parsePrecision(env.FLAN_PRECISION, weights), cpuArena: parseCpuArena(env.FLAN_CPU_ARENA) };
+  return {
+    device,
+    threads,
+    weights,
+    precision: parsePrecision(env.FLAN_PRECISION, weights),
+    cpuArena: parseCpuArena(env.FLAN_CPU_ARENA),
+    screenedHead: parseOnOff('FLAN_SCREENED_HEAD', env.FLAN_SCREENED_HEAD, 'on'),
+  };
 }

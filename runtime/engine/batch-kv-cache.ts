@@ -136,14 +136,14 @@ export class BatchKVCache {
   }
 
   /** One decoder step over the cache, each row fed its last token; the new keys and values are written in. */
-  async step(runner: T5Runner, inputIds: ort.Tensor, opts: { adapters?: AdapterFeeds; tally?: TransferTally } = {}) {
-    // Logits are always read here: the decoder writes them into the runner's reused host buffer.
+  async step(runner: T5Runner, inputIds: ort.Tensor, opts: { adapters?: AdapterFeeds; tally?: TransferTally; logits?: boolean } = {}) {
+    // The decoder writes logits into the runner's reused host buffer; a screened head skips them for greedy rows.
     const { logits, greedyIds, newKV } = await runner.decodeStep(
       { inputIds, encoderAttentionMask: this.encoderMask, ...this.selfAttentionFeeds(), past: this.past, cross: this.cross, adapters: opts.adapters },
-      { tally: opts.tally },
+      { tally: opts.tally, logits: opts.logits },
     );
     this.append(newKV);
-    return { logits: logits.data as Float32Array, greedyIds };
+    return { logits: logits?.data as Float32Array | undefined, greedyIds };
   }
 
   clear(): void {

@@ -18,7 +18,8 @@ export interface JoiningRow {
 export interface StepOutput {
   /**
    * [B, V] logits; the buffer is reused by the next step, so read it before stepping again. Absent
-   * when the step was told no row needs them and the cache lives on the device (they stay there).
+   * when the step was told no row needs them and either the cache lives on the device (they stay
+   * there) or the runner screens its head (they are never computed).
    */
   logits: Float32Array | undefined;
   /** The argmax of each row, computed in the graph. */

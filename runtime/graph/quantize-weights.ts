@@ -143,8 +143,9 @@ export function quantizeColumns(w: Float32Array, K: number, N: number): { q: Int
  * from that token alone, so a row's result never depends on the other rows of its batch; the kernel
  * takes one activation scale only, so it multiplies by 1 and the row scales follow as a Mul. Weights
  * are symmetric int8 per output column. MatMuls that read the same activations quantize them once.
+ * `only` limits it to the MatMuls over the weights it names (the f32 decoder's screening head).
  */
-function toIntegerGemm(graph: Graph): Graph {
+export function toIntegerGemm(graph: Graph, only: (weight: string) => boolean = () => true): Graph {
   const nodes: Node[] = [];
   let counter = 0;
   const emit = (op: string, inputs: string[], attrs: Node['attrs'] = {}, domain = '', output = `int8-gemm/${op}_${counter}`) => {
@@ -161,7 +162,7 @@ function toIntegerGemm(graph: Graph): Graph {
   const quantizedRows = new Map<string, { q: string; scale: string }>();
   const done = new Set<string>();
   for (const node of graph.nodes) {
-    const w = quantizable(graph, node, () => true);
+    const w = quantizable(graph, node, () => only(node.inputs[1]));
     if (!w) {
       nodes.push(node);
       continue;

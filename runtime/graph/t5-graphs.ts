@@ -3,10 +3,13 @@ import type { T5Weights } from '../checkpoint/t5-weights.ts';
 import { adapterParams } from './adapter-params.ts';
 import { GraphBuilder } from './graph-builder.ts';
 import { attr, type Graph, type Tensor } from './ir.ts';
+import { toIntegerGemm } from './quantize-weights.ts';
 import {
   crossKeyValues,
   decoderSelfBias,
   lmHead,
+  lmHeadInput,
+  lmHeadWeightName,
   paddingBias,
   t5Decoder,
   t5Encoder,
@@ -132,7 +135,7 @@ export function buildDecoderStepGraph(
   cfg: T5Config,
   weights: T5Weights,
   adapterTargets?: readonly string[],
-  opts: ServedGraphOptions & { presentOutputs?: boolean } = {},
+  opts: ServedGraphOptions & { presentOutputs?: boolean; screenedHead?: ScreenedHeadOptions } = {},
 ): Graph {
   const g = new GraphBuilder('t5_decoder_step');
   const p = adapterParams(g, initializerParams(g, weights), weights, adapterTargets);
@@ -164,11 +167,8 @@ export function buildDecoderStepGraph(
   const selfBias = decoderSelfBias(g, cfg, p, queryPositions, keyPositions, keyMask);
   const crossBias = paddingBias(g, encoderMask);
   const { hidden, present } = t5Decoder(g, cfg, p, { tokens, selfBias, cross, crossBias, past, keepPastApart: true });
-  const logits = lmHead(g, cfg, p, hidden);
-  g.output(logits, 'logits', 'float32', ['batch', 'new', cfg.vocabSize]);
-  // Greedy rows need only the best token: the runtime's vectorised ArgMax saves a JS pass over V per row.
-  const best = g.op('ArgMax', [logits], { axis: attr.int(-1), keepdims: attr.int(0) });
-  g.output(best, 'greedy_ids', 'int64', ['batch', 'new']);
+  if (opts.screenedHead) screenedHeadOutputs(g, cfg, p, hidden, opts.screenedHead.topK);
+  else logitsOutputs(g, lmHead(g, cfg, p, hidden), cfg);
   const newShape = ['batch', cfg.numHeads, 'new', cfg.dKv];
   present.forEach(({ key, value }, i) => {
     g.output(key, decoderNames.newKey(i), 'float32', newShape);
@@ -178,5 +178,43 @@ export function buildDecoderStepGraph(
     g.output(g.concat([past[i].key, key], 2), decoderNames.presentKey(i), 'float32', presentShape);
     g.output(g.concat([past[i].value, value], 2), decoderNames.presentValue(i), 'float32', presentShape);
   });
+  const graph = g.build();
+  // Only the screening MatMul turns integer; the rest of an f32 model stays f32.
+  const headWeight = `${lmHeadWeightName(cfg)}.T`;
+  return opts.screenedHead ? toIntegerGemm(graph, (w) => w === headWeight) : graph;
+}
+
+/** `logits` [B, T, V] and, for greedy rows, their argmax `greedy_ids` [B, T]. */
+function logitsOutputs(g: GraphBuilder, logits: string, cfg: T5Config): void {
+  g.output(logits, 'logits', 'float32', ['batch', 'new', cfg.vocabSize]);
+  // Greedy rows need only the best token: the runtime's vectorised ArgMax saves a JS pass over V per row.
+  const best = g.op('ArgMax', [logits], { axis: attr.int(-1), keepdims: attr.int(0) });
+  g.output(best, 'greedy_ids', 'int64', ['batch', 'new']);
+}
+
+/** The screened head of a decoder step (see runtime/screened-head.ts): how many top screening logits it hands back. */
+export interface ScreenedHeadOptions {
+  topK: number;
+}
+
+/**
+ * In place of the logits: the head's input `head_input` [B, T, D] and the `topK` largest of its logits
+ * computed on int8 weights, `screen_values` and `screen_ids` [B, T, topK]. The runner finds the exact
+ * argmax among them; the f32 head (buildLmHeadGraph) runs only where logits are asked for.
+ */
+function screenedHeadOutputs(g: GraphBuilder, cfg: T5Config, p: T5Params, hidden: string, topK: number): void {
+  const input = lmHeadInput(g, cfg, hidden);
+  g.output(input, 'head_input', 'float32', ['batch', 'new', cfg.dModel]);
+  const approx = g.matmul(input, p.linear(lmHeadWeightName(cfg)));
+  const [values, ids] = g.opMulti('TopK', [approx, g.constInt64([topK])], 2, { axis: attr.int(-1) });
+  g.output(values, 'screen_values', 'float32', ['batch', 'new', topK]);
+  g.output(ids, 'screen_ids', 'int64', ['batch', 'new', topK]);
+}
+
+/** The f32 LM head alone: `head_input` [B, T, D] to `logits` and `greedy_ids`, for a screened decoder. */
+export function buildLmHeadGraph(cfg: T5Config, weights: T5Weights): Graph {
+  const g = new GraphBuilder('t5_lm_head');
+  const input = g.input('head_input', 'float32', ['batch', 'new', cfg.dModel]);
+  logitsOutputs(g, g.matmul(input, initializerParams(g, weights).linear(lmHeadWeightName(cfg))), cfg);
   return g.build();
 }

@@ -329,6 +329,15 @@ export function t5Decoder(
  * models that are tied and unscaled.
  */
 export function lmHead(g: GraphBuilder, cfg: T5Config, p: T5Params, hidden: string): string {
-  const input = cfg.scaleDecoderOutputs ? g.mul(hidden, g.constFloat(cfg.dModel ** -0.5)) : hidden;
-  return g.matmul(input, p.linear(cfg.tieWordEmbeddings ? 'shared.weight' : 'lm_head.weight'));
+  return g.matmul(lmHeadInput(g, cfg, hidden), p.linear(lmHeadWeightName(cfg)));
+}
+
+/** What the LM head multiplies: the decoder's output, scaled where the checkpoint ties it to the embeddings. */
+export function lmHeadInput(g: GraphBuilder, cfg: T5Config, hidden: string): string {
+  return cfg.scaleDecoderOutputs ? g.mul(hidden, g.constFloat(cfg.dModel ** -0.5)) : hidden;
+}
+
+/** The LM head's weight [V, D] in the checkpoint. */
+export function lmHeadWeightName(cfg: T5Config): string {
+  return cfg.tieWordEmbeddings ? 'shared.weight' : 'lm_head.weight';
 }

@@ -15,6 +15,7 @@ type Run = (...args: unknown[]) => Promise<unknown>;
 // The class behind onnxruntime-common's InferenceSession (typed there as a factory only).
 const session = (ort.InferenceSession as unknown as { prototype: { run: Run } }).prototype;
 const original = session.run;
+const ranBefore = new WeakSet<object>();
 
 session.run = function (this: unknown, ...args: unknown[]) {
   const armed = existsSync(arm);
@@ -24,9 +25,16 @@ session.run = function (this: unknown, ...args: unknown[]) {
     appendFileSync(log, 'end\n');
   }
   const out = original.apply(this, args);
-  // Busy once a decoder step has returned, outside any native call (an encoder pass is followed at
-  // once by the cross-attention pass, which counts as in flight from the moment it is asked for).
-  if (armed && mode === 'js' && 'past_mask' in (args[0] as object)) {
+  // Busy once a decoder step's logits have returned, outside any native call: an encoder pass is
+  // followed at once by the cross-attention pass, and a screened decoder's pass by the f32 head where
+  // logits are asked for (runtime/screened-head.ts), each in flight from the moment it is asked for.
+  // A session's first run is the placement probe of its creation (the f32 head is made at its first
+  // use), which the real run follows at once.
+  const feeds = args[0] as object;
+  const logits = (this as { outputNames: readonly string[] }).outputNames.includes('logits');
+  const probe = !ranBefore.has(this as object);
+  ranBefore.add(this as object);
+  if (armed && mode === 'js' && logits && !probe && ('past_mask' in feeds || 'head_input' in feeds)) {
     void out.then(() =>
       setImmediate(() => {
         const until = Date.now() + ms;

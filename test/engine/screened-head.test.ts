@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { randomT5Weights } from '../../runtime/checkpoint/random-t5.ts';
+import { parseT5Config, readT5Config, type T5Config } from '../../runtime/checkpoint/t5-config.ts';
+import { loadT5Weights, type T5Weights } from '../../runtime/checkpoint/t5-weights.ts';
+import { BASE_ADAPTER } from '../../runtime/engine/adapter-slots.ts';
+import { DecodeRunner } from '../../runtime/engine/decode-runner.ts';
+import { ScreenedHead } from '../../runtime/screened-head.ts';
+import { SeededRandom } from '../../runtime/seeded-random.ts';
+import { T5Runner } from '../../runtime/t5-runner.ts';
+import { hasShared, referenceDir, referenceModels, relativeError } from '../helpers/shared-fixtures.ts';
+
+/**
+ * The screened head (runtime/screened-head.ts) must give exactly the f32 head's greedy tokens: the int8
+ * screen only narrows where the runner looks. Checked against the runner built with the f32 head
+ * (screenedHead: false) on seeded random checkpoints and the reference fixtures, and on the bound
+ * itself against a brute-force argmax.
+ */
+const smallShape = (vocab: number, tied = false) =>
+  parseT5Config(
+    {
+      architectures: ['T5ForConditionalGeneration'],
+      model_type: 't5',
+      vocab_size: vocab,
+      d_model: 64,
+      d_kv: 16,
+      num_heads: 4,
+      d_ff: 128,
+      num_layers: 2,
+      num_decoder_layers: 2,
+      feed_forward_proj: tied ? 'relu' : 'gated-gelu',
+      tie_word_embeddings: tied,
+      decoder_start_token_id: 0,
+      eos_token_id: 1,
+      pad_token_id: 0,
+    },
+    'test config',
+  );
+
+/** Greedy ids of `steps` decoder steps for every prompt decoded together, and the logits of a teacher-forced pass. */
+async function decode(config: T5Config, weights: T5Weights, screenedHead: boolean, prompts: number[][], steps: number) {
+  const runner = await T5Runner.fromWeights(config, weights, { device: 'cpu', threads: 1, screenedHead });
+  try {
+    const decoder = new DecodeRunner(runner, 64 << 20);
+    await decoder.repack([], prompts.map((promptIds) => ({ promptIds, adapter: BASE_ADAPTER })));
+    let last = prompts.map(() => config.decoderStartTokenId);
+    const ids: number[][] = [];
+    for (let s = 0; s < steps; s++) {
+      // Every third step one row asks for logits (a sampled batch-mate): greedy rows must not change.
+      const { greedyIds, logits } = await decoder.step(last, { logits: s % 3 === 2 });
+      if (s % 3 === 2) expect(logits).toBeDefined();
+      last = Array.from(greedyIds, Number);
+      ids.push(last);
+    }
+    // Two prompts of one length (every third is full length): forward takes a rectangular batch.
+    const pair = [prompts[0], prompts[3]];
+    const { logits } = await runner.forward(pair, pair.map((p) => p.map(() => 1)), [[0, 5, 6], [0, 7, 8]]);
+    return { ids, logits: Array.from(logits.data as Float32Array) };
+  } finally {
+    await runner.release();
+  }
+}
+
+function prompts(count: number, length: number, vocab: number, seed: number): number[][] {
+  const random = SeededRandom.fromSeed(seed);
+  return Array.from({ length: count }, (_, i) => Array.from({ length: length - (i % 3) }, () => 2 + random.int(vocab - 2)));
+}
+
+describe('the screened head', () => {
+  it('decodes the f32 head greedy tokens exactly, batched, on seeded random checkpoints (untied and tied)', async () => {
+    for (const tied of [false, true]) {
+      const config = smallShape(4096, tied);
+      const weights = randomT5Weights(config, 3);
+      const batch = prompts(12, 10, 4096, 5);
+      const full = await decode(config, weights, false, batch, 24);
+      const screened = await decode(config, weights, true, batch, 24);
+      expect(screened.ids).toEqual(full.ids);
+      // Logits, where asked for, are the f32 head's own.
+      expect(relativeError(screened.logits, full.logits)).toBeLessThan(1e-6);
+    }
+  });
+
+  it.skipIf(!hasShared)('decodes the f32 head greedy tokens exactly on the reference fixtures', async () => {
+    for (const name of referenceModels) {
+      const dir = `${referenceDir}/${name}`;
+      const config = readT5Config(dir);
+      const weights = loadT5Weights(dir, config);
+      const batch = prompts(6, 8, config.vocabSize, 9);
+      const full = await decode(config, weights, false, batch, 12);
+      const screened = await decode(config, weights, true, batch, 12);
+      expect(screened.ids, name).toEqual(full.ids);
+    }
+  });
+
+  it('leaves to the f32 head the rows it cannot settle: tied tokens give ArgMax first maximum', async () => {
+    const config = smallShape(512);
+    const weights = randomT5Weights(config, 4);
+    const head = weights.get('lm_head.weight')!.data;
+    const d = config.dModel;
+    // Token 0 scores 0; tokens 1..100 all score u.x and 101.. all -u.x: the winners tie in a group larger
+    // than the screen's top k, so only the f32 head can say which comes first (1 or 101, never 0).
+    const u = head.slice(0, d);
+    head.fill(0, 0, d);
+    for (let j = 1; j < config.vocabSize; j++) head.set(j <= 100 ? u : u.map((v) => -v), j * d);
+    const batch = prompts(6, 6, 512, 7);
+    const full = await decode(config, weights, false, batch, 4);
+    const screened = await decode(config, weights, true, batch, 4);
+    expect(screened.ids).toEqual(full.ids);
+    expect(screened.ids.flat().every((id) => id === 1 || id === 101)).toBe(true);
+  });
+});
+
+describe('ScreenedHead.pick', () => {
+  const V = 3000;
+  const D = 48;
+  const random = SeededRandom.fromSeed(11);
+  const weight = Float32Array.from({ length: V * D }, () => random.normal() * 0.1);
+  const head = new ScreenedHead(weight, V, D);
+
+  /** The screen the decoder graph computes: int8 per-row activations times int8 per-column weights. */
+  function screenedLogits(x: Float32Array): Float64Array {
+    const a = Math.max(...x.map(Math.abs)) / 127;
+    const xq = x.map((v) => Math.round(v / a));
+    return Float64Array.from({ length: V }, (_, j) => {
+      const w = weight.subarray(j * D, (j + 1) * D);
+      const s = Math.max(...w.map(Math.abs)) / 127;
+      let sum = 0;
+      for (let k = 0; k < D; k++) sum += xq[k] * Math.round(w[k] / s);
+      return sum * a * s;
+    });
+  }
+
+  function screen(x: Float32Array, topK: number) {
+    const approx = screenedLogits(x);
+    const order = Array.from({ length: V }, (_, j) => j).sort((p, q) => approx[q] - approx[p] || p - q).slice(0, topK);
+    return { values: Float32Array.from(order, (j) => approx[j]), ids: BigInt64Array.from(order, BigInt) };
+  }
+
+  it('settles rows only with the exact argmax, and says which it cannot settle', () => {
+    let settled = 0;
+    const rows = 60;
+    const inputs = Array.from({ length: rows }, (_, r) => Float32Array.from({ length: D }, () => random.normal() * (1 + (r % 4))));
+    for (const topK of [4, 64]) {
+      const values = new Float32Array(rows * topK);
+      const ids = new BigInt64Array(rows * topK);
+      inputs.forEach((x, r) => {
+        const s = screen(x, topK);
+        values.set(s.values, r * topK);
+        ids.set(s.ids, r * topK);
+      });
+      const input = new Float32Array(rows * D);
+      inputs.forEach((x, r) => input.set(x, r * D));
+      const { greedyIds, uncertain } = head.pick(input, values, ids, topK);
+      inputs.forEach((x, r) => {
+        if (uncertain.includes(r)) return;
+        let best = 0;
+        for (let j = 1; j < V; j++) if (head.exactLogit(x, j) > head.exactLogit(x, best)) best = j;
+        expect(Number(greedyIds[r])).toBe(best);
+        settled++;
+      });
+      if (topK === 4) expect(uncertain.length).toBeGreaterThan(0);
+    }
+    expect(settled).toBeGreaterThan(rows);
+  });
+
+  it('reports a row with a non-finite input as unsettled, and finite logits as finite', () => {
+    const x = Float32Array.from({ length: D }, () => random.normal());
+    const s = screen(x, 8);
+    const broken = x.slice();
+    broken[3] = Number.NaN;
+    expect(head.pick(broken, s.values, s.ids, 8).uncertain).toEqual([0]);
+    expect(head.logitsFinite(x)).toBe(true);
+    expect(head.logitsFinite(broken)).toBe(false);
+    expect(head.logitsFinite(Float32Array.from(x, (v) => v * 1e38))).toBe(false);
+  });
+});
