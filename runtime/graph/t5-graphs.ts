@@ -35,8 +35,13 @@ export const decoderNames = {
   crossValue: (i: number) => `cross.${i}.value`,
 };
 
-/** Parameters as initializers; linear weights are stored pre-transposed so no Transpose runs per step. */
-export function initializerParams(g: GraphBuilder, weights: T5Weights): T5Params {
+/**
+ * Parameters as initializers; linear weights are stored pre-transposed so no Transpose runs per step.
+ * `fuse: false` leaves out fusedLinear: over a whole prompt (thousands of rows) each MatMul already keeps
+ * the GEMM busy, and the Split after a fused one copies its output (the encoder of 32 x 64 tokens, 16
+ * Splits: 91 of 700 ms; unfused 442-465 against 485-486 ms, fastest of 7 passes, flan-t5-small shape).
+ */
+export function initializerParams(g: GraphBuilder, weights: T5Weights, fuse = true): T5Params {
   const get = (name: string) => {
     const w = weights.get(name);
     if (!w) throw new Error(`weight ${name} is missing`);
@@ -48,12 +53,7 @@ export function initializerParams(g: GraphBuilder, weights: T5Weights): T5Params
       if (!g.initializers.has(key)) g.initializer(key, transposed(get(name)));
       return key;
     },
-    fusedLinear(names) {
-      const key = `${names.join('+')}.T`;
-      const parts = names.map(get);
-      if (!g.initializers.has(key)) g.initializer(key, transposedConcat(parts));
-      return { weight: key, sizes: parts.map((w) => w.shape[0]) };
-    },
+    ...(fuse ? { fusedLinear: (names: string[]) => fusedInitializer(g, names.map(get), `${names.join('+')}.T`) } : {}),
     tensor(name) {
       if (!g.initializers.has(name)) {
         const w = get(name);
@@ -62,6 +62,12 @@ export function initializerParams(g: GraphBuilder, weights: T5Weights): T5Params
       return name;
     },
   };
+}
+
+/** Several linear layers' weights as one [in, sum(out_i)] initializer, and each layer's width. */
+function fusedInitializer(g: GraphBuilder, parts: { shape: number[]; data: Float32Array }[], key: string): { weight: string; sizes: number[] } {
+  if (!g.initializers.has(key)) g.initializer(key, transposedConcat(parts));
+  return { weight: key, sizes: parts.map((w) => w.shape[0]) };
 }
 
 function transposed(w: { shape: number[]; data: Float32Array }): Tensor {
@@ -105,7 +111,7 @@ export function buildEncoderGraph(cfg: T5Config, weights: T5Weights, adapterTarg
   const g = new GraphBuilder('t5_encoder');
   const tokens = tokenInput(g, cfg, 'source', opts);
   const mask = g.input('attention_mask', 'int64', ['batch', 'source']);
-  const hidden = t5Encoder(g, cfg, adapterParams(g, initializerParams(g, weights), weights, adapterTargets), tokens, mask);
+  const hidden = t5Encoder(g, cfg, adapterParams(g, initializerParams(g, weights, false), weights, adapterTargets), tokens, mask);
   g.output(hidden, 'last_hidden_state', 'float32', ['batch', 'source', cfg.dModel]);
   return g.build();
 }
@@ -113,7 +119,7 @@ export function buildEncoderGraph(cfg: T5Config, weights: T5Weights, adapterTarg
 export function buildCrossKVGraph(cfg: T5Config, weights: T5Weights, adapterTargets?: readonly string[]): Graph {
   const g = new GraphBuilder('t5_cross_kv');
   const states = g.input('encoder_hidden_states', 'float32', ['batch', 'source', cfg.dModel]);
-  const kv = crossKeyValues(g, cfg, adapterParams(g, initializerParams(g, weights), weights, adapterTargets), states);
+  const kv = crossKeyValues(g, cfg, adapterParams(g, initializerParams(g, weights, false), weights, adapterTargets), states);
   const shape = ['batch', cfg.numHeads, 'source', cfg.dKv];
   kv.forEach(({ key, value }, i) => {
     g.output(key, decoderNames.crossKey(i), 'float32', shape);
