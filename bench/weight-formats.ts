@@ -3,7 +3,8 @@
  * weights, in-process, at batch 1 and 32: each batch holds 64-token prompts and 64 past tokens (a
  * step mid-generation), and the formats take turns round by round so load lands on all of them.
  * Prints one JSON object: per batch and format, the median ms per step over the rounds, each round's
- * median, and the ratio to f32 (below 1: faster).
+ * median, and the ratio to f32 (below 1: faster). Steps are greedy (no logits asked for); f32 runs
+ * with its screened head (runtime/screened-head.ts) and, as `f32-full-head`, with the f32 head.
  *
  *   npm run bench -- weight-formats        (BENCH_WEIGHTS=f32,int8,int4, BENCH_ROUNDS=5)
  */
@@ -39,20 +40,23 @@ if (process.argv[2] === 'weight-formats') {
   const { dir } = writeBenchModel();
   const model = loadModelDir(dir);
   const runners = new Map<string, T5Runner>();
-  for (const format of formats) runners.set(format, await T5Runner.fromWeights(model.config, model.weights, { ...session, weights: format }));
+  for (const format of formats) {
+    runners.set(format, await T5Runner.fromWeights(model.config, model.weights, { ...session, weights: format }));
+    if (format === 'f32') runners.set('f32-full-head', await T5Runner.fromWeights(model.config, model.weights, { ...session, weights: format, screenedHead: false }));
+  }
   const result: Record<string, unknown> = { shape: 'flan-t5-small (random weights)', promptTokens: PROMPT_TOKENS, pastTokens: PAST_TOKENS, threads: session.threads, rounds, loadAverage: [loadAverage()] };
   for (const batch of [1, 32]) {
     const prompts = seededPrompts(batch, PROMPT_TOKENS, model.config.vocabSize, 11);
     const feeds = new Map<string, Awaited<ReturnType<typeof midGenerationFeeds>>>();
     for (const [format, runner] of runners) feeds.set(format, await midGenerationFeeds(runner, prompts));
-    const perRound = new Map<string, number[]>(formats.map((f) => [f, []]));
+    const perRound = new Map<string, number[]>([...runners.keys()].map((f) => [f, []]));
     for (let round = 0; round < rounds; round++) {
       for (const [format, runner] of runners) {
-        await runner.decodeStep(feeds.get(format)!); // warm: the first run of a shape plans its memory
+        await runner.decodeStep(feeds.get(format)!, { logits: false }); // warm: the first run of a shape plans its memory
         const times: number[] = [];
         for (let i = 0; i < STEPS_PER_ROUND; i++) {
           const start = performance.now();
-          await runner.decodeStep(feeds.get(format)!);
+          await runner.decodeStep(feeds.get(format)!, { logits: false });
           times.push(performance.now() - start);
         }
         perRound.get(format)!.push(median(times));
