@@ -38,6 +38,8 @@ export const loadFromDirectory: ModelLoader = async (ref, session, adapterTarget
   const bytes = [...dir.weights.values()].reduce((sum, t) => sum + t.data.byteLength, 0);
   // The checkpoint, the graphs and onnxruntime's copies made while loading are garbage now: given back
   // at once, since a trim left for the idle pause waits behind the first requests' keep (FLAN_FREED_MEMORY_SECONDS).
+  // The checkpoint's arrays are let go first: `dir` is still in scope, and what it holds cannot be collected.
+  dir.weights.clear();
   returnFreedMemory();
   return { runner, tokenizer: dir.tokenizer, tokens, bytes };
 };

@@ -2,12 +2,26 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../runtime/config-error.ts';
 import type { EngineCore } from '../../runtime/engine/engine-core.ts';
 import { loadFromDirectory } from '../../runtime/engine/model-router.ts';
-import { freedMemoryKeepMsFromEnv, returnFreedMemory, returnFreedMemoryWhenIdle } from '../../runtime/freed-memory.ts';
+import { collectGarbage, freedMemoryKeepMsFromEnv, returnFreedMemory, returnFreedMemoryWhenIdle } from '../../runtime/freed-memory.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { collect, referenceCase, referenceEngine } from './reference-engine.ts';
 
 // The trim is what is watched here, not done: a real one would only make the test slower.
 vi.mock('../../runtime/freed-memory.ts', async (original) => ({ ...(await original<object>()), returnFreedMemoryWhenIdle: vi.fn(), returnFreedMemory: vi.fn() }));
+
+// Each checkpoint array a load reads, watched without keeping it alive.
+const checkpointArrays = vi.hoisted((): WeakRef<Float32Array>[] => []);
+vi.mock('../../runtime/checkpoint/model-dir.ts', async (original) => {
+  const actual = await original<typeof import('../../runtime/checkpoint/model-dir.ts')>();
+  return {
+    ...actual,
+    loadModelDir: (...args: Parameters<typeof actual.loadModelDir>) => {
+      const dir = actual.loadModelDir(...args);
+      for (const t of dir.weights.values()) checkpointArrays.push(new WeakRef(t.data));
+      return dir;
+    },
+  };
+});
 
 describe('FLAN_FREED_MEMORY_SECONDS', () => {
   it('is read as whole seconds, 0 meaning the one-second pause, and refuses anything else', () => {
@@ -25,10 +39,19 @@ describe('after a model load', () => {
     const trimLater = vi.mocked(returnFreedMemoryWhenIdle);
     trimNow.mockClear();
     trimLater.mockClear();
+    // What the load's trim could give back: the checkpoint arrays still reachable when it runs cannot go.
+    let reachableAtTrim = -1;
+    trimNow.mockImplementation(() => {
+      collectGarbage();
+      reachableAtTrim = checkpointArrays.filter((ref) => ref.deref() !== undefined).length;
+      return true;
+    });
     const parts = await loadFromDirectory({ id: 'flan-mini', dir: 'models/flan-mini' }, { device: 'cpu', threads: 1 }, []);
     await parts.runner.release();
     expect(trimNow).toHaveBeenCalledTimes(1);
     expect(trimLater).not.toHaveBeenCalled();
+    expect(checkpointArrays.length).toBeGreaterThan(10);
+    expect(reachableAtTrim).toBe(0);
   });
 });
 
