@@ -91,7 +91,7 @@ const STAGES: Record<string, Stage> = {
     run: 'phrasings-4',
     from: buildPaths.finetuneRun('phrasings-3/model'),
     lr: 2.5e-4,
-    steps: 3200,
+    steps: 3800,
     seeds: { replay: 210, phrased: 211, training: 24 },
     replayPerFamily: 4500,
     phrasedCounts: {
