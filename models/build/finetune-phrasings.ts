@@ -85,8 +85,11 @@ const STAGES: Record<string, Stage> = {
   // count, "from the smallest up" read as "the smallest", "the last word ... all of them" as
   // "the last word", a sum told as a story read as a list. So: broad generic variety (more frames,
   // openers and closers around the question, more verbs and directions per family, none of them a
-  // held-out phrasing's words), the most steps on counting; min_of_list and last_word raised so
-  // their contrast with sorting and reversal holds; replay kept at about half, a new data seed.
+  // held-out phrasing's words), the most steps on counting; replay kept at about half, a new data
+  // seed. At step 2,150 the mixture was rebuilt (steps 0-2,150 ran on 4,000 each of min_of_list and
+  // last_word under their 5-7 listed phrasings): the words sorting and reversal had gained ("least",
+  // "lowest", "final") made the held-out minimum and last-word questions sorts and reversals, so
+  // those two got composed phrasings (phrasing-parts.ts) and 8,000 examples each, sentiment 5,000.
   '4': {
     run: 'phrasings-4',
     from: buildPaths.finetuneRun('phrasings-3/model'),
@@ -96,7 +99,7 @@ const STAGES: Record<string, Stage> = {
     replayPerFamily: 4500,
     phrasedCounts: {
       addition: 18_000, subtraction: 3000, multiplication: 3000, sort_numbers: 28_000, count_words: 32_000, reverse_words: 28_000,
-      sentiment_movie: 3000, even_odd: 2000, min_of_list: 4000, last_word: 4000, sort_words: 2000,
+      sentiment_movie: 5000, even_odd: 2000, min_of_list: 8000, last_word: 8000, sort_words: 2000,
     },
   },
 };
