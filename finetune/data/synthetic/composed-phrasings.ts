@@ -47,6 +47,23 @@ const REQUEST_FRAMES: readonly ((r: string) => string)[] = [
   (r) => `${capitalise(r)}!`,
   (r) => `Hey, ${r}?`,
   (r) => `Do this: ${r}.`,
+  // Words around the request that ask nothing: the model keys on the request and the data, whatever else is said.
+  (r) => `I'd like you to ${r}.`,
+  (r) => `Would you ${r}?`,
+  (r) => `Just ${r}.`,
+  (r) => `Your task: ${r}.`,
+  (r) => `Exercise: ${r}.`,
+  (r) => `I need you to ${r}.`,
+  (r) => `Will you ${r} for me?`,
+  (r) => `Quick one: ${r}.`,
+  (r) => `My teacher says: ${r}.`,
+  (r) => `For my homework, ${r}.`,
+  (r) => `Alright, ${r}.`,
+  (r) => `Here is a small job: ${r}.`,
+  (r) => `Be a dear and ${r}.`,
+  (r) => `If you can, ${r}.`,
+  (r) => `Someone asked me to ${r}. Can you do it?`,
+  (r) => `Without any fuss, ${r}.`,
 ];
 
 /** Frames with the data given first under its label, then a request about "them". */

@@ -2,7 +2,7 @@ import type { SeededRandom } from '../../../runtime/seeded-random.ts';
 import { countingSteps } from './arithmetic-steps.ts';
 import { trainedPhrasings } from './composed-phrasings.ts';
 import {
-  ADDITION_PARTS, COUNT_WORDS_PARTS, MULTIPLICATION_PARTS, REVERSE_WORDS_PARTS, SORT_NUMBERS_PARTS, SUBTRACTION_PARTS,
+  ADDITION_PARTS, COUNT_WORDS_PARTS, LAST_WORD_PARTS, MIN_OF_LIST_PARTS, MULTIPLICATION_PARTS, REVERSE_WORDS_PARTS, SORT_NUMBERS_PARTS, SUBTRACTION_PARTS,
 } from './phrasing-parts.ts';
 import { ANIMALS, between, distinct, FRUITS, NOUNS, pick, type Problem } from './problem.ts';
 
@@ -239,10 +239,10 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
       const xs = Array.from({ length: between(rng, 3, 6) }, () => between(rng, 1, 99));
       return { question: xs.join(', '), answer: String(Math.min(...xs)), slots: { list: numberList(rng, xs) } };
     },
-    trained: [
+    trained: trainedPhrasings([
       'What is the smallest of {list}?', 'Which number is the smallest: {list}', 'Find the smallest number: {list}', 'Minimum of {list}?',
       'What is the lowest number in {list}?', 'Give the minimum: {list}', 'smallest of {list}',
-    ],
+    ], MIN_OF_LIST_PARTS),
     heldOut: ['Out of {list}, which number is least?', 'Pick the lowest of these: {list}'],
   },
   {
@@ -252,7 +252,10 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
       const sep = wordListSeparator(rng);
       return { question: words.join(' '), answer: words[words.length - 1], slots: { words: words.join(sep) } };
     },
-    trained: ['What is the last word of {words}?', 'Which word comes last: {words}', 'Last word: {words}', 'Give me the final word in: {words}', 'What word is at the end of "{words}"?'],
+    trained: trainedPhrasings(
+      ['What is the last word of {words}?', 'Which word comes last: {words}', 'Last word: {words}', 'Give me the final word in: {words}', 'What word is at the end of "{words}"?'],
+      LAST_WORD_PARTS,
+    ),
     heldOut: ['Name the word at the very end: {words}', 'Of {words}, which word is the final one?'],
   },
   {

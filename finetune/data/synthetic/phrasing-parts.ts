@@ -9,6 +9,16 @@ import { cross, type PhrasingParts } from './composed-phrasings.ts';
 const CALCULATE = ['compute', 'calculate', 'evaluate', 'determine'];
 const WHAT_IS = ['What is', 'How much is', "What's"];
 
+/**
+ * Little stories of a sum: who has {a}, what brings {b} more, how the question is put. Plain users
+ * ask sums this way, and a story of numbers read as a list of them is answered as a sort.
+ */
+const STORY_SUMS = cross(
+  cross(['Sam has {a} apples', 'Mia had {a} stickers', 'You have {a} marbles', 'We had {a} cards', 'I own {a} books', 'A shop has {a} hats'],
+    ['and gets {b} more.', 'and then finds {b} more.', 'and buys {b} more.', 'and is given {b} more.', 'and wins {b} more.']),
+  ['How many now?', 'How many altogether?', 'How many are there now?', 'How many does that make?', 'What is the new amount?'],
+);
+
 export const ADDITION_PARTS: PhrasingParts = {
   requests: [
     ...cross(CALCULATE, ['{a} plus {b}', '{a} + {b}', 'the sum of {a} and {b}', '{a} added to {b}']),
@@ -23,6 +33,7 @@ export const ADDITION_PARTS: PhrasingParts = {
     'Sum: {a} + {b}', '{a} and {b} together make what?', 'Adding {a} and {b} gives what number?',
     'Sam has {a} coins and gets {b} more coins. How many coins does Sam have now?', 'There are {a} birds and {b} more birds come. How many birds are there?',
     'A box holds {a} pens. We put in {b} more. How many pens are in the box?',
+    ...STORY_SUMS,
   ],
   dataFirst: { label: 'Numbers', slot: '{a} and {b}', requests: ['add them', 'add them up', 'sum them', 'compute their sum', 'calculate their sum'] },
 };
@@ -50,30 +61,58 @@ export const MULTIPLICATION_PARTS: PhrasingParts = {
   dataFirst: { label: 'Numbers', slot: '{a} and {b}', requests: ['multiply them', 'compute their product', 'multiply them together'] },
 };
 
-const ASCENDING = ['', ' in ascending order', ' from smallest to largest', ' from least to greatest', ' in increasing order', ' from small to large', ' by size', ' in order of size'];
-const NUMBER_OBJECTS = ['these numbers', 'the numbers', 'the following numbers', 'this list', 'the list', 'the values'];
+const ASCENDING = [
+  ' in ascending order', ' from smallest to largest', ' from least to greatest', ' in increasing order', ' from small to large', ' by size', ' in order of size',
+  // Directions that name only the small end: with them a request is still a sort, not "the smallest" (min_of_list).
+  ' starting with the smallest', ' beginning with the least', ' from low to high', ' with the smallest number at the front', ' from the tiniest upward',
+  ' smallest to biggest', ' in rising order', ' going up in size', ' least to most',
+];
+const NUMBER_OBJECTS = ['these numbers', 'the numbers', 'the following numbers', 'this list', 'the list', 'the values', 'my numbers', 'these values', 'this set of numbers'];
+/** Verbs that order by themselves ("sort {list}"), and verbs that only do with a direction ("list {list} in ascending order"). */
+const SORT_VERBS = ['sort', 'order', 'arrange', 'rank', 'reorder', 'organize'];
+const PRESENT_VERBS = ['put', 'list', 'place', 'line up', 'lay out', 'show', 'print', 'output', 'return', 'present', 'display', 'restate'];
+const sortObjects = (directions: readonly string[]) => [
+  ...NUMBER_OBJECTS.flatMap((object) => directions.map((direction) => `${object}${direction}: {list}`)),
+  ...directions.map((direction) => `{list}${direction}`),
+];
 
 export const SORT_NUMBERS_PARTS: PhrasingParts = {
-  requests: cross(['sort', 'order', 'arrange', 'rank', 'reorder', 'organize'], [
-    ...NUMBER_OBJECTS.flatMap((object) => ASCENDING.map((direction) => `${object}${direction}: {list}`)),
-    ...ASCENDING.map((direction) => `{list}${direction}`),
-  ]),
+  requests: [...cross(SORT_VERBS, sortObjects(['', ...ASCENDING])), ...cross(PRESENT_VERBS, sortObjects(ASCENDING))],
   questions: [
     'What is {list} in ascending order?', 'What order do {list} go in from small to large?', 'Can {list} be put in ascending order?',
     'If {list} were sorted, what would the list be?', 'What is {list} sorted from smallest to largest?', 'What are these numbers in increasing order: {list}?',
     'What is the sorted order of {list}?', 'Which order puts {list} from least to greatest?', 'What does {list} look like in ascending order?',
+    ...cross(['What is', 'Show me', 'What would be'], ['{list} starting with the smallest?', 'the order of {list} going up?', '{list} from low to high?', '{list} put in rising order?']),
   ],
   dataFirst: {
     label: 'Numbers',
     slot: '{list}',
-    requests: ['sort them', 'put them in ascending order', 'order them from smallest to largest', 'arrange them in increasing order', 'list them from least to greatest'],
+    requests: [
+      'sort them', 'put them in ascending order', 'order them from smallest to largest', 'arrange them in increasing order', 'list them from least to greatest',
+      'show them starting with the smallest', 'line them up from low to high', 'put them in rising order',
+    ],
   },
 };
 
+/**
+ * Where the counted words are, in the words of a request: the text a worked count copies is only
+ * the data, never these words around it ("in", "the", "sentence" copied in were stage 3's errors).
+ */
+const COUNTED_IN = [
+  'in this line', 'in this phrase', 'in my message', 'in the passage below', 'in this snippet', 'used in this sentence', 'contained in the sentence',
+  'present in this text', 'in the quote', 'in the string', 'in this little sentence', 'on this line',
+];
+
 export const COUNT_WORDS_PARTS: PhrasingParts = {
   requests: [
-    ...cross(['count', 'tally'], ['the words in {text}', 'the words in this sentence: {text}', 'the words in the text: {text}', 'the words of: {text}', 'the words: {text}']),
-    ...cross(CALCULATE, ['the number of words in: {text}', 'the word count of: {text}', 'how many words are in: {text}', 'how many words there are in "{text}"']),
+    ...cross(['count', 'tally', 'count up'], [
+      'the words in {text}', 'the words in this sentence: {text}', 'the words in the text: {text}', 'the words of: {text}', 'the words: {text}',
+      ...COUNTED_IN.map((where) => `the words ${where}: {text}`), ...COUNTED_IN.map((where) => `the words ${where} "{text}"`),
+    ]),
+    ...cross(CALCULATE, [
+      'the number of words in: {text}', 'the word count of: {text}', 'how many words are in: {text}', 'how many words there are in "{text}"',
+      ...COUNTED_IN.map((where) => `how many words are ${where}: {text}`), ...COUNTED_IN.map((where) => `the number of words ${where} "{text}"`),
+    ]),
   ],
   questions: [
     'How many words are there in: {text}', 'How many words are there in "{text}"?', 'How many words does "{text}" have?',
@@ -82,6 +121,9 @@ export const COUNT_WORDS_PARTS: PhrasingParts = {
     'How many words do you see in: {text}', 'What number of words is in "{text}"?', '"{text}" has how many words?',
     'In "{text}", how many words are there?', 'Here is a sentence: {text}. How many words does it have?', 'Count: how many words in {text}?',
     'This is my sentence: "{text}". What is its word count?', 'How many words did the sentence "{text}" use?',
+    ...cross(['How many words are', 'What number of words is', 'Count the words'], COUNTED_IN.map((where) => `${where}? {text}`)),
+    ...cross(['What is the word count?', 'Word count, please?', 'How many words here?', 'Can you count these words?', 'Number of words?'], ['{text}', '"{text}"']),
+    ...COUNTED_IN.map((where) => `"{text}" - how many words are ${where}?`),
   ],
   dataFirst: { label: 'Words', slot: '{text}', requests: ['count them', 'count how many there are', 'say how many there are'] },
 };
@@ -91,9 +133,11 @@ const WORD_OBJECTS = ['{words}', 'the words {words}', 'these words: {words}', 't
 export const REVERSE_WORDS_PARTS: PhrasingParts = {
   requests: [
     ...cross(['reverse', 'invert', 'flip', 'mirror'], WORD_OBJECTS),
-    ...cross(['list', 'put', 'order', 'arrange', 'say', 'print', 'repeat'], [
+    ...cross(['list', 'put', 'order', 'arrange', 'say', 'print', 'repeat', 'show', 'output', 'return', 'recite', 'rewrite', 'go through', 'display'], [
       '{words} in reverse order', 'these words in reverse order: {words}', 'these words backwards: {words}', '{words} backwards', 'the words {words} in the opposite order',
       'these words the other way round: {words}', '{words} from right to left', '{words} with the final word first and the first word last',
+      'every word of {words}, beginning with the final one', 'all the words from back to front: {words}', '{words} from the final word to the first word',
+      'each word, the final one first: {words}', 'the words {words} in backward order', 'these words in reversed sequence: {words}',
     ]),
   ],
   questions: [
@@ -101,10 +145,40 @@ export const REVERSE_WORDS_PARTS: PhrasingParts = {
     'What is {words} in the opposite order?', 'How does the list {words} go backwards?',
     'What is {words} the other way round?', 'If you flip {words}, what do you get?', 'How do the words {words} look in reverse?',
     'What comes out when {words} is reversed?', 'Can you say {words} backwards?',
+    'What is the order of {words} if you begin at the final word?', 'How do {words} go from back to front?', 'What is {words} with every word in backward order?',
   ],
   dataFirst: {
     label: 'Words',
     slot: '{words}',
     requests: ['reverse them', 'reverse their order', 'list them in reverse order', 'put them in reverse order', 'flip their order', 'say them backwards'],
   },
+};
+
+/**
+ * One number or one word out of a list, asked in as many ways as sorting and reversal are: with
+ * only a handful of phrasings each, "lowest" or "final" in an unfamiliar request read as a sort or
+ * a reversal once those families had hundreds (stage 4's first 2,100 steps: 80 -> 52% and 67 -> 62%).
+ */
+export const MIN_OF_LIST_PARTS: PhrasingParts = {
+  requests: cross(['find', 'choose', 'select', 'identify', 'point out', 'show', 'return', 'state'], [
+    'the smallest number in {list}', 'the smallest of {list}', 'the lowest number among {list}', 'the minimum of {list}', 'the least value in {list}',
+    'the one smallest number: {list}', 'the minimum: {list}', 'the smallest value from {list}', 'only the lowest number: {list}',
+  ]),
+  questions: [
+    ...cross(['Which', 'What'], ['number in {list} is the smallest?', 'is the lowest value in {list}?', 'is the minimum of {list}?', 'one of {list} is the lowest?']),
+    'Smallest number in {list}?', 'Lowest of {list}?', 'Among {list}, which is the smallest?', 'What is the single smallest number of {list}?',
+  ],
+  dataFirst: { label: 'Numbers', slot: '{list}', requests: ['find the smallest one', 'say which is the smallest', 'choose the lowest', 'state the minimum'] },
+};
+
+export const LAST_WORD_PARTS: PhrasingParts = {
+  requests: cross(['say', 'find', 'identify', 'show', 'return', 'state', 'select', 'repeat'], [
+    'the last word of {words}', 'the last word in: {words}', 'the final word of {words}', 'the word that comes last in {words}', 'only the last word: {words}',
+    'the closing word of {words}', 'just the final word: {words}',
+  ]),
+  questions: [
+    'Which word is last in {words}?', 'What is the final word of {words}?', 'What is the closing word of {words}?', 'Which word ends the list {words}?',
+    'What word comes at the end of {words}?', 'Which is the last of {words}?', 'Which single word closes {words}?',
+  ],
+  dataFirst: { label: 'Words', slot: '{words}', requests: ['say the last one', 'find the final word', 'say which word comes last'] },
 };

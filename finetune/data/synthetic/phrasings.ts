@@ -18,8 +18,15 @@ const WRAPPERS = ['{x}', '{x}', '{x}', 'Q: {x}\nA:', 'Question: {x}\nAnswer:', '
  * model learns that a question is all there is, and a plain question with one more clause than any
  * trained phrasing (most held-out ones) reads as something else.
  */
-const OPENERS = ['Hi! ', 'Hello. ', 'Quick question. ', 'One more. ', 'Okay, ', 'Hmm. ', 'Question for you. ', 'Here is one. '];
-const CLOSERS = [' Thanks.', ' Thank you!', ' Thanks a lot.', ' Thank you very much.'];
+const OPENERS = [
+  'Hi! ', 'Hello. ', 'Quick question. ', 'One more. ', 'Okay, ', 'Hmm. ', 'Question for you. ', 'Here is one. ',
+  'Good morning! ', 'Sorry to bother you. ', 'I am stuck on this. ', 'For a school exercise: ', 'My friend asked me this. ', 'Just wondering. ',
+  'This is for a game. ', 'Another one for you. ', 'Hey there. ', 'Small puzzle: ', 'Please help. ', 'Right, next. ',
+];
+const CLOSERS = [
+  ' Thanks.', ' Thank you!', ' Thanks a lot.', ' Thank you very much.', ' No rush.', ' Cheers.', ' It is for school.', ' I am curious.',
+  ' Be careful.', ' Much appreciated.',
+];
 /** Ways a template may list a classification family's labels. */
 const OPTION_FORMATS = [
   (labels: readonly string[]) => `\nOPTIONS:\n${labels.map((l) => `- ${l}`).join('\n')}`,
@@ -56,8 +63,8 @@ function trainingExample(family: PhrasedFamily, problem: PhrasedProblem, rng: Se
   const template = family.trained[rng.int(family.trained.length)];
   let question = fillSlots(template, problem.slots);
   if (family.options && rng.next() < 0.4) question += OPTION_FORMATS[rng.int(OPTION_FORMATS.length)](rng.shuffle([...family.options]));
-  if (rng.next() < 0.15) question = `${OPENERS[rng.int(OPENERS.length)]}${question}`;
-  if (rng.next() < 0.15) question += CLOSERS[rng.int(CLOSERS.length)];
+  if (rng.next() < 0.25) question = `${OPENERS[rng.int(OPENERS.length)]}${question}`;
+  if (rng.next() < 0.25) question += CLOSERS[rng.int(CLOSERS.length)];
   const wrapper = WRAPPERS[rng.int(WRAPPERS.length)];
   // Worked targets go in `targets`, with no rationale field: the trainer must not add the CoT trigger.
   return { inputs: wrapper.split('{x}').join(question), targets: targetOf(family, problem), task: family.family };
