@@ -96,16 +96,16 @@ describe('the screened head', () => {
     const weights = randomT5Weights(config, 4);
     const head = weights.get('lm_head.weight')!.data;
     const d = config.dModel;
-    // Token 0 scores 0; tokens 1..100 all score u.x and 101.. all -u.x: the winners tie in a group larger
-    // than the screen's top k, so only the f32 head can say which comes first (1 or 101, never 0).
+    // Token 0 scores 0; tokens 1..200 all score u.x and 201.. all -u.x: the winners tie in a group larger
+    // than the screen's top k (128), so only the f32 head can say which comes first (1 or 201, never 0).
     const u = head.slice(0, d);
     head.fill(0, 0, d);
-    for (let j = 1; j < config.vocabSize; j++) head.set(j <= 100 ? u : u.map((v) => -v), j * d);
+    for (let j = 1; j < config.vocabSize; j++) head.set(j <= 200 ? u : u.map((v) => -v), j * d);
     const batch = prompts(6, 6, 512, 7);
     const full = await decode(config, weights, false, batch, 4);
     const screened = await decode(config, weights, true, batch, 4);
     expect(screened.ids).toEqual(full.ids);
-    expect(screened.ids.flat().every((id) => id === 1 || id === 101)).toBe(true);
+    expect(screened.ids.flat().every((id) => id === 1 || id === 201)).toBe(true);
   });
 });
 
