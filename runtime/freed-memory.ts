@@ -39,6 +39,10 @@ export function collectGarbage(): void {
     fullCollection = vm.runInNewContext('gc') as () => void;
   }
   fullCollection();
+  // V8 frees a dead array's memory on a background thread after the collection returns, and a trim
+  // before that thread ran gives none of it back (on a busy machine a model load idled at 777-880 MiB
+  // instead of 625). A second collection first waits for that sweep to finish.
+  fullCollection();
 }
 
 /** Collects garbage and returns freed heap pages to the kernel; true when there was a malloc_trim to call. */
