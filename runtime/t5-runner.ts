@@ -149,10 +149,18 @@ export class T5Runner {
   }
 
   /** Every decoder layer's cross-attention key and value, flattened [k0, v0, k1, v1, ...]. */
-  async crossKeyValues(encoderStates: ort.Tensor, adapters?: AdapterFeeds, tally?: TransferTally): Promise<ort.Tensor[]> {
+  /**
+   * Per layer key then value, [B, H, S, dk]. `into` (CPU only): memory of that size per tensor, in the
+   * same order, that the graph writes them into instead of new tensors.
+   */
+  async crossKeyValues(encoderStates: ort.Tensor, adapters?: AdapterFeeds, tally?: TransferTally, into?: Float32Array[]): Promise<ort.Tensor[]> {
     const feeds = { encoder_hidden_states: encoderStates, ...this.adapterFeeds(this.crossKV, adapters, encoderStates.dims[0]) };
-    const out = await this.run(this.crossKV, feeds, undefined, tally);
-    return this.layers().flatMap((i) => [out[decoderNames.crossKey(i)], out[decoderNames.crossValue(i)]] as ort.Tensor[]);
+    const names = this.layers().flatMap((i) => [decoderNames.crossKey(i), decoderNames.crossValue(i)]);
+    const [batch, source] = encoderStates.dims;
+    const dims = [batch, this.config.numHeads, source, this.config.dKv];
+    const fetches = into && Object.fromEntries(names.map((name, t) => [name, new ort.Tensor('float32', into[t], dims)]));
+    const out = await this.run(this.crossKV, feeds, fetches, tally);
+    return names.map((name) => out[name]);
   }
 
   /**

@@ -115,6 +115,23 @@ export class BatchKVCache {
     this.packCross();
   }
 
+  /**
+   * Room for `count` rows joining after the rows at `keep`, with prompts at most `slots` long: per layer
+   * key then value, the [count, H, slots, dk] part of the packed cross stores where the cross graph can
+   * write their keys and values in place (pass the rows to `repack` as views of it, in order). A burst's
+   * cross K/V are then held once instead of twice, as the graph's output and as the packed copy (48 MiB
+   * each for 32 prompts of 64 tokens at flan-t5-small). The kept rows move to the front first, so the
+   * write cannot reach them. Undefined where the batch would be packed at another stride (a kept row's
+   * prompt is longer) or the kept rows change order.
+   */
+  crossTargets(keep: number[], count: number, slots: number): Float32Array[] | undefined {
+    const kept = keep.map((i) => this.rows[i]);
+    if (!isIncreasing(keep) || kept.some((r) => r.cross.sourceLength > slots)) return undefined;
+    const rowSize = this.heads * slots * this.headDim;
+    this.placeCross(kept, slots, (keep.length + count) * rowSize);
+    return this.crossStores.map((store) => store.subarray(keep.length * rowSize, (keep.length + count) * rowSize));
+  }
+
   /** Writes the step's new keys and values ([B, H, 1, dk] per layer) at slot `length`. */
   append(newKV: ort.Tensor[]): void {
     if (this.length >= this.capacity) this.grow();
@@ -150,28 +167,33 @@ export class BatchKVCache {
     this.repack([], []);
   }
 
-  /** One more chunk of slots: in place when the store has room, else into a new store. */
+  /**
+   * One more chunk of slots, or the rest of the store's room where that ends sooner (the batch's rows
+   * end there): in place when the store has room, else into a new store.
+   */
   private grow(): void {
     const rows = this.rows.length;
-    const capacity = capacityFor(this.length + 1);
+    const room = this.stores.length ? Math.floor(this.stores[0].length / (rows * this.heads * this.headDim)) : 0;
+    const capacity = room > this.length ? Math.min(capacityFor(this.length + 1), room) : capacityFor(this.length + 1);
     if (this.fits(rows, capacity)) {
       this.restride(rows, this.length, capacity);
     } else {
       const old = this.stores;
       const oldCapacity = this.capacity;
-      this.stores = this.newStores(rows, this.roomFor(this.length));
+      this.stores = this.newStores(rows, Math.max(capacity, this.roomFor(this.length)));
       this.copyInto(old, oldCapacity, this.rows.map((_, i) => i), 0, this.length, capacity);
     }
     this.setViews(rows, capacity);
   }
 
   /**
-   * The capacity a new store makes room for at `length`: up to the longest row's end, but at most
-   * RESERVE_AHEAD slots ahead, since a row may stop long before its max_tokens and a reused heap
-   * block is zeroed (touched) whole.
+   * The slots a new store makes room for at `length`: up to the longest row's end, exactly (its last
+   * chunk cut short: 65 slots rather than 96 for 64 tokens after one step, 25 MiB less at batch 32),
+   * but at most RESERVE_AHEAD slots ahead, since a row may stop long before its max_tokens and a reused
+   * heap block is zeroed (touched) whole; never less than the chunk `length` is in.
    */
   private roomFor(length: number): number {
-    return capacityFor(Math.max(length, Math.min(this.endSlot - 1, length + RESERVE_AHEAD)));
+    return Math.max(capacityFor(length), Math.min(this.endSlot, length + 1 + RESERVE_AHEAD));
   }
 
   private fits(rows: number, capacity: number): boolean {
@@ -238,11 +260,49 @@ export class BatchKVCache {
 
   /** Packs the rows' cross K/V into the cross stores, reused while they are large enough. */
   private packCross(): void {
-    const crosses = this.rows.map((r) => r.cross);
-    this.encoderMask = encoderMaskOf(crosses.map((c) => c.sourceLength));
-    const size = crosses.length * this.heads * Math.max(0, ...crosses.map((c) => c.sourceLength)) * this.headDim;
-    if (size && !(this.crossStores[0]?.length >= size)) this.crossStores = Array.from({ length: 2 * this.layers }, () => new Float32Array(size));
-    this.cross = packCrossRows(crosses, this.heads, this.headDim, this.crossStores);
+    const s = Math.max(0, ...this.rows.map((r) => r.cross.sourceLength));
+    this.encoderMask = encoderMaskOf(this.rows.map((r) => r.cross.sourceLength));
+    const size = this.rows.length * this.heads * s * this.headDim;
+    if (this.rows.length) this.placeCross(this.rows, s, size);
+    this.cross = this.crossStores.map((store) => new ort.Tensor('float32', store.subarray(0, size), [this.rows.length, this.heads, s, this.headDim]));
+  }
+
+  /**
+   * Puts row b's cross K/V at place b of the cross stores, `slots` apart ([B, H, slots, dk]), and points
+   * the row at its place there. A row may already live in the stores (placed before, or written in place
+   * through crossTargets): rows keep their order and only move towards the front, so in place, copying
+   * in ascending order (a memmove each) never overwrites a source still to come. Where that cannot hold
+   * (a wider stride, rows reordered, stores too small) they are copied into new stores.
+   */
+  private placeCross(rows: CacheRow[], slots: number, size: number): void {
+    const dk = this.headDim;
+    const heads = this.heads;
+    const stores = this.crossStores;
+    // Where each row lives in the stores now (-1: elsewhere, a graph's output or the encoder cache).
+    const places = rows.map((row) =>
+      stores.length && row.cross.tensors[0].buffer === stores[0].buffer ? row.cross.tensors[0].byteOffset / 4 / (heads * row.cross.slots * dk) : -1,
+    );
+    const resident = rows.flatMap((row, b) => (places[b] < 0 ? [] : [{ b, place: places[b], slots: row.cross.slots }]));
+    const inPlace =
+      stores.length > 0 &&
+      stores[0].length >= size &&
+      resident.every((r, i) => r.place >= r.b && r.slots >= slots && (i === 0 || r.place > resident[i - 1].place));
+    const into = inPlace ? stores : Array.from({ length: 2 * this.layers }, () => new Float32Array(size));
+    rows.forEach((row, b) => {
+      if (inPlace && places[b] === b && row.cross.slots === slots) return;
+      into.forEach((dst, t) => {
+        const src = row.cross.tensors[t];
+        for (let h = 0; h < heads; h++) {
+          const from = h * row.cross.slots * dk;
+          dst.set(src.subarray(from, from + row.cross.sourceLength * dk), (b * heads + h) * slots * dk);
+        }
+      });
+    });
+    this.crossStores = into;
+    const rowSize = heads * slots * dk;
+    rows.forEach((row, b) => {
+      row.cross = { tensors: into.map((store) => store.subarray(b * rowSize, (b + 1) * rowSize)), sourceLength: row.cross.sourceLength, slots };
+    });
   }
 }
 

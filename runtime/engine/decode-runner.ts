@@ -29,6 +29,8 @@ export interface StepOutput {
 /** What the runner needs of a KV cache: the host's (BatchKVCache) or the device's (DeviceKVCache). */
 interface StepCache {
   repack(keep: number[], joining: CrossKV[], opts?: CacheRepackOptions): void | Promise<void>;
+  /** Where the cross graph may write joining rows' cross K/V in place (see BatchKVCache.crossTargets). */
+  crossTargets?(keep: number[], count: number, slots: number): Float32Array[] | undefined;
   step(runner: T5Runner, inputIds: ort.Tensor, opts: { adapters?: AdapterFeeds; tally?: TransferTally; logits: boolean }): Promise<StepOutput>;
   clear(): void;
   bytes(): number;
@@ -116,7 +118,7 @@ export class DecodeRunner {
    * `reserveTokens`: the most tokens any row of the new batch may still add (the cache takes room for them).
    */
   async repack(keep: number[], joining: JoiningRow[], reserveTokens = 0): Promise<void> {
-    const cross = joining.length ? await this.encode(joining) : [];
+    const cross = joining.length ? await this.encode(joining, keep) : [];
     await this.cache.repack(keep, cross, { tally: this.repackTally, reserveTokens });
     this.rowAdapters = [...keep.map((i) => this.rowAdapters[i]), ...joining.map((row) => row.adapter)];
   }
@@ -147,8 +149,13 @@ export class DecodeRunner {
     await this.runner.release();
   }
 
-  /** Runs the encoder once per distinct uncached prompt and adapter (batched by length), returning each row's cross K/V. */
-  private async encode(joining: JoiningRow[]): Promise<CrossKV[]> {
+  /**
+   * Runs the encoder once per distinct uncached prompt and adapter (batched by length), returning each
+   * row's cross K/V. Several new prompts that encode as one group are written straight into the batch's
+   * packed cross K/V where the cache has room for them there; those rows are not kept in the encoder
+   * cache (the batch rearranges that memory), a lone prompt is.
+   */
+  private async encode(joining: JoiningRow[], keep: number[]): Promise<CrossKV[]> {
     const keyOf = (row: JoiningRow) => `${row.adapter}|${row.promptIds.join(',')}`;
     const found = new Map<string, CrossKV>();
     const missing = new Map<string, JoiningRow>();
@@ -161,14 +168,18 @@ export class DecodeRunner {
     const keys = [...missing.keys()];
     const rows = [...missing.values()];
     // Prompts of similar length encode together, so a long one does not pad every short one to its size.
-    for (const bucket of lengthBuckets(rows.map((r) => r.promptIds.length))) {
-      const group = bucket.map((i) => rows[i]);
-      const width = Math.max(...group.map((r) => r.promptIds.length));
-      const ids = group.map((r) => [...r.promptIds, ...new Array<number>(width - r.promptIds.length).fill(0)]);
-      const mask = group.map((r) => r.promptIds.map(() => 1).concat(new Array<number>(width - r.promptIds.length).fill(0)));
-      const adapters = this.adapters?.feeds(group.map((r) => r.adapter));
-      const states = await this.runner.encode(int64Feed(ids), int64Feed(mask), adapters, this.repackTally);
-      const cross = await this.runner.crossKeyValues(states, adapters, this.repackTally);
+    const buckets = lengthBuckets(rows.map((r) => r.promptIds.length));
+    if (rows.length > 1 && rows.length === joining.length && buckets.length === 1) {
+      const slots = Math.max(...rows.map((r) => r.promptIds.length));
+      const targets = this.cache.crossTargets?.(keep, rows.length, slots);
+      if (targets) {
+        await this.encodeGroup(rows, targets);
+        const size = targets[0].length / rows.length;
+        return rows.map((r, b) => ({ tensors: targets.map((t) => t.subarray(b * size, (b + 1) * size)), sourceLength: r.promptIds.length, slots }));
+      }
+    }
+    for (const bucket of buckets) {
+      const cross = await this.encodeGroup(bucket.map((i) => rows[i]));
       bucket.forEach((i, b) => {
         const row = sliceCrossRow(cross, b, rows[i].promptIds.length);
         found.set(keys[i], row);
@@ -176,6 +187,16 @@ export class DecodeRunner {
       });
     }
     return joining.map((row) => found.get(keyOf(row))!);
+  }
+
+  /** One padded encoder pass and its cross K/V ([B, H, S, dk] per layer key then value), into `targets` where given. */
+  private async encodeGroup(group: JoiningRow[], targets?: Float32Array[]): Promise<ort.Tensor[]> {
+    const width = Math.max(...group.map((r) => r.promptIds.length));
+    const ids = group.map((r) => [...r.promptIds, ...new Array<number>(width - r.promptIds.length).fill(0)]);
+    const mask = group.map((r) => r.promptIds.map(() => 1).concat(new Array<number>(width - r.promptIds.length).fill(0)));
+    const adapters = this.adapters?.feeds(group.map((r) => r.adapter));
+    const states = await this.runner.encode(int64Feed(ids), int64Feed(mask), adapters, this.repackTally);
+    return this.runner.crossKeyValues(states, adapters, this.repackTally, targets);
   }
 
   /** The adapters that rows of the batch use now. */

@@ -32,14 +32,28 @@ class Driver {
   private readonly sources = new Map<number, number>();
   private step = 0;
 
-  repack(leave: number[], join: { id: number; source: number }[], reserveTokens?: number) {
+  /**
+   * `inPlace`: the joining rows' cross K/V are written where crossTargets says, as the cross graph does,
+   * when it offers room (it returns that room, if it did).
+   */
+  repack(leave: number[], join: { id: number; source: number }[], reserveTokens?: number, inPlace = false): Float32Array[] | undefined {
     const keep = this.ids.flatMap((id, i) => (leave.includes(id) ? [] : [i]));
-    this.cache.repack(keep, join.map((j) => crossOf(j.id, j.source, j.source + 2)), { reserveTokens });
+    const slots = Math.max(...join.map((j) => j.source));
+    const targets = inPlace ? this.cache.crossTargets(keep, join.length, slots) : undefined;
+    const rowSize = HEADS * slots * DK;
+    const joining = join.map((j, b) => {
+      const own = crossOf(j.id, j.source, slots);
+      if (!targets) return crossOf(j.id, j.source, j.source + 2);
+      targets.forEach((target, t) => target.set(own.tensors[t], b * rowSize));
+      return { tensors: targets.map((target) => target.subarray(b * rowSize, (b + 1) * rowSize)), sourceLength: j.source, slots };
+    });
+    this.cache.repack(keep, joining, { reserveTokens });
     this.ids = [...keep.map((i) => this.ids[i]), ...join.map((j) => j.id)];
     for (const j of join) {
       this.joinedAt.set(j.id, this.step);
       this.sources.set(j.id, j.source);
     }
+    return targets;
   }
 
   /** Appends one step's keys for every row (its slot counted from the row's own first step). */
@@ -117,6 +131,56 @@ describe('the host KV cache', () => {
     expect(driver.cache.capacity).toBe(64);
     expect((driver.cache.past[0].data as Float32Array).buffer).toBe(store);
     expect((driver.cache.cross[0].data as Float32Array).buffer).toBe(crossStore);
+  });
+
+  type Change = { leave: number[]; join: { id: number; source: number }[]; inPlace?: boolean; placed?: boolean };
+  /** Runs a plan of changes with joins written in place where asked; `placed`: crossTargets offers room. */
+  function runPlan(plan: Record<number, Change>, steps: number) {
+    const driver = new Driver();
+    for (let step = 0; step < steps; step++) {
+      const change = plan[step];
+      if (change) {
+        const targets = driver.repack(change.leave, change.join, 40, change.inPlace);
+        expect(targets !== undefined).toBe(change.placed ?? false);
+        driver.check();
+        // Rows written in place are read where they were written: the packed tensors are views of that memory.
+        if (targets) expect((driver.cache.cross[0].data as Float32Array).buffer).toBe(targets[0].buffer);
+      }
+      driver.append();
+      driver.check();
+    }
+  }
+
+  it('takes joining rows written in place beside rows packed before, and packs around them as rows leave and join', () => {
+    const sources = (ids: number[], source: number) => ids.map((id) => ({ id, source }));
+    runPlan(
+      {
+        0: { leave: [], join: sources([0, 1, 2], 4), inPlace: true, placed: true },
+        3: { leave: [], join: [{ id: 3, source: 3 }] }, // a narrower row from elsewhere
+        6: { leave: [0], join: sources([4, 5], 4), inPlace: true, placed: true }, // rows move to the front first
+        9: { leave: [2], join: sources([6, 7, 8], 2), inPlace: true, placed: false }, // a kept prompt is longer
+        12: { leave: [1, 3], join: sources([9, 10], 6), inPlace: true, placed: true }, // a wider stride
+        15: { leave: [4, 6], join: [] },
+        18: { leave: [5, 7, 8, 9, 10], join: sources([11, 12], 5), inPlace: true, placed: true }, // a batch that starts over
+      },
+      24,
+    );
+    // Two rows kept in place while the stride widens inside stores large enough: they move apart, last first.
+    runPlan({ 0: { leave: [], join: sources([0, 1, 2, 3, 4, 5], 2), inPlace: true, placed: true }, 3: { leave: [2, 3, 4, 5], join: sources([6], 4), inPlace: true, placed: true } }, 6);
+  });
+
+  it('takes room for exactly the slots its rows may reach, and grows into the last of them in place', () => {
+    const driver = new Driver();
+    driver.repack([], [{ id: 0, source: 3 }], 64);
+    driver.append();
+    driver.repack([], [{ id: 1, source: 3 }], 64); // joins at slot 1: the batch may reach slot 65
+    for (let step = 0; step < 40; step++) driver.append();
+    const store = (driver.cache.past[0].data as Float32Array).buffer;
+    for (let step = 0; step < 24; step++) driver.append();
+    driver.check();
+    expect(driver.cache.capacity).toBe(65);
+    expect((driver.cache.past[0].data as Float32Array).buffer).toBe(store);
+    expect(store.byteLength).toBe(2 * HEADS * 65 * DK * 4);
   });
 
   it('gives its memory back when the batch empties', () => {
