@@ -118,10 +118,11 @@ export class BatchKVCache {
   /**
    * Room for `count` rows joining after the rows at `keep`, with prompts at most `slots` long: per layer
    * key then value, the [count, H, slots, dk] part of the packed cross stores where the cross graph can
-   * write their keys and values in place (pass the rows to `repack` as views of it, in order). A burst's
-   * cross K/V are then held once instead of twice, as the graph's output and as the packed copy (48 MiB
-   * each for 32 prompts of 64 tokens at flan-t5-small). The kept rows move to the front first, so the
-   * write cannot reach them. Undefined where the batch would be packed at another stride (a kept row's
+   * write their keys and values in place (pass the rows to `repack` as views of it, in order). The batch
+   * then holds a burst's cross K/V once for its whole life, not also as the graph's output that its rows
+   * and the encoder cache kept views of (48 MiB for 32 prompts of 64 tokens at flan-t5-small; what
+   * onnxruntime-node hands back from the run is a copy, garbage at once). The kept rows move to the
+   * front first, so the write cannot reach them. Undefined where the batch would be packed at another stride (a kept row's
    * prompt is longer) or the kept rows change order.
    */
   crossTargets(keep: number[], count: number, slots: number): Float32Array[] | undefined {
