@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineError, type GenerationEvent } from '../../runtime/engine/engine-api.ts';
 import { createEngine, modelRefFor, type EngineCore } from '../../runtime/engine/engine-core.ts';
-import { EngineClient, MAX_BYTES_PER_TOKEN } from '../../runtime/engine/engine-client.ts';
+import type { Worker } from 'node:worker_threads';
+import { EngineClient, MAX_BYTES_PER_TOKEN, WORKER_YOUNG_GENERATION_MB } from '../../runtime/engine/engine-client.ts';
 import { DEFAULT_ENGINE_NICE } from '../../runtime/engine/thread-priority.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { makeTinyModelDir } from '../helpers/tiny-model.ts';
@@ -85,6 +86,11 @@ describe.skipIf(!hasShared)('the engine core in its worker thread', () => {
     const threads = readdirSync('/proc/self/task');
     expect(nice(String(process.pid))).toBe(0);
     expect(threads.filter((tid) => nice(tid) === DEFAULT_ENGINE_NICE).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps the worker young generation small', () => {
+    const worker = (client as unknown as { worker: Worker }).worker;
+    expect(worker.resourceLimits?.maxYoungGenerationSizeMb).toBe(WORKER_YOUNG_GENERATION_MB);
   });
 
   it('cancels in the worker when the caller stops reading', async () => {
