@@ -122,8 +122,8 @@ export class BatchKVCache {
    * then holds a burst's cross K/V once for its whole life, not also as the graph's output that its rows
    * and the encoder cache kept views of (48 MiB for 32 prompts of 64 tokens at flan-t5-small; what
    * onnxruntime-node hands back from the run is a copy, garbage at once). The kept rows move to the
-   * front first, so the write cannot reach them. Undefined where the batch would be packed at another stride (a kept row's
-   * prompt is longer) or the kept rows change order.
+   * front first, so the write cannot reach them. Undefined where the batch would be packed at another
+   * stride (a kept row's prompt is longer) or the kept rows change order.
    */
   crossTargets(keep: number[], count: number, slots: number): Float32Array[] | undefined {
     const kept = keep.map((i) => this.rows[i]);
@@ -290,14 +290,7 @@ export class BatchKVCache {
       resident.every((r, i) => r.place >= r.b && r.slots >= slots && (i === 0 || r.place > resident[i - 1].place));
     const into = inPlace ? stores : Array.from({ length: 2 * this.layers }, () => new Float32Array(size));
     rows.forEach((row, b) => {
-      if (inPlace && places[b] === b && row.cross.slots === slots) return;
-      into.forEach((dst, t) => {
-        const src = row.cross.tensors[t];
-        for (let h = 0; h < heads; h++) {
-          const from = h * row.cross.slots * dk;
-          dst.set(src.subarray(from, from + row.cross.sourceLength * dk), (b * heads + h) * slots * dk);
-        }
-      });
+      if (!(inPlace && places[b] === b && row.cross.slots === slots)) into.forEach((dst, t) => writeCrossRow(dst, row.cross, t, b, heads, dk, slots));
     });
     this.crossStores = into;
     const rowSize = heads * slots * dk;
@@ -309,26 +302,26 @@ export class BatchKVCache {
 
 /**
  * Each row's prompt keys/values, per layer key then value, padded to the longest prompt: [B, H, S, dk].
- * Written into the start of `into` where given (large enough), else into new arrays. Padding slots are
- * left as they are: the encoder mask hides them.
+ * Padding slots stay zero: the encoder mask hides them.
  */
-export function packCrossRows(crosses: readonly CrossKV[], heads: number, headDim: number, into?: Float32Array[]): ort.Tensor[] {
+export function packCrossRows(crosses: readonly CrossKV[], heads: number, headDim: number): ort.Tensor[] {
   const batch = crosses.length;
   const s = Math.max(0, ...crosses.map((c) => c.sourceLength));
   const count = crosses[0]?.tensors.length ?? 0;
-  const size = batch * heads * s * headDim;
   return Array.from({ length: count }, (_, t) => {
-    const data = into ? into[t].subarray(0, size) : new Float32Array(size);
-    crosses.forEach((cross, b) => {
-      const src = cross.tensors[t];
-      const rowLength = cross.sourceLength * headDim;
-      for (let h = 0; h < heads; h++) {
-        const from = h * cross.slots * headDim;
-        data.set(src.subarray(from, from + rowLength), (b * heads + h) * s * headDim);
-      }
-    });
+    const data = new Float32Array(batch * heads * s * headDim);
+    crosses.forEach((cross, b) => writeCrossRow(data, cross, t, b, heads, headDim, s));
     return new ort.Tensor('float32', data, [batch, heads, s, headDim]);
   });
+}
+
+/** Tensor t of a row's cross K/V (its prompt's slots) into row b of `into`, [B, H, slots, dk]. */
+function writeCrossRow(into: Float32Array, cross: CrossKV, t: number, b: number, heads: number, headDim: number, slots: number): void {
+  const src = cross.tensors[t];
+  for (let h = 0; h < heads; h++) {
+    const from = h * cross.slots * headDim;
+    into.set(src.subarray(from, from + cross.sourceLength * headDim), (b * heads + h) * slots * headDim);
+  }
 }
 
 /** [B, S] with 1 over each row's prompt, S the longest prompt. */
