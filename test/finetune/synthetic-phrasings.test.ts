@@ -76,8 +76,9 @@ describe('plain phrasings', () => {
   });
 
   it('composes hundreds of trained phrasings for the families plain questions failed on', () => {
-    // min_of_list and last_word too: with a handful each, their questions read as sorts and reversals.
-    for (const family of ['addition', 'multiplication', 'sort_numbers', 'count_words', 'reverse_words', 'min_of_list', 'last_word']) {
+    // min_of_list and last_word too: with a handful each, their questions read as sorts and reversals;
+    // sentiment since stage 5 (a quoted short complaint read as positive under an unfamiliar wording).
+    for (const family of ['addition', 'multiplication', 'sort_numbers', 'count_words', 'reverse_words', 'min_of_list', 'last_word', 'sentiment_movie']) {
       expect(phrasedFamily(family).trained.length, family).toBeGreaterThan(100);
     }
   });

