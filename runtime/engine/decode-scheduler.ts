@@ -1,7 +1,7 @@
 import type { LoraAdapter } from '../checkpoint/lora-adapter.ts';
 import type { Tokenizer } from '../checkpoint/tokenizer.ts';
 import { cancelFreedMemoryReturn, returnFreedMemoryWhenIdle } from '../freed-memory.ts';
-import type { T5Runner } from '../t5-runner.ts';
+import { yieldToEventLoop, type T5Runner } from '../t5-runner.ts';
 import { BASE_ADAPTER } from './adapter-slots.ts';
 import { DecodeRunner } from './decode-runner.ts';
 import { EngineError, type EngineStats } from './engine-api.ts';
@@ -27,9 +27,6 @@ export interface TokenIds {
   decoderStart: number;
   eos: number[];
 }
-
-/** Yields to the event loop, so messages and I/O that arrived during a step are handled before the next. */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Iteration-level batching over the batch slots of one model: between two decoder steps, finished and

@@ -1,23 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { initT5Weights, randomT5Weights } from '../../runtime/checkpoint/random-t5.ts';
-import { parseT5Config } from '../../runtime/checkpoint/t5-config.ts';
+import { tinyT5Config } from '../helpers/tiny-model.ts';
 
-const config = parseT5Config(
-  {
-    architectures: ['T5ForConditionalGeneration'],
-    model_type: 't5',
-    vocab_size: 512,
-    d_model: 64,
-    d_kv: 16,
-    num_heads: 4,
-    d_ff: 128,
-    num_layers: 2,
-    num_decoder_layers: 2,
-    feed_forward_proj: 'gated-gelu',
-    tie_word_embeddings: false,
-  },
-  'test',
-);
+const config = tinyT5Config({ vocabSize: 512, dModel: 64, numHeads: 4 });
 
 const std = (data: Float32Array) => Math.sqrt(data.reduce((s, x) => s + x * x, 0) / data.length);
 

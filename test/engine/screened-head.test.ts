@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomT5Weights } from '../../runtime/checkpoint/random-t5.ts';
-import { parseT5Config, readT5Config, type T5Config } from '../../runtime/checkpoint/t5-config.ts';
+import { readT5Config, type T5Config } from '../../runtime/checkpoint/t5-config.ts';
 import { loadT5Weights, type T5Weights } from '../../runtime/checkpoint/t5-weights.ts';
 import { BASE_ADAPTER } from '../../runtime/engine/adapter-slots.ts';
 import { DecodeRunner } from '../../runtime/engine/decode-runner.ts';
@@ -8,6 +8,7 @@ import { ScreenedHead } from '../../runtime/screened-head.ts';
 import { SeededRandom } from '../../runtime/seeded-random.ts';
 import { T5Runner } from '../../runtime/t5-runner.ts';
 import { hasShared, referenceDir, referenceModels, relativeError } from '../helpers/shared-fixtures.ts';
+import { tinyT5Config } from '../helpers/tiny-model.ts';
 
 /**
  * The screened head (runtime/screened-head.ts) must give exactly the f32 head's greedy tokens: the int8
@@ -15,26 +16,7 @@ import { hasShared, referenceDir, referenceModels, relativeError } from '../help
  * (screenedHead: false) on seeded random checkpoints and the reference fixtures, and on the bound
  * itself against a brute-force argmax.
  */
-const smallShape = (vocab: number, tied = false) =>
-  parseT5Config(
-    {
-      architectures: ['T5ForConditionalGeneration'],
-      model_type: 't5',
-      vocab_size: vocab,
-      d_model: 64,
-      d_kv: 16,
-      num_heads: 4,
-      d_ff: 128,
-      num_layers: 2,
-      num_decoder_layers: 2,
-      feed_forward_proj: tied ? 'relu' : 'gated-gelu',
-      tie_word_embeddings: tied,
-      decoder_start_token_id: 0,
-      eos_token_id: 1,
-      pad_token_id: 0,
-    },
-    'test config',
-  );
+const smallShape = (vocab: number, tied = false) => tinyT5Config({ vocabSize: vocab, dModel: 64, numHeads: 4, gated: !tied });
 
 /** Greedy ids of `steps` decoder steps for every prompt decoded together, and the logits of a teacher-forced pass. */
 async function decode(config: T5Config, weights: T5Weights, screenedHead: boolean, prompts: number[][], steps: number) {

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomT5Weights, writeT5ModelDir } from '../../runtime/checkpoint/random-t5.ts';
-import { parseT5Config } from '../../runtime/checkpoint/t5-config.ts';
+import { parseT5Config, type T5Config } from '../../runtime/checkpoint/t5-config.ts';
 import type { T5Weights } from '../../runtime/checkpoint/t5-weights.ts';
 import { tokenizerDir } from './shared-fixtures.ts';
 
@@ -28,12 +28,31 @@ export interface TinyModelOptions {
  * `hasShared` (test/helpers/shared-fixtures.ts) first: without the fixture there is no tokenizer.
  */
 export function makeTinyModelDir(opts: TinyModelOptions = {}): string {
-  const { seed = 1, dModel = 32, numHeads = 2, numLayers = 2, gated = true, maxNewTokens = 16 } = opts;
-  const config = parseT5Config(
+  const { seed = 1, maxNewTokens = 16 } = opts;
+  const config = tinyT5Config(opts);
+  const dir = mkdtempSync(join(tmpdir(), 'flan-tiny-model-'));
+  const weights = randomT5Weights(config, seed);
+  opts.alter?.(weights);
+  writeT5ModelDir(dir, {
+    config,
+    weights,
+    generation: { max_new_tokens: maxNewTokens },
+    tokenizerFiles: [join(tokenizerDir, 'tokenizer.json')],
+  });
+  return dir;
+}
+
+/**
+ * A Flan-T5-shaped config, tiny: d_ff twice d_model, as many decoder layers as encoder layers; gated
+ * (T5 v1.1, untied head) by default, else relu with the head tied to the embeddings (T5 v1.0).
+ */
+export function tinyT5Config(opts: { vocabSize?: number; dModel?: number; numHeads?: number; numLayers?: number; gated?: boolean } = {}): T5Config {
+  const { vocabSize = 32128, dModel = 32, numHeads = 2, numLayers = 2, gated = true } = opts;
+  return parseT5Config(
     {
       architectures: ['T5ForConditionalGeneration'],
       model_type: 't5',
-      vocab_size: 32128,
+      vocab_size: vocabSize,
       d_model: dModel,
       d_kv: dModel / numHeads,
       num_heads: numHeads,
@@ -51,14 +70,4 @@ export function makeTinyModelDir(opts: TinyModelOptions = {}): string {
     },
     'tiny-model config',
   );
-  const dir = mkdtempSync(join(tmpdir(), 'flan-tiny-model-'));
-  const weights = randomT5Weights(config, seed);
-  opts.alter?.(weights);
-  writeT5ModelDir(dir, {
-    config,
-    weights,
-    generation: { max_new_tokens: maxNewTokens },
-    tokenizerFiles: [join(tokenizerDir, 'tokenizer.json')],
-  });
-  return dir;
 }
