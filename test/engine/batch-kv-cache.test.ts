@@ -42,8 +42,8 @@ class Driver {
     const targets = inPlace ? this.cache.crossTargets(keep, join.length, slots) : undefined;
     const rowSize = HEADS * slots * DK;
     const joining = join.map((j, b) => {
-      const own = crossOf(j.id, j.source, slots);
       if (!targets) return crossOf(j.id, j.source, j.source + 2);
+      const own = crossOf(j.id, j.source, slots);
       targets.forEach((target, t) => target.set(own.tensors[t], b * rowSize));
       return { tensors: targets.map((target) => target.subarray(b * rowSize, (b + 1) * rowSize)), sourceLength: j.source, slots };
     });

@@ -46,7 +46,7 @@ export function makeTinyModelDir(opts: TinyModelOptions = {}): string {
  * A Flan-T5-shaped config, tiny: d_ff twice d_model, as many decoder layers as encoder layers; gated
  * (T5 v1.1, untied head) by default, else relu with the head tied to the embeddings (T5 v1.0).
  */
-export function tinyT5Config(opts: { vocabSize?: number; dModel?: number; numHeads?: number; numLayers?: number; gated?: boolean } = {}): T5Config {
+export function tinyT5Config(opts: Pick<TinyModelOptions, 'dModel' | 'numHeads' | 'numLayers' | 'gated'> & { vocabSize?: number } = {}): T5Config {
   const { vocabSize = 32128, dModel = 32, numHeads = 2, numLayers = 2, gated = true } = opts;
   return parseT5Config(
     {
