@@ -179,10 +179,10 @@ export class T5Runner {
       disposeDeviceTensors(out);
       return { logits, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
     }
-    const fetches = { ...this.outputNames(), logits: opts.freshLogits ? null : this.logitsBuffer(f.inputIds.dims) };
+    const fetches = { ...this.outputNames(), ...this.logitsFetch(f.inputIds.dims, opts) };
     const out = await this.run(this.decoder, feeds, fetches, opts.tally);
     const newKV = this.layers().flatMap((i) => [out[decoderNames.newKey(i)], out[decoderNames.newValue(i)]] as ort.Tensor[]);
-    return { logits: out.logits as ort.Tensor, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
+    return { logits: out.logits as ort.Tensor | undefined, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
   }
 
   /** A decoder pass through the screened head: exact greedy ids, and the f32 head only where needed. */
@@ -205,22 +205,22 @@ export class T5Runner {
         const data = input.data as Float32Array;
         const rows = new Float32Array(uncertain.length * d);
         uncertain.forEach((r, i) => rows.set(data.subarray(r * d, (r + 1) * d), i * d));
-        const head = await this.runFullHead(screen, new ort.Tensor('float32', rows, [uncertain.length, 1, d]), false, opts.tally);
+        const head = await this.runFullHead(screen, new ort.Tensor('float32', rows, [uncertain.length, 1, d]), opts);
         uncertain.forEach((r, i) => (greedyIds[r] = head.greedyIds[i]));
       }
       return { logits: undefined, greedyIds, newKV, headInput: input };
     }
-    const head = await this.runFullHead(screen, input, opts.freshLogits ?? false, opts.tally);
+    const head = await this.runFullHead(screen, input, opts);
     for (const r of uncertain) greedyIds[r] = head.greedyIds[r];
     return { logits: head.logits, greedyIds, newKV, headInput: input };
   }
 
-  /** The f32 head over head inputs [B, T, D]: logits (in the reused buffer unless `fresh`) and their argmax. */
-  private async runFullHead(screen: ScreenedHead, input: ort.Tensor, fresh: boolean, tally: TransferTally | undefined) {
+  /** The f32 head over head inputs [B, T, D]: the argmax, and the logits as `logitsFetch` asks. */
+  private async runFullHead(screen: ScreenedHead, input: ort.Tensor, opts: { freshLogits?: boolean; tally?: TransferTally; logits?: boolean }) {
     this.fullHead ??= this.createFullHead(screen);
-    const fetches = { logits: fresh ? null : this.logitsBuffer(input.dims), greedy_ids: null };
-    const out = await this.run(await this.fullHead, { head_input: input }, fetches, tally);
-    return { logits: out.logits as ort.Tensor, greedyIds: out.greedy_ids.data as BigInt64Array };
+    const fetches = { greedy_ids: null, ...this.logitsFetch(input.dims, opts) };
+    const out = await this.run(await this.fullHead, { head_input: input }, fetches, opts.tally);
+    return { logits: out.logits as ort.Tensor | undefined, greedyIds: out.greedy_ids.data as BigInt64Array };
   }
 
   private async createFullHead(screen: ScreenedHead): Promise<ort.InferenceSession> {
@@ -287,6 +287,17 @@ export class T5Runner {
   /** A graph's token input: the ids, or on the CPU their embeddings (see TokenEmbeddings). */
   private tokenFeed(ids: ort.Tensor): Record<string, ort.Tensor> {
     return this.embeddings ? { inputs_embeds: this.embeddings.lookup(ids) } : { input_ids: ids };
+  }
+
+  /**
+   * Which logits a CPU run hands back: none for greedy rows (`logits: false`; onnxruntime-node copies
+   * every fetched output into a fresh array, 4 MB a step at batch 32, and that garbage set off a full
+   * collection every four steps, each stalling a step by ~40 ms), a fresh array when `freshLogits`,
+   * else the reused buffer.
+   */
+  private logitsFetch(idsDims: readonly number[], opts: { freshLogits?: boolean; logits?: boolean }): Record<string, ort.Tensor | null> {
+    if (opts.logits === false) return {};
+    return { logits: opts.freshLogits ? null : this.logitsBuffer(idsDims) };
   }
 
   /**
