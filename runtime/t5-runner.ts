@@ -44,7 +44,7 @@ export interface DecoderStepFeeds {
 export type AdapterFeeds = Record<string, ort.Tensor>;
 
 export interface DecoderStepResult {
-  /** [B, T, V] when asked for; its buffer is reused by the next step, so read it before stepping again. */
+  /** [B, T, V] when asked for (a fresh array: onnxruntime-node copies every output it hands back). */
   logits: ort.Tensor | undefined;
   /** The argmax of each row's logits, [B, T]. */
   greedyIds: BigInt64Array;
@@ -55,7 +55,7 @@ export interface DecoderStepResult {
 }
 
 export interface DeviceStepResult {
-  /** [B, 1, V] in the reused buffer, when asked for. */
+  /** [B, 1, V], when asked for. */
   logits: ort.Tensor | undefined;
   greedyIds: BigInt64Array;
   /** The grown cache, on the device, per layer key then value ([B, H, C + 1, dk]). */
@@ -82,7 +82,6 @@ function disposeDeviceTensors(out: Record<string, ort.Tensor>, keep: ReadonlySet
  * sampled are the engine's business.
  */
 export class T5Runner {
-  private logitsScratch: Float32Array | undefined;
   private bareBase?: AdapterSlots;
   /** With a screened head: the f32 head, made at its first use (logits asked for, or a row the screen could not settle). */
   private fullHead?: Promise<ort.InferenceSession>;
@@ -164,11 +163,10 @@ export class T5Runner {
   }
 
   /**
-   * One decoder pass. The logits land in a buffer reused from step to step unless `freshLogits`: a
-   * pass that may run beside the scheduler's steps (teacher-forced scoring) must not share it. With
-   * `logits: false` (every row greedy) a screened head leaves them uncomputed.
+   * One decoder pass. With `logits: false` (every row greedy) no logits come back, and a screened head
+   * leaves them uncomputed.
    */
-  async decodeStep(f: DecoderStepFeeds, opts: { freshLogits?: boolean; tally?: TransferTally; logits?: boolean } = {}): Promise<DecoderStepResult> {
+  async decodeStep(f: DecoderStepFeeds, opts: { tally?: TransferTally; logits?: boolean } = {}): Promise<DecoderStepResult> {
     const feeds = this.decoderFeeds(f);
     if (this.screen) return this.screenedStep(this.screen, feeds, opts);
     if (this.hostCopy) {
@@ -179,7 +177,7 @@ export class T5Runner {
       disposeDeviceTensors(out);
       return { logits, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
     }
-    const fetches = { ...this.outputNames(), ...this.logitsFetch(f.inputIds.dims, opts) };
+    const fetches = { ...this.outputNames(), ...logitsFetch(opts) };
     const out = await this.run(this.decoder, feeds, fetches, opts.tally);
     const newKV = this.layers().flatMap((i) => [out[decoderNames.newKey(i)], out[decoderNames.newValue(i)]] as ort.Tensor[]);
     return { logits: out.logits as ort.Tensor | undefined, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
@@ -189,7 +187,7 @@ export class T5Runner {
   private async screenedStep(
     screen: ScreenedHead,
     feeds: Record<string, ort.Tensor>,
-    opts: { freshLogits?: boolean; tally?: TransferTally; logits?: boolean },
+    opts: { tally?: TransferTally; logits?: boolean },
   ): Promise<DecoderStepResult> {
     const fetches = { ...this.newKVFetches(), head_input: null, screen_values: null, screen_ids: null };
     const out = await this.run(this.decoder, feeds, fetches, opts.tally);
@@ -216,9 +214,9 @@ export class T5Runner {
   }
 
   /** The f32 head over head inputs [B, T, D]: the argmax, and the logits as `logitsFetch` asks. */
-  private async runFullHead(screen: ScreenedHead, input: ort.Tensor, opts: { freshLogits?: boolean; tally?: TransferTally; logits?: boolean }) {
+  private async runFullHead(screen: ScreenedHead, input: ort.Tensor, opts: { tally?: TransferTally; logits?: boolean }) {
     this.fullHead ??= this.createFullHead(screen);
-    const fetches = { greedy_ids: null, ...this.logitsFetch(input.dims, opts) };
+    const fetches = { greedy_ids: null, ...logitsFetch(opts) };
     const out = await this.run(await this.fullHead, { head_input: input }, fetches, opts.tally);
     return { logits: out.logits as ort.Tensor | undefined, greedyIds: out.greedy_ids.data as BigInt64Array };
   }
@@ -287,28 +285,6 @@ export class T5Runner {
   /** A graph's token input: the ids, or on the CPU their embeddings (see TokenEmbeddings). */
   private tokenFeed(ids: ort.Tensor): Record<string, ort.Tensor> {
     return this.embeddings ? { inputs_embeds: this.embeddings.lookup(ids) } : { input_ids: ids };
-  }
-
-  /**
-   * Which logits a CPU run hands back: none for greedy rows (`logits: false`; onnxruntime-node copies
-   * every fetched output into a fresh array, 4 MB a step at batch 32, and that garbage set off a full
-   * collection every four steps, each stalling a step by ~40 ms), a fresh array when `freshLogits`,
-   * else the reused buffer.
-   */
-  private logitsFetch(idsDims: readonly number[], opts: { freshLogits?: boolean; logits?: boolean }): Record<string, ort.Tensor | null> {
-    if (opts.logits === false) return {};
-    return { logits: opts.freshLogits ? null : this.logitsBuffer(idsDims) };
-  }
-
-  /**
-   * The logits output written into one reused buffer: a fresh B x V array per step (4 MB at batch 32)
-   * would be garbage for the collector every few milliseconds.
-   */
-  private logitsBuffer(idsDims: readonly number[]): ort.Tensor {
-    const [batch, steps] = idsDims;
-    const size = batch * steps * this.config.vocabSize;
-    if (!this.logitsScratch || this.logitsScratch.length < size) this.logitsScratch = new Float32Array(size);
-    return new ort.Tensor('float32', this.logitsScratch.subarray(0, size), [batch, steps, this.config.vocabSize]);
   }
 
   private outputNames(): Record<string, null> {
@@ -386,7 +362,7 @@ export class T5Runner {
         queryPositions: int64Feed(decoderInputIds.map((row) => row.map((_, t) => t))),
         cross,
       },
-      { freshLogits: true, logits },
+      { logits },
     );
   }
 
@@ -436,6 +412,15 @@ async function repeatRows(tensor: ort.Tensor, rows: number): Promise<ort.Tensor>
 }
 
 /** Lets pending I/O (requests, timers) run before the next synchronous stretch of work. */
+/**
+ * The logits a CPU run fetches: none for greedy rows (`logits: false`). onnxruntime-node copies every
+ * fetched output into a fresh array (even one given a preallocated buffer to write), 4.9 MB a step at
+ * batch 32, and that garbage set off a full collection every four steps, each stalling its step by ~40 ms.
+ */
+function logitsFetch(opts: { logits?: boolean }): Record<string, null> {
+  return opts.logits === false ? {} : { logits: null };
+}
+
 export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Small graphs load from memory; large ones are written with external data and loaded by path. */

@@ -17,9 +17,8 @@ export interface JoiningRow {
 /** One decode step's output for the batch, in batch order. */
 export interface StepOutput {
   /**
-   * [B, V] logits; the buffer is reused by the next step, so read it before stepping again. Absent
-   * when the step was told no row needs them and either the cache lives on the device (they stay
-   * there) or the runner screens its head (they are never computed).
+   * [B, V] logits. Absent when the step was told no row needs them (on the CPU they are not fetched,
+   * on a device they stay there, and a screened head never computes them).
    */
   logits: Float32Array | undefined;
   /** The argmax of each row, computed in the graph. */
