@@ -131,7 +131,9 @@ const STAGES: Record<string, Stage> = {
   // says "small ones first, going up", "start at the end and go through all", "length in words" and
   // requests ending in "in:" in many generic ways, against "only" / "just" / "single" asking for the
   // one item in min_of_list and last_word, drawn apart from the 290,000 composed phrasings so they
-  // get steps; replay about 40%, a new data seed, a slightly lower peak rate.
+  // get steps; replay about 40%, a new data seed, a slightly lower peak rate. Shipped at step 2,100
+  // (`--steps 2100`: the schedule still decays to 2,600), the checkpoint evaluated in full when the
+  // shared machine's other work had begun holding the run stopped.
   '6': {
     run: 'phrasings-6',
     from: buildPaths.finetuneRun('phrasings-5/model'),
