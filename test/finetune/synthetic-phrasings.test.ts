@@ -10,6 +10,7 @@ import {
   PHRASED_FAMILIES,
   PHRASED_FAMILY_NAMES,
   phrasedFamily,
+  templatePattern,
 } from '../../finetune/data/synthetic/index.ts';
 import { SeededRandom } from '../../runtime/seeded-random.ts';
 
@@ -45,6 +46,21 @@ describe('plain phrasings', () => {
     }
     const training = [...generatePhrasedMixture(2, EVERY_FAMILY), ...generateMixture({ seed: 2, perFamily: 100 })];
     expect(training.filter((e) => heldOutPhrasingIn(e.inputs)).map((e) => e.inputs)).toEqual([]);
+  });
+
+  it('draws focus examples only from a family\'s focus phrasings, each of them a trained phrasing', () => {
+    const focused = PHRASED_FAMILIES.filter((f) => f.focus);
+    expect(focused.map((f) => f.family)).toEqual(expect.arrayContaining(['sort_numbers', 'count_words', 'reverse_words']));
+    for (const f of focused) {
+      const trained = new Set(f.trained);
+      expect(f.focus!.filter((t) => !trained.has(t)), f.family).toEqual([]);
+      const examples = generatePhrasedMixture(7, { [f.family]: 200 }, 'focus');
+      const patterns = f.focus!.map(templatePattern);
+      // Every example is written with a focus phrasing (wrapped or not), and none with a held-out one.
+      expect(examples.filter((e) => !patterns.some((p) => p.test(e.inputs))).map((e) => e.inputs), f.family).toEqual([]);
+      expect(examples.filter((e) => heldOutPhrasingIn(e.inputs)).map((e) => e.inputs), f.family).toEqual([]);
+    }
+    expect(() => generatePhrasedMixture(7, { sentiment_movie: 1 }, 'focus')).toThrow(/no focus phrasings/);
   });
 
   it('asks the eval in the set named: unseen prompts are held-out phrasings, seen ones are not', () => {

@@ -18,9 +18,9 @@ export interface PhrasingParts {
   dataFirst?: { label: string; slot: string; requests: readonly string[] };
 }
 
-/** Every combination of the heads and the tails, joined by a space ("sort" x "these numbers: {list}"). */
-export function cross(heads: readonly string[], tails: readonly string[]): string[] {
-  return heads.flatMap((head) => tails.map((tail) => `${head} ${tail}`));
+/** Every combination of the heads and the tails, joined by a space ("sort" x "these numbers: {list}") or by `separator`. */
+export function cross(heads: readonly string[], tails: readonly string[], separator = ' '): string[] {
+  return heads.flatMap((head) => tails.map((tail) => `${head}${separator}${tail}`));
 }
 
 const capitalise = (s: string) => `${s.charAt(0).toUpperCase()}${s.slice(1)}`;
@@ -79,12 +79,16 @@ const DATA_FIRST_FRAMES: readonly ((label: string, slot: string, r: string) => s
   (label, slot, r) => `Input: ${slot}\nPlease ${r}.`,
 ];
 
-/** A family's trained phrasings: those `listed` by hand and the composed ones, each once. */
-export function trainedPhrasings(listed: readonly string[], parts: PhrasingParts): string[] {
-  const composed = [
+/** The phrasings `parts` compose: each request in every frame, the questions, the data-first requests. */
+export function composedPhrasings(parts: PhrasingParts): string[] {
+  return [
     ...parts.requests.flatMap((r) => REQUEST_FRAMES.map((frame) => frame(r))),
     ...(parts.questions ?? []),
     ...(parts.dataFirst ? parts.dataFirst.requests.flatMap((r) => DATA_FIRST_FRAMES.map((frame) => frame(parts.dataFirst!.label, parts.dataFirst!.slot, r))) : []),
   ];
-  return [...new Set([...listed, ...composed])];
+}
+
+/** A family's trained phrasings: those `listed` by hand, the composed ones and its `focus` ones, each once. */
+export function trainedPhrasings(listed: readonly string[], parts: PhrasingParts, focus: readonly string[] = []): string[] {
+  return [...new Set([...listed, ...composedPhrasings(parts), ...focus])];
 }

@@ -1,6 +1,7 @@
 import type { SeededRandom } from '../../../runtime/seeded-random.ts';
 import { countingSteps } from './arithmetic-steps.ts';
 import { trainedPhrasings } from './composed-phrasings.ts';
+import { ADDITION_FOCUS, COUNT_WORDS_FOCUS, LAST_WORD_FOCUS, MIN_OF_LIST_FOCUS, REVERSE_WORDS_FOCUS, SORT_NUMBERS_FOCUS } from './focus-phrasings.ts';
 import {
   ADDITION_PARTS, COUNT_WORDS_PARTS, LAST_WORD_PARTS, MIN_OF_LIST_PARTS, MULTIPLICATION_PARTS, REVERSE_WORDS_PARTS, SENTIMENT_PARTS, SORT_NUMBERS_PARTS, SUBTRACTION_PARTS,
 } from './phrasing-parts.ts';
@@ -18,6 +19,8 @@ export interface PhrasedFamily {
   /** A question with its slot values; `answer` and `rationale` as in Problem. */
   make(rng: SeededRandom): PhrasedProblem;
   trained: readonly string[];
+  /** Trained phrasings a stage may draw on their own, so a few meanings get more steps than their share (focus-phrasings.ts). */
+  focus?: readonly string[];
   heldOut: readonly string[];
   /** Labels a template may list as options (classification families). */
   options?: readonly string[];
@@ -114,6 +117,7 @@ function sumOf(rng: SeededRandom, op: '+' | '-'): PhrasedProblem {
 export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
   {
     family: 'addition',
+    focus: ADDITION_FOCUS,
     worked: true,
     make: (rng) => sumOf(rng, '+'),
     trained: trainedPhrasings([
@@ -121,7 +125,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
       '{a} plus {b} equals what?', 'Calculate {a} plus {b}.', 'Please add {a} to {b}.', 'What do you get when you add {a} and {b}?',
       'Find the sum of {a} and {b}.', 'What does {a} + {b} equal?', 'If you add {b} to {a}, what do you get?', '{a}+{b}=?', 'Sum {a} and {b}.',
       'what is {a} plus {b}', 'Compute the sum {a} + {b}.',
-    ], ADDITION_PARTS),
+    ], ADDITION_PARTS, ADDITION_FOCUS),
     heldOut: ['What number is {a} plus {b}?', 'Tell me the total of {a} and {b}.', 'Work out {a} + {b}.', 'I have {a} and get {b} more; how many is that in all?', 'Solve: {a} plus {b}'],
   },
   {
@@ -151,6 +155,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
   },
   {
     family: 'sort_numbers',
+    focus: SORT_NUMBERS_FOCUS,
     statedAnswer: true,
     make(rng) {
       const xs = Array.from({ length: between(rng, 3, 6) }, () => between(rng, 1, 99));
@@ -161,7 +166,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
       'Put these numbers in order: {list}', 'Can you sort {list}?', 'Order from least to greatest: {list}', 'Sort in increasing order: {list}',
       'Here are some numbers: {list}. Sort them.', 'List {list} in ascending order.', 'What is {list} sorted?', 'Numbers: {list}\nSorted:',
       'sort {list}', 'Please order these numbers from small to large: {list}',
-    ], SORT_NUMBERS_PARTS),
+    ], SORT_NUMBERS_PARTS, SORT_NUMBERS_FOCUS),
     heldOut: [
       'Rearrange these from lowest to highest: {list}', 'Give me {list} in ascending order, please.', 'How would {list} look when sorted from small to big?',
       'Write the numbers {list} from the smallest up.', 'I need these numbers ordered smallest first: {list}',
@@ -169,6 +174,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
   },
   {
     family: 'count_words',
+    focus: COUNT_WORDS_FOCUS,
     worked: true,
     make(rng) {
       const words = wordsToCount(rng);
@@ -180,7 +186,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
       'How many words are in this sentence: {text}', 'How many words are in "{text}"?', 'Count the words in: {text}', 'Count the words in this sentence: {text}',
       'Number of words in "{text}"?', 'How many words does this have: {text}', '{text}\nHow many words is that?', 'What is the word count of: {text}',
       'How many words: {text}', 'Count how many words there are: {text}', 'how many words are in {text}', 'Sentence: {text}\nWord count:',
-    ], COUNT_WORDS_PARTS),
+    ], COUNT_WORDS_PARTS, COUNT_WORDS_FOCUS),
     heldOut: [
       'Give the number of words in the following text: {text}', 'I wrote "{text}". How many words did I write?', 'Find how many words appear in: {text}',
       'How long is this in words? {text}', 'Words in the sentence "{text}": how many?',
@@ -188,6 +194,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
   },
   {
     family: 'reverse_words',
+    focus: REVERSE_WORDS_FOCUS,
     statedAnswer: true,
     make(rng) {
       const words = distinct(rng, WORDS, between(rng, 2, 6));
@@ -198,7 +205,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
       'Reverse the words: {words}', 'Reverse the order of the words: {words}', 'Reverse: {words}', 'Write {words} in reverse order.',
       'Say these words backwards: {words}', 'What is {words} reversed?', 'Put the words {words} in reverse order.', 'Flip the order of the words: {words}',
       'Words in reverse: {words}', 'Reverse this list: {words}', 'reverse {words}', 'List these in reverse order: {words}',
-    ], REVERSE_WORDS_PARTS),
+    ], REVERSE_WORDS_PARTS, REVERSE_WORDS_FOCUS),
     heldOut: [
       'Give me these words last to first: {words}', 'Turn the order around: {words}', 'Read {words} from the end to the start.',
       'Start from the last word and list all of them: {words}', 'What do you get if you reverse {words}?',
@@ -235,6 +242,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
   },
   {
     family: 'min_of_list',
+    focus: MIN_OF_LIST_FOCUS,
     make(rng) {
       const xs = Array.from({ length: between(rng, 3, 6) }, () => between(rng, 1, 99));
       return { question: xs.join(', '), answer: String(Math.min(...xs)), slots: { list: numberList(rng, xs) } };
@@ -242,11 +250,12 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
     trained: trainedPhrasings([
       'What is the smallest of {list}?', 'Which number is the smallest: {list}', 'Find the smallest number: {list}', 'Minimum of {list}?',
       'What is the lowest number in {list}?', 'Give the minimum: {list}', 'smallest of {list}',
-    ], MIN_OF_LIST_PARTS),
+    ], MIN_OF_LIST_PARTS, MIN_OF_LIST_FOCUS),
     heldOut: ['Out of {list}, which number is least?', 'Pick the lowest of these: {list}'],
   },
   {
     family: 'last_word',
+    focus: LAST_WORD_FOCUS,
     make(rng) {
       const words = distinct(rng, WORDS, between(rng, 2, 6));
       const sep = wordListSeparator(rng);
@@ -255,6 +264,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
     trained: trainedPhrasings(
       ['What is the last word of {words}?', 'Which word comes last: {words}', 'Last word: {words}', 'Give me the final word in: {words}', 'What word is at the end of "{words}"?'],
       LAST_WORD_PARTS,
+      LAST_WORD_FOCUS,
     ),
     heldOut: ['Name the word at the very end: {words}', 'Of {words}, which word is the final one?'],
   },

@@ -59,8 +59,8 @@ function targetOf(family: PhrasedFamily, problem: PhrasedProblem): string {
   return family.statedAnswer ? cotTarget('', problem.answer).trimStart() : problem.answer;
 }
 
-function trainingExample(family: PhrasedFamily, problem: PhrasedProblem, rng: SeededRandom): SyntheticExample {
-  const template = family.trained[rng.int(family.trained.length)];
+function trainingExample(family: PhrasedFamily, templates: readonly string[], problem: PhrasedProblem, rng: SeededRandom): SyntheticExample {
+  const template = templates[rng.int(templates.length)];
   let question = fillSlots(template, problem.slots);
   if (family.options && rng.next() < 0.4) question += OPTION_FORMATS[rng.int(OPTION_FORMATS.length)](rng.shuffle([...family.options]));
   if (rng.next() < 0.25) question = `${OPENERS[rng.int(OPENERS.length)]}${question}`;
@@ -79,20 +79,23 @@ function excludedQuestions(family: PhrasedFamily, perFamily: number): Set<string
 }
 
 /**
- * `counts[family]` training examples per phrased family under its trained phrasings, deterministic in
- * `seed`. As in generateMixture, eval questions are skipped unless the family is closed (most draws are
- * eval questions: multiplication), where it trains on its whole space.
+ * `counts[family]` training examples per phrased family under its trained phrasings (`from` 'focus':
+ * only its focus phrasings), deterministic in `seed`. As in generateMixture, eval questions are
+ * skipped unless the family is closed (most draws are eval questions: multiplication), where it
+ * trains on its whole space.
  */
-export function generatePhrasedMixture(seed: number, counts: Readonly<Record<string, number>>): SyntheticExample[] {
+export function generatePhrasedMixture(seed: number, counts: Readonly<Record<string, number>>, from: 'trained' | 'focus' = 'trained'): SyntheticExample[] {
   const rng = SeededRandom.fromSeed(seed);
   const examples: SyntheticExample[] = [];
   for (const [name, count] of Object.entries(counts)) {
     const family = phrasedFamily(name);
+    const templates = from === 'trained' ? family.trained : family.focus;
+    if (!templates) throw new Error(`family "${name}" has no focus phrasings`);
     const skip = trainingExclusions(family.make, excludedQuestions(family, DEFAULT_EVAL_PER_FAMILY), seed);
     for (let made = 0, tries = 0; made < count && tries < count * 20; tries++) {
       const problem = family.make(rng);
       if (skip.has(problem.question)) continue;
-      examples.push(trainingExample(family, problem, rng));
+      examples.push(trainingExample(family, templates, problem, rng));
       made++;
     }
   }
