@@ -411,7 +411,6 @@ async function repeatRows(tensor: ort.Tensor, rows: number): Promise<ort.Tensor>
   return new ort.Tensor('float32', out, [rows, ...tensor.dims.slice(1)]);
 }
 
-/** Lets pending I/O (requests, timers) run before the next synchronous stretch of work. */
 /**
  * The logits a CPU run fetches: none for greedy rows (`logits: false`). onnxruntime-node copies every
  * fetched output into a fresh array (even one given a preallocated buffer to write), 4.9 MB a step at
@@ -421,6 +420,7 @@ function logitsFetch(opts: { logits?: boolean }): Record<string, null> {
   return opts.logits === false ? {} : { logits: null };
 }
 
+/** Lets pending I/O (requests, timers) run before the next synchronous stretch of work. */
 export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Small graphs load from memory; large ones are written with external data and loaded by path. */
