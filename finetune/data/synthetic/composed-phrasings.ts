@@ -88,7 +88,7 @@ export function composedPhrasings(parts: PhrasingParts): string[] {
   ];
 }
 
-/** A family's trained phrasings: those `listed` by hand, the composed ones and its `focus` ones, each once. */
-export function trainedPhrasings(listed: readonly string[], parts: PhrasingParts, focus: readonly string[] = []): string[] {
-  return [...new Set([...listed, ...composedPhrasings(parts), ...focus])];
+/** A family's trained phrasings: those `listed` by hand and the composed ones, each once. */
+export function trainedPhrasings(listed: readonly string[], parts: PhrasingParts): string[] {
+  return [...new Set([...listed, ...composedPhrasings(parts)])];
 }

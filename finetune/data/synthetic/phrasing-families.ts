@@ -114,7 +114,7 @@ function sumOf(rng: SeededRandom, op: '+' | '-'): PhrasedProblem {
   return { question: `${a} ${op} ${b}`, answer, rationale: `${lead} ${countingSteps(a, op, b)}.`, slots: { a: String(a), b: String(b) } };
 }
 
-export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
+const FAMILIES: readonly PhrasedFamily[] = [
   {
     family: 'addition',
     focus: ADDITION_FOCUS,
@@ -125,7 +125,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
       '{a} plus {b} equals what?', 'Calculate {a} plus {b}.', 'Please add {a} to {b}.', 'What do you get when you add {a} and {b}?',
       'Find the sum of {a} and {b}.', 'What does {a} + {b} equal?', 'If you add {b} to {a}, what do you get?', '{a}+{b}=?', 'Sum {a} and {b}.',
       'what is {a} plus {b}', 'Compute the sum {a} + {b}.',
-    ], ADDITION_PARTS, ADDITION_FOCUS),
+    ], ADDITION_PARTS),
     heldOut: ['What number is {a} plus {b}?', 'Tell me the total of {a} and {b}.', 'Work out {a} + {b}.', 'I have {a} and get {b} more; how many is that in all?', 'Solve: {a} plus {b}'],
   },
   {
@@ -166,7 +166,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
       'Put these numbers in order: {list}', 'Can you sort {list}?', 'Order from least to greatest: {list}', 'Sort in increasing order: {list}',
       'Here are some numbers: {list}. Sort them.', 'List {list} in ascending order.', 'What is {list} sorted?', 'Numbers: {list}\nSorted:',
       'sort {list}', 'Please order these numbers from small to large: {list}',
-    ], SORT_NUMBERS_PARTS, SORT_NUMBERS_FOCUS),
+    ], SORT_NUMBERS_PARTS),
     heldOut: [
       'Rearrange these from lowest to highest: {list}', 'Give me {list} in ascending order, please.', 'How would {list} look when sorted from small to big?',
       'Write the numbers {list} from the smallest up.', 'I need these numbers ordered smallest first: {list}',
@@ -186,7 +186,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
       'How many words are in this sentence: {text}', 'How many words are in "{text}"?', 'Count the words in: {text}', 'Count the words in this sentence: {text}',
       'Number of words in "{text}"?', 'How many words does this have: {text}', '{text}\nHow many words is that?', 'What is the word count of: {text}',
       'How many words: {text}', 'Count how many words there are: {text}', 'how many words are in {text}', 'Sentence: {text}\nWord count:',
-    ], COUNT_WORDS_PARTS, COUNT_WORDS_FOCUS),
+    ], COUNT_WORDS_PARTS),
     heldOut: [
       'Give the number of words in the following text: {text}', 'I wrote "{text}". How many words did I write?', 'Find how many words appear in: {text}',
       'How long is this in words? {text}', 'Words in the sentence "{text}": how many?',
@@ -205,7 +205,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
       'Reverse the words: {words}', 'Reverse the order of the words: {words}', 'Reverse: {words}', 'Write {words} in reverse order.',
       'Say these words backwards: {words}', 'What is {words} reversed?', 'Put the words {words} in reverse order.', 'Flip the order of the words: {words}',
       'Words in reverse: {words}', 'Reverse this list: {words}', 'reverse {words}', 'List these in reverse order: {words}',
-    ], REVERSE_WORDS_PARTS, REVERSE_WORDS_FOCUS),
+    ], REVERSE_WORDS_PARTS),
     heldOut: [
       'Give me these words last to first: {words}', 'Turn the order around: {words}', 'Read {words} from the end to the start.',
       'Start from the last word and list all of them: {words}', 'What do you get if you reverse {words}?',
@@ -250,7 +250,7 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
     trained: trainedPhrasings([
       'What is the smallest of {list}?', 'Which number is the smallest: {list}', 'Find the smallest number: {list}', 'Minimum of {list}?',
       'What is the lowest number in {list}?', 'Give the minimum: {list}', 'smallest of {list}',
-    ], MIN_OF_LIST_PARTS, MIN_OF_LIST_FOCUS),
+    ], MIN_OF_LIST_PARTS),
     heldOut: ['Out of {list}, which number is least?', 'Pick the lowest of these: {list}'],
   },
   {
@@ -264,7 +264,6 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
     trained: trainedPhrasings(
       ['What is the last word of {words}?', 'Which word comes last: {words}', 'Last word: {words}', 'Give me the final word in: {words}', 'What word is at the end of "{words}"?'],
       LAST_WORD_PARTS,
-      LAST_WORD_FOCUS,
     ),
     heldOut: ['Name the word at the very end: {words}', 'Of {words}, which word is the final one?'],
   },
@@ -280,3 +279,6 @@ export const PHRASED_FAMILIES: readonly PhrasedFamily[] = [
     heldOut: ['Arrange the following as a dictionary would: {words}', 'Rewrite {words} sorted by the alphabet.'],
   },
 ];
+
+/** The families, each with its focus phrasings among its trained ones (appended, each once). */
+export const PHRASED_FAMILIES: readonly PhrasedFamily[] = FAMILIES.map((f) => (f.focus ? { ...f, trained: [...new Set([...f.trained, ...f.focus])] } : f));
