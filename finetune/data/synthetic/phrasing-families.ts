@@ -1,7 +1,7 @@
 import type { SeededRandom } from '../../../runtime/seeded-random.ts';
 import { countingSteps } from './arithmetic-steps.ts';
 import { trainedPhrasings } from './composed-phrasings.ts';
-import { ADDITION_FOCUS, COUNT_WORDS_FOCUS, LAST_WORD_FOCUS, MIN_OF_LIST_FOCUS, REVERSE_WORDS_FOCUS, SORT_NUMBERS_FOCUS } from './focus-phrasings.ts';
+import { additionFocus, countWordsFocus, lastWordFocus, minOfListFocus, reverseWordsFocus, sortNumbersFocus } from './focus-phrasings.ts';
 import {
   ADDITION_PARTS, COUNT_WORDS_PARTS, LAST_WORD_PARTS, MIN_OF_LIST_PARTS, MULTIPLICATION_PARTS, REVERSE_WORDS_PARTS, SENTIMENT_PARTS, SORT_NUMBERS_PARTS, SUBTRACTION_PARTS,
 } from './phrasing-parts.ts';
@@ -114,13 +114,16 @@ function sumOf(rng: SeededRandom, op: '+' | '-'): PhrasedProblem {
   return { question: `${a} ${op} ${b}`, answer, rationale: `${lead} ${countingSteps(a, op, b)}.`, slots: { a: String(a), b: String(b) } };
 }
 
-const FAMILIES: readonly PhrasedFamily[] = [
+/** A family as written here: its trained and focus phrasings are composed when first asked for (see composedOnFirstUse). */
+type FamilySource = Omit<PhrasedFamily, 'trained' | 'focus'> & { trained: () => readonly string[]; focus?: () => readonly string[] };
+
+const FAMILIES: readonly FamilySource[] = [
   {
     family: 'addition',
-    focus: ADDITION_FOCUS,
+    focus: additionFocus,
     worked: true,
     make: (rng) => sumOf(rng, '+'),
-    trained: trainedPhrasings([
+    trained: () => trainedPhrasings([
       'What is {a} plus {b}?', 'How much is {a} plus {b}?', 'Add {a} and {b}.', 'What is the sum of {a} and {b}?', '{a} + {b} =',
       '{a} plus {b} equals what?', 'Calculate {a} plus {b}.', 'Please add {a} to {b}.', 'What do you get when you add {a} and {b}?',
       'Find the sum of {a} and {b}.', 'What does {a} + {b} equal?', 'If you add {b} to {a}, what do you get?', '{a}+{b}=?', 'Sum {a} and {b}.',
@@ -132,7 +135,7 @@ const FAMILIES: readonly PhrasedFamily[] = [
     family: 'subtraction',
     worked: true,
     make: (rng) => sumOf(rng, '-'),
-    trained: trainedPhrasings([
+    trained: () => trainedPhrasings([
       'What is {a} minus {b}?', 'How much is {a} minus {b}?', 'Subtract {b} from {a}.', 'What is the difference between {a} and {b}?', '{a} - {b} =',
       '{a} minus {b} equals what?', 'Calculate {a} minus {b}.', 'Take {b} away from {a}.', 'What do you get when you subtract {b} from {a}?',
       'What does {a} - {b} equal?', '{a}-{b}=?', 'what is {a} minus {b}',
@@ -146,7 +149,7 @@ const FAMILIES: readonly PhrasedFamily[] = [
       const b = between(rng, 2, 9);
       return { question: `${a} * ${b}`, answer: String(a * b), slots: { a: String(a), b: String(b) } };
     },
-    trained: trainedPhrasings([
+    trained: () => trainedPhrasings([
       'What is {a} times {b}?', 'How much is {a} times {b}?', 'Multiply {a} by {b}.', 'What is {a} multiplied by {b}?', 'What is the product of {a} and {b}?',
       '{a} x {b} =', '{a} * {b} =', '{a}*{b}=?', 'Calculate {a} times {b}.', 'What do you get if you multiply {a} and {b}?', '{a} times {b} equals what?',
       'what is {a} times {b}', 'Compute the product {a} x {b}.', 'Multiply {a} and {b} together.',
@@ -155,13 +158,13 @@ const FAMILIES: readonly PhrasedFamily[] = [
   },
   {
     family: 'sort_numbers',
-    focus: SORT_NUMBERS_FOCUS,
+    focus: sortNumbersFocus,
     statedAnswer: true,
     make(rng) {
       const xs = Array.from({ length: between(rng, 3, 6) }, () => between(rng, 1, 99));
       return { question: xs.join(', '), answer: [...xs].sort((a, b) => a - b).join(', '), slots: { list: numberList(rng, xs) } };
     },
-    trained: trainedPhrasings([
+    trained: () => trainedPhrasings([
       'Sort these numbers: {list}', 'Sort {list}.', 'Sort the numbers {list} in ascending order.', 'Arrange {list} from smallest to largest.',
       'Put these numbers in order: {list}', 'Can you sort {list}?', 'Order from least to greatest: {list}', 'Sort in increasing order: {list}',
       'Here are some numbers: {list}. Sort them.', 'List {list} in ascending order.', 'What is {list} sorted?', 'Numbers: {list}\nSorted:',
@@ -174,7 +177,7 @@ const FAMILIES: readonly PhrasedFamily[] = [
   },
   {
     family: 'count_words',
-    focus: COUNT_WORDS_FOCUS,
+    focus: countWordsFocus,
     worked: true,
     make(rng) {
       const words = wordsToCount(rng);
@@ -182,7 +185,7 @@ const FAMILIES: readonly PhrasedFamily[] = [
       const text = words.join(' ');
       return { question: text, answer: String(words.length), rationale: `Counting one by one: ${steps}.`, slots: { text } };
     },
-    trained: trainedPhrasings([
+    trained: () => trainedPhrasings([
       'How many words are in this sentence: {text}', 'How many words are in "{text}"?', 'Count the words in: {text}', 'Count the words in this sentence: {text}',
       'Number of words in "{text}"?', 'How many words does this have: {text}', '{text}\nHow many words is that?', 'What is the word count of: {text}',
       'How many words: {text}', 'Count how many words there are: {text}', 'how many words are in {text}', 'Sentence: {text}\nWord count:',
@@ -194,14 +197,14 @@ const FAMILIES: readonly PhrasedFamily[] = [
   },
   {
     family: 'reverse_words',
-    focus: REVERSE_WORDS_FOCUS,
+    focus: reverseWordsFocus,
     statedAnswer: true,
     make(rng) {
       const words = distinct(rng, WORDS, between(rng, 2, 6));
       const sep = wordListSeparator(rng);
       return { question: words.join(' '), answer: [...words].reverse().join(sep), slots: { words: words.join(sep) } };
     },
-    trained: trainedPhrasings([
+    trained: () => trainedPhrasings([
       'Reverse the words: {words}', 'Reverse the order of the words: {words}', 'Reverse: {words}', 'Write {words} in reverse order.',
       'Say these words backwards: {words}', 'What is {words} reversed?', 'Put the words {words} in reverse order.', 'Flip the order of the words: {words}',
       'Words in reverse: {words}', 'Reverse this list: {words}', 'reverse {words}', 'List these in reverse order: {words}',
@@ -218,7 +221,7 @@ const FAMILIES: readonly PhrasedFamily[] = [
       const r = review(rng);
       return { question: r.text, answer: r.label, slots: { text: r.text } };
     },
-    trained: trainedPhrasings([
+    trained: () => trainedPhrasings([
       'Is this review positive or negative? {text}', '{text}\nIs this review positive or negative?', 'Review: {text}\nPositive or negative?',
       'What is the sentiment of the following review? {text}', 'Did the reviewer like it? {text}\nAnswer positive or negative.', 'Classify the sentiment: {text}',
       '{text} Was that positive or negative?', 'Sentiment of "{text}"?', 'Is the following review positive or negative?\n{text}', 'Positive or negative: {text}',
@@ -237,17 +240,17 @@ const FAMILIES: readonly PhrasedFamily[] = [
       const n = between(rng, 1, 999);
       return { question: String(n), answer: n % 2 === 0 ? 'even' : 'odd', slots: { n: String(n) } };
     },
-    trained: ['Is {n} even or odd?', 'Is {n} an even number?\nAnswer even or odd.', 'Even or odd? {n}', '{n}: even or odd?', 'Tell me if {n} is odd or even.', 'is {n} odd or even'],
+    trained: () => ['Is {n} even or odd?', 'Is {n} an even number?\nAnswer even or odd.', 'Even or odd? {n}', '{n}: even or odd?', 'Tell me if {n} is odd or even.', 'is {n} odd or even'],
     heldOut: ['Would you say {n} is even, or odd?', 'Say whether the number {n} is even or odd.'],
   },
   {
     family: 'min_of_list',
-    focus: MIN_OF_LIST_FOCUS,
+    focus: minOfListFocus,
     make(rng) {
       const xs = Array.from({ length: between(rng, 3, 6) }, () => between(rng, 1, 99));
       return { question: xs.join(', '), answer: String(Math.min(...xs)), slots: { list: numberList(rng, xs) } };
     },
-    trained: trainedPhrasings([
+    trained: () => trainedPhrasings([
       'What is the smallest of {list}?', 'Which number is the smallest: {list}', 'Find the smallest number: {list}', 'Minimum of {list}?',
       'What is the lowest number in {list}?', 'Give the minimum: {list}', 'smallest of {list}',
     ], MIN_OF_LIST_PARTS),
@@ -255,13 +258,13 @@ const FAMILIES: readonly PhrasedFamily[] = [
   },
   {
     family: 'last_word',
-    focus: LAST_WORD_FOCUS,
+    focus: lastWordFocus,
     make(rng) {
       const words = distinct(rng, WORDS, between(rng, 2, 6));
       const sep = wordListSeparator(rng);
       return { question: words.join(' '), answer: words[words.length - 1], slots: { words: words.join(sep) } };
     },
-    trained: trainedPhrasings(
+    trained: () => trainedPhrasings(
       ['What is the last word of {words}?', 'Which word comes last: {words}', 'Last word: {words}', 'Give me the final word in: {words}', 'What word is at the end of "{words}"?'],
       LAST_WORD_PARTS,
     ),
@@ -275,10 +278,31 @@ const FAMILIES: readonly PhrasedFamily[] = [
       const sep = wordListSeparator(rng);
       return { question: words.join(' '), answer: [...words].sort().join(sep), slots: { words: words.join(sep) } };
     },
-    trained: ['Sort these words: {words}', 'Sort the words alphabetically: {words}', 'Put {words} in alphabetical order.', 'Alphabetical order: {words}', 'Order these words from A to Z: {words}'],
+    trained: () => ['Sort these words: {words}', 'Sort the words alphabetically: {words}', 'Put {words} in alphabetical order.', 'Alphabetical order: {words}', 'Order these words from A to Z: {words}'],
     heldOut: ['Arrange the following as a dictionary would: {words}', 'Rewrite {words} sorted by the alphabet.'],
   },
 ];
 
-/** The families, each with its focus phrasings among its trained ones (appended, each once). */
-export const PHRASED_FAMILIES: readonly PhrasedFamily[] = FAMILIES.map((f) => (f.focus ? { ...f, trained: [...new Set([...f.trained, ...f.focus])] } : f));
+/**
+ * A family whose phrasings are composed on first use and kept: its trained ones with its focus ones
+ * appended (each once). Composed at import they were ~375,000 strings (~33 MiB of heap) in every process
+ * that imports the synthetic suite, the server's HTTP thread among them, which never reads them.
+ */
+function composedOnFirstUse({ trained: composeTrained, focus: composeFocus, ...family }: FamilySource): PhrasedFamily {
+  let trained: readonly string[] | undefined;
+  let focus: readonly string[] | undefined;
+  const focusOf = composeFocus && (() => (focus ??= composeFocus()));
+  const composed: PhrasedFamily = {
+    ...family,
+    get trained() {
+      trained ??= focusOf ? [...new Set([...composeTrained(), ...focusOf()])] : composeTrained();
+      return trained;
+    },
+  };
+  // Defined, not spread in: spreading an object runs its getters.
+  if (focusOf) Object.defineProperty(composed, 'focus', { get: focusOf, enumerable: true });
+  return composed;
+}
+
+/** The families, each with its focus phrasings among its trained ones. */
+export const PHRASED_FAMILIES: readonly PhrasedFamily[] = FAMILIES.map(composedOnFirstUse);
