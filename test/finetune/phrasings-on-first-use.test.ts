@@ -16,7 +16,7 @@ describe('phrased families compose their phrasings on first use', () => {
     const { phrasedFamily, generatePhrasingEvalSet } = await import('../../finetune/data/synthetic/index.ts');
     expect(calls()).toBe(0);
     // Held-out questions need no trained phrasing either.
-    expect(generatePhrasingEvalSet('heldOut', 'sort_numbers', 4)).toHaveLength(4);
+    expect(generatePhrasingEvalSet('unseen', 'sort_numbers', 4)).toHaveLength(4);
     expect(calls()).toBe(0);
 
     const sorting = phrasedFamily('sort_numbers');
