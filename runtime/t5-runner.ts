@@ -19,6 +19,7 @@ import { HostCopy } from './device/host-copy.ts';
 import { nativeCall } from './device/native-calls.ts';
 import type { TransferTally } from './device/transfer-tally.ts';
 import { int64Feed, ort } from './onnx-session.ts';
+import { collectDeadOutputs, outputsHandedBack } from './freed-memory.ts';
 import { ScreenedHead } from './screened-head.ts';
 import { TokenEmbeddings } from './token-embeddings.ts';
 
@@ -259,8 +260,10 @@ export class T5Runner {
     tally: TransferTally | undefined,
   ): Promise<ort.InferenceSession.ReturnType> {
     assertFeedsFitDevice(this.device, feeds);
+    collectDeadOutputs();
     const out = await nativeCall(() => (fetches ? session.run(feeds, fetches) : session.run(feeds)));
     tally?.count(this.device, feeds, out);
+    if (this.device === 'cpu') outputsHandedBack(Object.values(out).reduce((sum, t) => sum + (t.data as ArrayBufferView).byteLength, 0));
     return out;
   }
 
