@@ -33,14 +33,12 @@ const WHOLE_LISTS: readonly ((up: string) => string)[] = [
   (up) => `every number in {list} ${up}`, (up) => `the whole list ${up}: {list}`, (up) => `all the numbers ${up}: {list}`,
 ];
 
-export const sortNumbersFocus = (): readonly string[] =>
-  composedPhrasings({
+export const sortNumbersFocus = (): readonly string[] => composedPhrasings({
   requests: cross(LIST_VERBS, WHOLE_LISTS.flatMap((list) => UP_FROM_SMALL.map(list))),
   questions: cross(['What is', 'How does', 'What do you get for', 'Can you give all of', 'Could you list every number of'], UP_FROM_SMALL.map((up) => `{list} ${up}?`)),
 });
 
-export const minOfListFocus = (): readonly string[] =>
-  composedPhrasings({
+export const minOfListFocus = (): readonly string[] => composedPhrasings({
   requests: cross(['give', 'say', 'name', 'pick out', 'tell me', 'write down'], [
     'only the smallest number in {list}', 'just the lowest one of {list}', 'the single least number: {list}', 'the one number that is smallest in {list}',
     'nothing but the minimum of {list}',
@@ -60,8 +58,7 @@ const THROUGH_ALL = [
   'and read them all', 'and work back to the first word', 'then give the rest backwards', 'and keep going until the first word', 'and say each word in turn',
 ];
 
-export const reverseWordsFocus = (): readonly string[] =>
-  composedPhrasings({
+export const reverseWordsFocus = (): readonly string[] => composedPhrasings({
   requests: [],
   questions: [
     ...cross(START_AT_END, THROUGH_ALL.map((all) => `${all}: {words}`)),
@@ -72,8 +69,7 @@ export const reverseWordsFocus = (): readonly string[] =>
   ],
 });
 
-export const lastWordFocus = (): readonly string[] =>
-  composedPhrasings({
+export const lastWordFocus = (): readonly string[] => composedPhrasings({
   requests: cross(['give', 'say', 'tell me', 'write', 'pick out'], [
     'only the last word of {words}', 'just the final word: {words}', 'the one word at the end of {words}', 'the single final word in {words}', 'nothing but the last word: {words}',
   ]),
@@ -92,8 +88,7 @@ const LENGTH_OF = cross(
   '',
 );
 
-export const countWordsFocus = (): readonly string[] =>
-  composedPhrasings({
+export const countWordsFocus = (): readonly string[] => composedPhrasings({
   requests: [
     ...cross(['tell me', 'work out', 'say', 'count', 'check', 'figure out', 'determine', 'state'], WORDS_IN),
     ...cross(['tell me', 'give', 'work out', 'measure', 'state'], [
@@ -109,8 +104,7 @@ export const countWordsFocus = (): readonly string[] =>
 });
 
 /** Sums told with bare numbers, asked "in all" / "altogether"; "I have {a} and get {b} more" itself is held out. */
-export const additionFocus = (): readonly string[] =>
-  composedPhrasings({
+export const additionFocus = (): readonly string[] => composedPhrasings({
   requests: [],
   questions: cross(
     cross(['I start with {a}', 'You begin with {a}', 'She had {a}', 'We have {a}', 'Tim starts with {a}', 'I hold {a}', 'They had {a}'], [', then {b} more are added', ', and {b} more turn up', ', plus another {b}', ', and then {b} more come along'], ''),
