@@ -25,13 +25,14 @@ function loadMallocTrim(): ((pad: number) => number) | null {
   return loadLibc((lib) => lib.func('int malloc_trim(size_t pad)') as (pad: number) => number);
 }
 
-let gcFunction: ((options?: { type: 'major' | 'minor' }) => void) | undefined;
+type GcFunction = (options?: { type: 'major' | 'minor' }) => void;
+let gcFunction: GcFunction | undefined;
 
 /** V8's `gc`, exposed only with --expose-gc; the flag set at run time shows it to a fresh context. */
-function v8Gc(): (options?: { type: 'major' | 'minor' }) => void {
+function v8Gc(): GcFunction {
   if (!gcFunction) {
     v8.setFlagsFromString('--expose-gc');
-    gcFunction = vm.runInNewContext('gc') as (options?: { type: 'major' | 'minor' }) => void;
+    gcFunction = vm.runInNewContext('gc') as GcFunction;
   }
   return gcFunction;
 }
@@ -40,7 +41,7 @@ function v8Gc(): (options?: { type: 'major' | 'minor' }) => void {
  * A full V8 collection. An idle server allocates nothing, so V8 never collects on its own what a model
  * load left behind: the checkpoint's arrays (~300 MiB at flan-t5-small) stayed resident, and no trim
  * can give back pages that uncollected arrays still hold (a served model idled at 892 MiB, 599 with
- * this). `gc` is exposed only with --expose-gc; the flag set at run time shows it to a fresh context.
+ * this).
  */
 export function collectGarbage(): void {
   const fullCollection = v8Gc();
@@ -67,7 +68,7 @@ export function outputsHandedBack(bytes: number): void {
  * allocated for many steps; before the next run they are still young, where a later collection would
  * find them promoted and only a full one would free them. In-process, 32 concurrent requests of 64 + 64
  * tokens, three bursts, old and new code alternating: peak RSS 669-673 vs 682-685 MiB and 760-764 vs
- * 778-779 (processes differ by up to ~90 MiB, by the arenas glibc happens to use).
+ * 778-779 (two processes of the same code differ by up to ~90 MiB; why was not found).
  */
 export function collectDeadOutputs(): void {
   if (outputBytesSinceCollection < YOUNG_COLLECTION_BYTES) return;
