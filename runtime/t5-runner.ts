@@ -17,7 +17,7 @@ import { assertFeedsFitDevice } from './device/feed-guard.ts';
 import type { GraphNodePlacement } from './device/node-placement.ts';
 import { HostCopy } from './device/host-copy.ts';
 import { nativeCall } from './device/native-calls.ts';
-import type { TransferTally } from './device/transfer-tally.ts';
+import { hostBytes, type TransferTally } from './device/transfer-tally.ts';
 import { int64Feed, ort } from './onnx-session.ts';
 import { collectDeadOutputs, outputsHandedBack } from './freed-memory.ts';
 import { ScreenedHead } from './screened-head.ts';
@@ -263,7 +263,7 @@ export class T5Runner {
     collectDeadOutputs();
     const out = await nativeCall(() => (fetches ? session.run(feeds, fetches) : session.run(feeds)));
     tally?.count(this.device, feeds, out);
-    if (this.device === 'cpu') outputsHandedBack(Object.values(out).reduce((sum, t) => sum + (t.data as ArrayBufferView).byteLength, 0));
+    outputsHandedBack(hostBytes(Object.values(out) as ort.Tensor[]));
     return out;
   }
 

@@ -22,6 +22,7 @@ export class TransferTally {
   }
 }
 
-function hostBytes(tensors: readonly ort.Tensor[]): number {
+/** Bytes of the tensors held on the host (location 'cpu'). */
+export function hostBytes(tensors: readonly ort.Tensor[]): number {
   return tensors.reduce((sum, t) => sum + (t.location === 'cpu' ? (t.data as ArrayBufferView).byteLength : 0), 0);
 }
