@@ -23,9 +23,6 @@ import { collectDeadOutputs, outputsHandedBack } from './freed-memory.ts';
 import { ScreenedHead } from './screened-head.ts';
 import { TokenEmbeddings } from './token-embeddings.ts';
 
-/** How many screened tokens a row's exact argmax is looked for among (see ScreenedHead). */
-const SCREENED_TOP_K = 128;
-
 /** Past this many weight bytes a graph goes to disk with ONNX external data (protobuf's 2 GB cap). */
 const EXTERNAL_DATA_BYTES = 1.5 * 2 ** 30;
 
@@ -121,7 +118,7 @@ export class T5Runner {
     if (feedEmbeddings && !shared) throw new Error('weight shared.weight is missing');
     const embeddings = feedEmbeddings ? TokenEmbeddings.copyOf(shared!.data, config.vocabSize, config.dModel) : undefined;
     const screen = takesScreenedHead(session) ? screenedHeadOf(config, weights, embeddings) : undefined;
-    const screenedHead = screen ? { topK: Math.min(SCREENED_TOP_K, config.vocabSize) } : undefined;
+    const screenedHead = screen !== undefined;
     const builds = [
       () => buildEncoderGraph(config, weights, adapterTargets, { feedEmbeddings }),
       () => buildCrossKVGraph(config, weights, adapterTargets),
@@ -190,13 +187,18 @@ export class T5Runner {
     feeds: Record<string, ort.Tensor>,
     opts: { tally?: TransferTally; logits?: boolean },
   ): Promise<DecoderStepResult> {
-    const fetches = { ...this.newKVFetches(), head_input: null, screen_values: null, screen_ids: null };
+    const fetches = { ...this.newKVFetches(), head_input: null, screen_maxima: null, screen_blocks: null, screen_values: null };
     const out = await this.run(this.decoder, feeds, fetches, opts.tally);
     const newKV = this.layers().flatMap((i) => [out[decoderNames.newKey(i)], out[decoderNames.newValue(i)]] as ort.Tensor[]);
     const input = out.head_input as ort.Tensor;
     const values = out.screen_values as ort.Tensor;
-    const topK = values.dims[values.dims.length - 1];
-    const { greedyIds, uncertain } = screen.pick(input.data as Float32Array, values.data as Float32Array, out.screen_ids.data as BigInt64Array, topK);
+    const { greedyIds, uncertain } = screen.pick(
+      input.data as Float32Array,
+      out.screen_maxima.data as Float32Array,
+      out.screen_blocks.data as BigInt64Array,
+      values.data as Float32Array,
+      values.dims[values.dims.length - 1],
+    );
     if (opts.logits === false) {
       // Only the rows the screen could not settle go through the f32 head.
       if (uncertain.length) {

@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { randomT5Weights } from '../../runtime/checkpoint/random-t5.ts';
 import { readT5Config, type T5Config } from '../../runtime/checkpoint/t5-config.ts';
 import { loadT5Weights, type T5Weights } from '../../runtime/checkpoint/t5-weights.ts';
 import { BASE_ADAPTER } from '../../runtime/engine/adapter-slots.ts';
 import { DecodeRunner } from '../../runtime/engine/decode-runner.ts';
+import { screenBlockSize } from '../../runtime/graph/t5-graphs.ts';
 import { ScreenedHead } from '../../runtime/screened-head.ts';
 import { SeededRandom } from '../../runtime/seeded-random.ts';
 import { T5Runner } from '../../runtime/t5-runner.ts';
@@ -51,16 +52,26 @@ function prompts(count: number, length: number, vocab: number, seed: number): nu
 
 describe('the screened head', () => {
   it('decodes the f32 head greedy tokens exactly, batched, on seeded random checkpoints (untied and tied)', async () => {
-    for (const tied of [false, true]) {
-      const config = smallShape(4096, tied);
+    // 3000 tokens come in blocks of 30, 4096 in blocks of 32.
+    for (const [vocab, tied] of [[4096, false], [4096, true], [3000, false]] as const) {
+      const config = smallShape(vocab, tied);
       const weights = randomT5Weights(config, 3);
-      const batch = prompts(12, 10, 4096, 5);
+      const batch = prompts(12, 10, vocab, 5);
       const full = await decode(config, weights, false, batch, 24);
+      const pick = vi.spyOn(ScreenedHead.prototype, 'pick');
       const screened = await decode(config, weights, true, batch, 24);
       expect(screened.ids).toEqual(full.ids);
+      // The screen settles the rows itself: the f32 head is not what made the ids equal.
+      const rows = pick.mock.calls.reduce((sum, call) => sum + call[0].length / config.dModel, 0);
+      const unsettled = pick.mock.results.reduce((sum, r) => sum + (r.value as { uncertain: number[] }).uncertain.length, 0);
+      pick.mockRestore();
+      // Every step's 12 rows, and the teacher-forced pass's.
+      expect(rows).toBe(12 * 24 + 2 * 3);
+      expect(unsettled).toBeLessThan(rows / 20);
       // Logits, where asked for, are the f32 head's own.
       expect(relativeError(screened.logits, full.logits)).toBeLessThan(1e-6);
     }
+    expect([32128, 3000, 97].map(screenBlockSize)).toEqual([32, 30, 1]);
   });
 
   it.skipIf(!hasShared)('decodes the f32 head greedy tokens exactly on the reference fixtures', async () => {
@@ -81,7 +92,7 @@ describe('the screened head', () => {
     const head = weights.get('lm_head.weight')!.data;
     const d = config.dModel;
     // Token 0 scores 0; tokens 1..200 all score u.x and 201.. all -u.x: the winners tie in a group larger
-    // than the screen's top k (128), so only the f32 head can say which comes first (1 or 201, never 0).
+    // than the runner rescores (MAX_RESCORED, 128), so only the f32 head can say which comes first (1 or 201, never 0).
     const u = head.slice(0, d);
     head.fill(0, 0, d);
     for (let j = 1; j < config.vocabSize; j++) head.set(j <= 200 ? u : u.map((v) => -v), j * d);
@@ -113,45 +124,61 @@ describe('ScreenedHead.pick', () => {
     });
   }
 
-  function screen(x: Float32Array, topK: number) {
-    const approx = screenedLogits(x);
-    const order = Array.from({ length: V }, (_, j) => j).sort((p, q) => approx[q] - approx[p] || p - q).slice(0, topK);
-    return { values: Float32Array.from(order, (j) => approx[j]), ids: BigInt64Array.from(order, BigInt) };
+  const BLOCK = 25;
+
+  /**
+   * What the decoder graph hands back for head inputs `xs`: per row, the `n` blocks of BLOCK tokens with
+   * the largest screened maxima (ties: the lower block), their logits, and the n + 1 largest maxima.
+   */
+  function screen(xs: Float32Array[], n: number) {
+    const maxima: number[] = [];
+    const blocks: bigint[] = [];
+    const values: number[] = [];
+    for (const x of xs) {
+      const approx = screenedLogits(x);
+      const blockMax = Array.from({ length: V / BLOCK }, (_, b) => Math.max(...approx.subarray(b * BLOCK, (b + 1) * BLOCK)));
+      const order = blockMax.map((_, b) => b).sort((p, q) => blockMax[q] - blockMax[p] || p - q);
+      maxima.push(...order.slice(0, n + 1).map((b) => blockMax[b]));
+      for (const b of order.slice(0, n)) {
+        blocks.push(BigInt(b));
+        values.push(...approx.subarray(b * BLOCK, (b + 1) * BLOCK));
+      }
+    }
+    return { maxima: Float32Array.from(maxima), blocks: BigInt64Array.from(blocks), values: Float32Array.from(values) };
   }
 
-  it('settles rows only with the exact argmax, and says which it cannot settle', () => {
-    let settled = 0;
+  const exactBest = (x: Float32Array) => {
+    let best = 0;
+    for (let j = 1; j < V; j++) if (head.exactLogit(x, j) > head.exactLogit(x, best)) best = j;
+    return best;
+  };
+
+  it('settles rows only with the exact argmax, and leaves those where a token outside the blocks could still win', () => {
     const rows = 60;
     const inputs = Array.from({ length: rows }, (_, r) => Float32Array.from({ length: D }, () => random.normal() * (1 + (r % 4))));
-    for (const topK of [4, 64]) {
-      const values = new Float32Array(rows * topK);
-      const ids = new BigInt64Array(rows * topK);
+    const input = new Float32Array(rows * D);
+    inputs.forEach((x, r) => input.set(x, r * D));
+    const unsettled: number[] = [];
+    for (const n of [1, 16]) {
+      const s = screen(inputs, n);
+      const { greedyIds, uncertain } = head.pick(input, s.maxima, s.blocks, s.values, BLOCK);
       inputs.forEach((x, r) => {
-        const s = screen(x, topK);
-        values.set(s.values, r * topK);
-        ids.set(s.ids, r * topK);
+        if (!uncertain.includes(r)) expect(Number(greedyIds[r])).toBe(exactBest(x));
       });
-      const input = new Float32Array(rows * D);
-      inputs.forEach((x, r) => input.set(x, r * D));
-      const { greedyIds, uncertain } = head.pick(input, values, ids, topK);
-      inputs.forEach((x, r) => {
-        if (uncertain.includes(r)) return;
-        let best = 0;
-        for (let j = 1; j < V; j++) if (head.exactLogit(x, j) > head.exactLogit(x, best)) best = j;
-        expect(Number(greedyIds[r])).toBe(best);
-        settled++;
-      });
-      if (topK === 4) expect(uncertain.length).toBeGreaterThan(0);
+      unsettled.push(uncertain.length);
     }
-    expect(settled).toBeGreaterThan(rows);
+    // One block often cannot rule out the next block's tokens; sixteen settle most rows.
+    expect(unsettled[0]).toBeGreaterThan(rows / 4);
+    expect(unsettled[1]).toBeLessThan(unsettled[0] / 3);
   });
 
   it('reports a row with a non-finite input as unsettled, and finite logits as finite', () => {
     const x = Float32Array.from({ length: D }, () => random.normal());
-    const s = screen(x, 8);
+    const s = screen([x], 16);
     const broken = x.slice();
     broken[3] = Number.NaN;
-    expect(head.pick(broken, s.values, s.ids, 8).uncertain).toEqual([0]);
+    expect(head.pick(x, s.maxima, s.blocks, s.values, BLOCK).uncertain).toEqual([]);
+    expect(head.pick(broken, s.maxima, s.blocks, s.values, BLOCK).uncertain).toEqual([0]);
     expect(head.logitsFinite(x)).toBe(true);
     expect(head.logitsFinite(broken)).toBe(false);
     expect(head.logitsFinite(Float32Array.from(x, (v) => v * 1e38))).toBe(false);
