@@ -206,11 +206,12 @@ export function screenBlockSize(vocab: number): number {
 }
 
 /**
- * How many blocks of the screen come back per row. The best token lies in them unless more than that
- * many blocks hold a token within the bound of it; with a top 64 tokens (the previous screen, the same
- * certificate) 0.3% of the bench model's rows were unsettled, with 48 1.2%, with 32 7%.
+ * How many blocks of the screen come back per row. The best token lies in them unless more blocks than
+ * that hold a token within the bound of it. Three bursts of 32 bench requests (64 + 64 tokens,
+ * in-process): 64 blocks left 12 of 6,337 rows to the f32 head, which a server then builds (bench vs-hf
+ * peaked at 955 MiB, 1.17x HF); 128 left none, as the top 128 tokens of the screen before them did.
  */
-const SCREEN_BLOCKS = 64;
+const SCREEN_BLOCKS = 128;
 
 /**
  * In place of the logits: the head's input `head_input` [B, T, D] and, from its logits computed on int8

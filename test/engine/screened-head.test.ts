@@ -52,8 +52,9 @@ function prompts(count: number, length: number, vocab: number, seed: number): nu
 
 describe('the screened head', () => {
   it('decodes the f32 head greedy tokens exactly, batched, on seeded random checkpoints (untied and tied)', async () => {
-    // 3000 tokens come in blocks of 30, 4096 in blocks of 32.
-    for (const [vocab, tied] of [[4096, false], [4096, true], [3000, false]] as const) {
+    // 8192 tokens come in 256 blocks of 32, of which the best 128 are screened; 4096 in 128 blocks and
+    // 3000 in 100 blocks of 30, all screened.
+    for (const [vocab, tied] of [[8192, false], [4096, true], [3000, false]] as const) {
       const config = smallShape(vocab, tied);
       const weights = randomT5Weights(config, 3);
       const batch = prompts(12, 10, vocab, 5);
