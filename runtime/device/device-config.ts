@@ -7,7 +7,7 @@ export type ExecutionDevice = (typeof EXECUTION_DEVICES)[number];
 
 export interface SessionConfig {
   device: ExecutionDevice;
-  /** Intra-op threads (the CPU provider's, including the nodes a GPU provider leaves to it); 0 lets onnxruntime pick. */
+  /** Intra-op threads (the CPU provider's, including the nodes a GPU provider leaves to it); 0: one per CPU this process may use. */
   threads: number;
   /**
    * Whether idle pool threads spin waiting for work (onnxruntime's default: lowest latency). Background

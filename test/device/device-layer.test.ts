@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
 import { ConfigError } from '../../runtime/config-error.ts';
@@ -24,6 +25,13 @@ describe('FLAN_DEVICE', () => {
   it('refuses anything else, naming the choices', () => {
     expect(() => parseDevice('metal')).toThrow(ConfigError);
     expect(() => parseDevice('metal')).toThrow(/cpu, webgpu, cuda/);
+  });
+
+  it('every session names its thread count, so onnxruntime never pins its threads to cores (its default)', () => {
+    const cpus = availableParallelism();
+    expect(sessionOptionsFor({ device: 'cpu', threads: 0 })).toMatchObject({ intraOpNumThreads: cpus, interOpNumThreads: 1 });
+    expect(sessionOptionsFor({ device: 'webgpu', threads: 0 }).intraOpNumThreads).toBe(cpus);
+    expect(sessionOptionsFor({ device: 'cpu', threads: 3 })).toMatchObject({ intraOpNumThreads: 3, interOpNumThreads: 1 });
   });
 
   it('outputs stay on the device only where onnxruntime-node binds them: WebGPU buffers', () => {
