@@ -12,7 +12,7 @@ import type { T5Config } from '../runtime/checkpoint/t5-config.ts';
 import type { GenerationRequest } from '../runtime/engine/engine-api.ts';
 import { createEngine, type EngineCore } from '../runtime/engine/engine-core.ts';
 import { BatchKVCache, sliceCrossRow } from '../runtime/engine/batch-kv-cache.ts';
-import { int64Feed, ort, sessionConfigFromEnv } from '../runtime/onnx-session.ts';
+import { int64Feed, intraOpThreads, ort, sessionConfigFromEnv } from '../runtime/onnx-session.ts';
 import { T5Runner } from '../runtime/t5-runner.ts';
 import { seededPrompts, writeBenchModel } from './bench-model.ts';
 import { matmulGflops } from './matmul-baseline.ts';
@@ -184,7 +184,7 @@ const result = {
   bench: 'decode',
   model: 'flan-t5-small shape, seeded random weights (f32)',
   workload: { requests: REQUESTS, promptTokens: PROMPT_TOKENS, newTokens: NEW_TOKENS, greedy: true, rounds: ROUNDS, aloneRequests: ALONE_REQUESTS },
-  machine: { cpus: cpus().length, threads: session.threads || 'onnxruntime default', device: session.device },
+  machine: { cpus: cpus().length, threads: intraOpThreads(session.threads), device: session.device },
   ours: {
     oneAtATimeTokensPerSec: round(rate(alone.ours)),
     concurrent32TokensPerSec: round(rate(concurrent.ours)),

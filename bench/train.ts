@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { Trainer, type MethodConfig } from '../finetune/trainer/trainer.ts';
 import { randomT5Weights } from '../runtime/checkpoint/random-t5.ts';
 import { parseT5Config, type T5Config } from '../runtime/checkpoint/t5-config.ts';
 import { startedWithHugePages, withHugePages } from '../runtime/huge-pages.ts';
-import { sessionConfigFromEnv } from '../runtime/onnx-session.ts';
+import { intraOpThreads, sessionConfigFromEnv } from '../runtime/onnx-session.ts';
 import { FLAN_T5_SMALL, randomTrainBatch, writeBenchModel } from './bench-model.ts';
 import { hfPython, startHfPeer } from './hf-venv.ts';
 import { matmulGflops } from './matmul-baseline.ts';
@@ -31,7 +31,7 @@ const BATCH = 8;
 const SOURCE = 128;
 const TARGET = 32;
 const steps = Number(process.env.BENCH_TRAIN_STEPS ?? 3);
-const threads = sessionConfigFromEnv().threads || cpus().length;
+const threads = intraOpThreads(sessionConfigFromEnv().threads);
 
 const randomBatch = (config: T5Config, seed: number) => randomTrainBatch(config, seed, BATCH, SOURCE, TARGET);
 

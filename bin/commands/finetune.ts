@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { cpus } from 'node:os';
 import { DataFormatError } from '../../finetune/data/instruction-example.ts';
 import { runTraining, type TrainingSpec } from '../../finetune/jobs/training-run.ts';
 import type { MethodConfig, OptimizerConfig } from '../../finetune/trainer/trainer.ts';
 import { TerminalProgressBar } from '../../eval/run/terminal-progress-bar.ts';
 import { basename, resolve } from 'node:path';
-import { sessionConfigFromEnv } from '../../runtime/onnx-session.ts';
+import { intraOpThreads, sessionConfigFromEnv } from '../../runtime/onnx-session.ts';
 import { VersionError, VersionStore, versionStorePath } from '../../runtime/versions/version-store.ts';
 import { UsageError } from '../cli.ts';
 
@@ -82,7 +81,7 @@ export function specFromFlags(f: FinetuneFlags): TrainingSpec {
     seed: Number(f.seed) | 0,
     heldOutFraction: fraction('--held-out', f.heldOut, 0.9),
     checkpointEvery: positiveInt('--checkpoint-every', f.checkpointEvery),
-    threads: sessionConfigFromEnv().threads || cpus().length,
+    threads: intraOpThreads(sessionConfigFromEnv().threads),
   };
 }
 

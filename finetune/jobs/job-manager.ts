@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fsyncDirectory } from '../../runtime/checkpoint/atomic-write.ts';
-import { sessionConfigFromEnv } from '../../runtime/onnx-session.ts';
+import { intraOpThreads, sessionConfigFromEnv } from '../../runtime/onnx-session.ts';
 import { parseInstructionJsonl } from '../data/instruction-example.ts';
 import { VersionStore, versionStorePath, type ModelVersion } from '../../runtime/versions/version-store.ts';
 import { JobRegistry, type FinetuneJob, type JobEvent, type JobStatus } from './job-registry.ts';
@@ -113,7 +112,7 @@ export class JobManager {
       baseModelDir: resolve(request.spec.baseModelDir),
       trainingFile: resolve(request.spec.trainingFile),
       // Fixed when the job is created and stored with it: a resumed run must reduce in the same order.
-      threads: request.spec.threads ?? (sessionConfigFromEnv().threads || cpus().length),
+      threads: request.spec.threads ?? intraOpThreads(sessionConfigFromEnv().threads),
     };
     if (!existsSync(spec.trainingFile)) throw new JobRequestError('invalid_training_file', `training file ${basename(spec.trainingFile)} not found`);
     if (!existsSync(join(spec.baseModelDir, 'config.json'))) throw new JobRequestError('invalid_request', `base model ${spec.baseModelDir} has no config.json`);

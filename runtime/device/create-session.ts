@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { keepsTensorsOnDevice, type SessionConfig } from './device-config.ts';
+import { intraOpThreads, keepsTensorsOnDevice, type SessionConfig } from './device-config.ts';
 import { nativeCall } from './native-calls.ts';
 import { measureNodePlacement, type GraphNodePlacement } from './node-placement.ts';
 import { assertProviderInstalled, explainSessionFailure } from './providers.ts';
@@ -27,7 +27,7 @@ export function sessionOptionsFor(config: SessionConfig, outputsOnDevice: readon
     // Never onnxruntime's own default (0): it then pins each pool thread to a core, and the thread that
     // calls `run` (not pinned) competes with them. A batch-32 encoder pass of flan-t5-small took 104-142
     // ms that way against 67-83 with the count given, on this 2-core VM.
-    intraOpNumThreads: config.threads > 0 ? config.threads : availableParallelism(),
+    intraOpNumThreads: intraOpThreads(config.threads),
     interOpNumThreads: 1,
     ...(config.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
     ...(outputsOnDevice.length ? { preferredOutputLocation: deviceOutputLocations(config, outputsOnDevice) } : {}),

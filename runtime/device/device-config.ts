@@ -1,4 +1,4 @@
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { ConfigError } from '../config-error.ts';
 import { parseWeightFormat, type WeightFormat } from '../graph/quantize-weights.ts';
 
@@ -85,6 +85,11 @@ function parseOnOff(name: string, value: string | undefined, fallback: 'on' | 'o
 /** Whether a session config's decoder takes the screened head: greedy steps on the CPU over f32 weights in fp32. */
 export function takesScreenedHead(config: SessionConfig): boolean {
   return config.screenedHead !== false && config.device === 'cpu' && (config.weights ?? 'f32') === 'f32' && config.precision !== 'fp16';
+}
+
+/** The intra-op threads a session runs with: `threads`, or one per CPU this process may use when it is 0. */
+export function intraOpThreads(threads: number): number {
+  return threads > 0 ? threads : availableParallelism();
 }
 
 /** Session settings from the environment: FLAN_DEVICE (cpu|webgpu|cuda), FLAN_THREADS, FLAN_WEIGHTS, FLAN_PRECISION, FLAN_CPU_ARENA and FLAN_SCREENED_HEAD. */
