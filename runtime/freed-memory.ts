@@ -54,6 +54,8 @@ export function collectGarbage(): void {
 
 /** Bytes of run outputs handed to JavaScript since the last young-generation collection. */
 let outputBytesSinceCollection = 0;
+/** Handed-back output bytes that call for a young-generation collection before the next run. */
+const YOUNG_COLLECTION_BYTES = 8 * 2 ** 20;
 
 /** A run handed `bytes` of outputs to JavaScript (onnxruntime-node makes each a fresh ArrayBuffer). */
 export function outputsHandedBack(bytes: number): void {
@@ -75,7 +77,6 @@ export function collectDeadOutputs(): void {
   outputBytesSinceCollection = 0;
   v8Gc()({ type: 'minor' });
 }
-const YOUNG_COLLECTION_BYTES = 8 * 2 ** 20;
 
 /** Collects garbage and returns freed heap pages to the kernel; true when there was a malloc_trim to call. */
 export function returnFreedMemory(): boolean {
