@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine } from '../runtime/engine/engine-core.ts';
-import { EngineClient } from '../runtime/engine/engine-client.ts';
+import { ENGINE_SPINNING, EngineClient } from '../runtime/engine/engine-client.ts';
 import { sessionConfigFromEnv } from '../runtime/onnx-session.ts';
 import { ModelCatalog } from '../runtime/versions/model-catalog.ts';
 import { VersionStore } from '../runtime/versions/version-store.ts';
@@ -25,8 +25,8 @@ const NEW_TOKENS = 64;
 const ROUNDS = 2;
 const log = (msg: string) => process.stderr.write(`[bench engine-core] ${msg}\n`);
 
-// The same session options on both paths: the worker's engine does not spin (engine-client.ts).
-const session = { ...sessionConfigFromEnv(), spinning: false };
+// The same session options on both paths: the worker's threads spin only within runs (engine-client.ts).
+const session = { ...sessionConfigFromEnv(), spinning: ENGINE_SPINNING };
 const limits = { maxBatchSequences: REQUESTS };
 const { dir, config } = writeBenchModel();
 /** Round r's prompts differ in their first token, so no round is helped by the encoder cache. */

@@ -2,7 +2,7 @@ import ort from 'onnxruntime-node';
 
 // Sessions are made by the device layer; these names stay importable from here for the many callers.
 export { createSession } from './device/create-session.ts';
-export { intraOpThreads, sessionConfigFromEnv, type ExecutionDevice, type SessionConfig } from './device/device-config.ts';
+export { intraOpThreads, sessionConfigFromEnv, type ExecutionDevice, type SessionConfig, type Spinning } from './device/device-config.ts';
 
 export function int64Feed(rows: readonly (readonly number[])[]): ort.Tensor {
   const width = rows[0]?.length ?? 0;

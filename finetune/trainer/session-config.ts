@@ -7,5 +7,5 @@ import type { SessionConfig } from '../../runtime/onnx-session.ts';
  * No memory pattern: its planned block doubled a train step's activation memory (SessionConfig).
  */
 export function finetuneSessionConfig(threads: number): SessionConfig {
-  return { device: 'cpu', threads, spinning: false, memoryPattern: false };
+  return { device: 'cpu', threads, spinning: 'never', memoryPattern: false };
 }

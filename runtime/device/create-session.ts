@@ -29,9 +29,18 @@ export function sessionOptionsFor(config: SessionConfig, outputsOnDevice: readon
     // ms that way against 67-83 with the count given, on this 2-core VM.
     intraOpNumThreads: intraOpThreads(config.threads),
     interOpNumThreads: 1,
-    ...(config.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+    ...spinningOptions(config.spinning),
     ...(outputsOnDevice.length ? { preferredOutputLocation: deviceOutputLocations(config, outputsOnDevice) } : {}),
   };
+}
+
+/** onnxruntime's session entries for a SessionConfig's spinning (absent: its default, 'always'). */
+function spinningOptions(spinning: SessionConfig['spinning']): Pick<ort.InferenceSession.SessionOptions, 'extra'> {
+  if (spinning === 'never') return { extra: { session: { intra_op: { allow_spinning: '0' } } } };
+  // Spinning stays allowed, so a run's parallel sections hand work over without waking a sleeping
+  // thread, and stops when the run returns ("session.force_spinning_stop").
+  if (spinning === 'in-run') return { extra: { session: { force_spinning_stop: '1' } } };
+  return {};
 }
 
 /**

@@ -5,15 +5,19 @@ import { parseWeightFormat, type WeightFormat } from '../graph/quantize-weights.
 export const EXECUTION_DEVICES = ['cpu', 'webgpu', 'cuda'] as const;
 export type ExecutionDevice = (typeof EXECUTION_DEVICES)[number];
 
+export type Spinning = 'always' | 'in-run' | 'never';
+
 export interface SessionConfig {
   device: ExecutionDevice;
   /** Intra-op threads (the CPU provider's, including the nodes a GPU provider leaves to it); 0: one per CPU this process may use. */
   threads: number;
   /**
-   * Whether idle pool threads spin waiting for work (onnxruntime's default: lowest latency). Background
-   * work beside a server turns it off, so its threads give the cores back instead of burning them.
+   * When idle pool threads spin waiting for work instead of sleeping: 'always' (onnxruntime's default,
+   * absent: between runs too, so they burn the cores while nothing runs), 'in-run' (only while a run is
+   * in progress: they stop as it returns; the served engine, see engine-client.ts) or 'never' (background
+   * work beside a server, whose threads give the cores back at once).
    */
-  spinning?: boolean;
+  spinning?: Spinning;
   /** How served graphs hold their large MatMul weights (FLAN_WEIGHTS); f32 when absent. Training ignores it. */
   weights?: WeightFormat;
   /** Served graphs compute in float16 (FLAN_PRECISION=fp16) or float32 (absent). Training ignores it. */

@@ -34,6 +34,13 @@ describe('FLAN_DEVICE', () => {
     expect(sessionOptionsFor({ device: 'cpu', threads: 3 })).toMatchObject({ intraOpNumThreads: 3, interOpNumThreads: 1 });
   });
 
+  it("pool threads spin as the session config says: always (onnxruntime's default), only within a run, or never", () => {
+    expect(sessionOptionsFor({ device: 'cpu', threads: 2 }).extra).toBeUndefined();
+    expect(sessionOptionsFor({ device: 'cpu', threads: 2, spinning: 'always' }).extra).toBeUndefined();
+    expect(sessionOptionsFor({ device: 'cpu', threads: 2, spinning: 'in-run' }).extra).toEqual({ session: { force_spinning_stop: '1' } });
+    expect(sessionOptionsFor({ device: 'cpu', threads: 2, spinning: 'never' }).extra).toEqual({ session: { intra_op: { allow_spinning: '0' } } });
+  });
+
   it('outputs stay on the device only where onnxruntime-node binds them: WebGPU buffers', () => {
     expect(sessionOptionsFor({ device: 'webgpu', threads: 0 }, ['present.0.key']).preferredOutputLocation).toEqual({ 'present.0.key': 'gpu-buffer' });
     expect(sessionOptionsFor({ device: 'webgpu', threads: 0 }).preferredOutputLocation).toBeUndefined();
