@@ -382,7 +382,7 @@ export class T5Runner {
    */
   private adapterFeeds(session: ort.InferenceSession, adapters: AdapterFeeds | undefined, batch: number): AdapterFeeds {
     if (adapters || this.adapterTargets.length === 0) return declared(session, adapters);
-    this.bareBase ??= new AdapterSlots(this.config, this.adapterTargets);
+    this.bareBase ??= new AdapterSlots(this.config, this.adapterTargets, this.device);
     return declared(session, this.bareBase.feeds(new Array<string>(batch).fill(BASE_ADAPTER)));
   }
 

@@ -99,7 +99,7 @@ export class DecodeRunner {
         ? new DeviceKVCache(c.numDecoderLayers, c.numHeads, c.dKv, { device: runner.device, threads: 1 })
         : new BatchKVCache(c.numDecoderLayers, c.numHeads, c.dKv);
     this.perTokenKvBytes = 2 * c.numDecoderLayers * c.numHeads * c.dKv * 4;
-    this.adapters = runner.adapterTargets.length ? new AdapterSlots(c, runner.adapterTargets) : undefined;
+    this.adapters = runner.adapterTargets.length ? new AdapterSlots(c, runner.adapterTargets, runner.device) : undefined;
     this.encoderCache = new LRUCache<string, CrossKV>({
       maxSize: Math.max(1, encoderCacheBytes),
       sizeCalculation: (entry) => Math.max(1, entry.tensors.reduce((s, t) => s + t.byteLength, 0)),
