@@ -269,15 +269,22 @@ export class T5Runner {
     return out;
   }
 
+  /**
+   * Every step's ~90 feeds, assigned one by one into a fresh object: V8 took ~250 us to build the same
+   * object as a literal that spreads the ~50 adapter feeds in after other properties (flan-t5-small with
+   * q,v targeted; a batch-1 step is 3-5 ms), and ~4 us this way.
+   */
   private decoderFeeds(f: DecoderStepFeeds): Record<string, ort.Tensor> {
-    const feeds: Record<string, ort.Tensor> = {
-      ...this.tokenFeed(f.inputIds),
-      encoder_attention_mask: f.encoderAttentionMask,
-      past_mask: f.pastMask,
-      past_positions: f.pastPositions,
-      query_positions: f.queryPositions,
-      ...this.adapterFeeds(this.decoder, f.adapters, f.inputIds.dims[0]),
+    const feeds: Record<string, ort.Tensor> = {};
+    const add = (more: Record<string, ort.Tensor>) => {
+      for (const name in more) feeds[name] = more[name];
     };
+    add(this.tokenFeed(f.inputIds));
+    feeds.encoder_attention_mask = f.encoderAttentionMask;
+    feeds.past_mask = f.pastMask;
+    feeds.past_positions = f.pastPositions;
+    feeds.query_positions = f.queryPositions;
+    add(this.adapterFeeds(this.decoder, f.adapters, f.inputIds.dims[0]));
     for (const i of this.layers()) {
       feeds[decoderNames.pastKey(i)] = f.past[2 * i];
       feeds[decoderNames.pastValue(i)] = f.past[2 * i + 1];
