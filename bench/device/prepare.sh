@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds .gpu-carry/ (git-ignored) with what a bare GPU machine lacks, for the device tool's `carry`:
-# node itself (xz), onnxruntime-node's Linux x64 binaries (which bundle the WebGPU provider) with
-# onnxruntime-common, an esbuild bundle of bench/device/gpu-decode.ts, and the Vulkan loader's .deb.
+# node itself (xz), bench/device/bundle.sh's esbuild bundle of bench/device/gpu-decode.ts with the packages
+# it leaves outside (onnxruntime-node's Linux x64 binaries, which bundle the WebGPU provider; koffi), and the
+# Vulkan loader's .deb.
 # All under the tool's 64 MiB, the working tree included. Then, in one device call:
 #   run(command="bash bench/device/run-on-device.sh", carry=[".gpu-carry"], timeout_s=570)
 set -euo pipefail
@@ -11,13 +12,11 @@ rm -rf "$out"
 mkdir -p "$out"
 
 xz -T0 -6 -c "$(command -v node)" >"$out/node.xz"
-tar -C node_modules -cJf "$out/onnxruntime.tar.xz" \
-  onnxruntime-node/package.json onnxruntime-node/dist onnxruntime-node/bin/napi-v6/linux/x64 \
-  onnxruntime-common/package.json onnxruntime-common/dist
-# onnxruntime stays outside the bundle: its binding loads the .node file by a path relative to its own.
-npx esbuild bench/device/gpu-decode.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
-  --external:onnxruntime-node --external:onnxruntime-common --outfile="$out/gpu-decode.mjs" \
-  --banner:js="import { createRequire as __flanRequire } from 'node:module'; const require = __flanRequire(import.meta.url);"
+staging=$(mktemp -d)
+trap 'rm -rf "$staging"' EXIT
+bash bench/device/bundle.sh "$staging"
+tar -C "$staging" -cJf "$out/node_modules.tar.xz" node_modules
+cp "$staging/gpu-decode.mjs" "$out/"
 # The GPU machine has NVIDIA's Vulkan driver (its ICD) but not necessarily the loader, libvulkan.so.1.
 (cd "$out" && apt-get download libvulkan1 >/dev/null)
 

@@ -21,8 +21,7 @@ icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 # xz-utils may be missing from the image; Python's lzma reads the same files.
 unxz() { if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi; }
 unxz "$carry/node.xz" >"$work/node" && chmod +x "$work/node"
-mkdir -p "$work/node_modules"
-unxz "$carry/onnxruntime.tar.xz" | tar -C "$work/node_modules" -x
+unxz "$carry/node_modules.tar.xz" | tar -C "$work" -x
 cp "$carry/gpu-decode.mjs" "$work/"
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1; "$work/node" --version; } >>"$log"
 
