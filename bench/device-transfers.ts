@@ -3,10 +3,13 @@
  * cross K/V kept on the device (after) against the host-side cache copied over every step (before):
  * flan-t5-small shape, seeded random weights, a batch of 32 greedy rows with 64-token prompts, on
  * FLAN_DEVICE (webgpu by default; Mesa's llvmpipe where there is no GPU). Prints one JSON object;
- * `baselineRatio` is before/after of the bytes of the last step.
- * Env: BENCH_BATCH (32), BENCH_NEW_TOKENS (16), BENCH_PROMPT_TOKENS (64).
+ * `baselineRatio` is before/after of the bytes of the last step. With BENCH_ADAPTERS=N the graphs take
+ * LoRA adapters on q and v (the server's default) and N random ones of rank BENCH_ADAPTER_RANK are
+ * loaded, row b on adapter b % N: before, their factor stacks went over with every step too.
+ * Env: BENCH_BATCH (32), BENCH_NEW_TOKENS (16), BENCH_PROMPT_TOKENS (64), BENCH_ADAPTERS (0),
+ * BENCH_ADAPTER_RANK (16).
  */
-import { randomT5Weights } from '../runtime/checkpoint/random-t5.ts';
+import { randomLoraAdapter, randomT5Weights } from '../runtime/checkpoint/random-t5.ts';
 import { parseT5Config } from '../runtime/checkpoint/t5-config.ts';
 import { keepsTensorsOnDevice, sessionConfigFromEnv } from '../runtime/device/device-config.ts';
 import { DecodeRunner, type TransferStats } from '../runtime/engine/decode-runner.ts';
@@ -18,6 +21,9 @@ const env = (name: string, fallback: number) => Number(process.env[name] ?? fall
 const BATCH = env('BENCH_BATCH', 32);
 const NEW_TOKENS = env('BENCH_NEW_TOKENS', 16);
 const PROMPT_TOKENS = env('BENCH_PROMPT_TOKENS', 64);
+const ADAPTERS = env('BENCH_ADAPTERS', 0);
+const ADAPTER_RANK = env('BENCH_ADAPTER_RANK', 16);
+const ADAPTER_TARGETS = ['q', 'v'];
 const session = sessionConfigFromEnv({ FLAN_DEVICE: 'webgpu', ...process.env });
 const log = (msg: string) => process.stderr.write(`[bench device-transfers] ${msg}\n`);
 
@@ -27,7 +33,8 @@ if (!keepsTensorsOnDevice(session.device)) {
 }
 
 const config = parseT5Config(FLAN_T5_SMALL, 'bench config');
-const runner = await T5Runner.fromWeights(config, randomT5Weights(config, 0), session);
+const runner = await T5Runner.fromWeights(config, randomT5Weights(config, 0), session, ADAPTERS ? ADAPTER_TARGETS : []);
+const adapterIds = Array.from({ length: ADAPTERS }, (_, k) => `lora-${k}`);
 const prompts = seededPrompts(BATCH, PROMPT_TOKENS, config.vocabSize, 11);
 const MiB = (bytes: number) => Math.round((bytes / 2 ** 20) * 100) / 100;
 
@@ -35,13 +42,17 @@ const MiB = (bytes: number) => Math.round((bytes / 2 ** 20) * 100) / 100;
 async function decode(cacheOnDevice: boolean) {
   // A fresh encoder cache, so both paths pay the same encoder pass.
   const decoder = new DecodeRunner(runner, 256 << 20, { cacheOnDevice });
+  const spec = { rank: ADAPTER_RANK, alpha: 2 * ADAPTER_RANK, targets: ADAPTER_TARGETS };
+  adapterIds.forEach((id, k) => decoder.adapters!.add(id, randomLoraAdapter(config, spec, 100 + k)));
   const perStep: { toDevice: number; toHost: number }[] = [];
   let kvCacheBytes = 0;
-  const { prefillSeconds, stepSeconds } = await decodeBatch(decoder, prompts, NEW_TOKENS, config.decoderStartTokenId, () => {
+  const afterStep = () => {
     const s = decoder.transferStats();
     perStep.push({ toDevice: s.lastStepToDeviceBytes, toHost: s.lastStepToHostBytes });
     kvCacheBytes = decoder.kvCacheBytes();
-  });
+  };
+  const adapters = ADAPTERS ? adapterIds : undefined;
+  const { prefillSeconds, stepSeconds } = await decodeBatch(decoder, prompts, NEW_TOKENS, config.decoderStartTokenId, { afterStep, adapters });
   const seconds = prefillSeconds + stepSeconds;
   const stats: TransferStats = decoder.transferStats();
   log(`${cacheOnDevice ? 'after' : 'before'}: ${seconds.toFixed(1)} s, last step ${MiB(perStep.at(-1)!.toDevice)} MiB over, ${MiB(perStep.at(-1)!.toHost)} MiB back`);
@@ -69,6 +80,7 @@ try {
       batch: BATCH,
       promptTokens: PROMPT_TOKENS,
       newTokens: NEW_TOKENS,
+      adapters: ADAPTERS ? { count: ADAPTERS, rank: ADAPTER_RANK, targets: ADAPTER_TARGETS } : undefined,
       before,
       after,
       baselineRatio: Math.round(((before.lastStep.toDevice + before.lastStep.toHost) / (after.lastStep.toDevice + after.lastStep.toHost)) * 10) / 10,

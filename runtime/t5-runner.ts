@@ -15,7 +15,7 @@ import { createMeasuredSession } from './device/create-session.ts';
 import { keepsTensorsOnDevice, takesScreenedHead, type ExecutionDevice, type SessionConfig } from './device/device-config.ts';
 import { assertFeedsFitDevice } from './device/feed-guard.ts';
 import type { GraphNodePlacement } from './device/node-placement.ts';
-import { HostCopy } from './device/host-copy.ts';
+import { TensorCopy } from './device/tensor-copy.ts';
 import { nativeCall } from './device/native-calls.ts';
 import { hostBytes, type TransferTally } from './device/transfer-tally.ts';
 import { int64Feed, ort } from './onnx-session.ts';
@@ -95,7 +95,7 @@ export class T5Runner {
     private readonly crossKV: ort.InferenceSession,
     private readonly decoder: ort.InferenceSession,
     /** On a device that keeps the decoder's outputs (WebGPU), what reads them back. */
-    private readonly hostCopy: HostCopy | undefined,
+    private readonly tensorCopy: TensorCopy | undefined,
     /** On the CPU, the one embedding table both graphs' `inputs_embeds` are looked up in. */
     private readonly embeddings: TokenEmbeddings | undefined,
     /** Where the decoder screens its head on int8 weights (takesScreenedHead): the exact argmax's f32 side. */
@@ -134,8 +134,8 @@ export class T5Runner {
     }
     const [encoder, crossKV, decoder] = sessions;
     const placement = sessions.map((m) => m.placement);
-    const hostCopy = onDevice ? new HostCopy({ device: session.device, threads: 1 }) : undefined;
-    return new T5Runner(config, session.device, placement, adapterTargets, encoder.session, crossKV.session, decoder.session, hostCopy, embeddings, screen, session);
+    const tensorCopy = onDevice ? new TensorCopy({ device: session.device, threads: 1 }) : undefined;
+    return new T5Runner(config, session.device, placement, adapterTargets, encoder.session, crossKV.session, decoder.session, tensorCopy, embeddings, screen, session);
   }
 
   /** Encoder states [B, S, D] for padded ids and their 0/1 mask. */
@@ -167,11 +167,11 @@ export class T5Runner {
   async decodeStep(f: DecoderStepFeeds, opts: { tally?: TransferTally; logits?: boolean } = {}): Promise<DecoderStepResult> {
     const feeds = this.decoderFeeds(f);
     if (this.screen) return this.screenedStep(this.screen, feeds, opts);
-    if (this.hostCopy) {
+    if (this.tensorCopy) {
       // The outputs are on the device: the logits and the new keys and values are read back.
       const out = await this.runDecoder(feeds, opts.tally);
       const newNames = newOutputNames(this.config.numDecoderLayers);
-      const [logits, ...newKV] = await this.hostCopy.toHost([out.logits, ...newNames.map((name) => out[name])], opts.tally);
+      const [logits, ...newKV] = await this.tensorCopy.toHost([out.logits, ...newNames.map((name) => out[name])], opts.tally);
       disposeDeviceTensors(out);
       return { logits, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
     }
@@ -236,10 +236,10 @@ export class T5Runner {
    * greedy rows need only the ids.
    */
   async decodeStepOnDevice(f: DecoderStepFeeds, opts: { logits: boolean; tally?: TransferTally }): Promise<DeviceStepResult> {
-    if (!this.hostCopy) throw new Error(`the ${this.device} device does not keep the cache between steps`);
+    if (!this.tensorCopy) throw new Error(`the ${this.device} device does not keep the cache between steps`);
     const out = await this.runDecoder(this.decoderFeeds(f), opts.tally);
     const present = presentOutputNames(this.config.numDecoderLayers).map((name) => out[name]);
-    const logits = opts.logits ? (await this.hostCopy.toHost([out.logits], opts.tally))[0] : undefined;
+    const logits = opts.logits ? (await this.tensorCopy.toHost([out.logits], opts.tally))[0] : undefined;
     disposeDeviceTensors(out, new Set(present));
     return { logits, greedyIds: out.greedy_ids.data as BigInt64Array, present };
   }
@@ -380,7 +380,7 @@ export class T5Runner {
 
   async release(): Promise<void> {
     const fullHead = await this.fullHead?.catch(() => undefined);
-    await Promise.all([this.encoder.release(), this.crossKV.release(), this.decoder.release(), this.hostCopy?.release(), fullHead?.release()]);
+    await Promise.all([this.encoder.release(), this.crossKV.release(), this.decoder.release(), this.tensorCopy?.release(), fullHead?.release()]);
   }
 
   /**

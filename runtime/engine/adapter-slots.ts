@@ -29,6 +29,7 @@ export class AdapterSlots {
   /** Targeted base weight -> [out, in]. */
   private readonly shapes = new Map<string, number[]>();
   private stacks: Record<string, ort.Tensor> = {};
+  private live: ReadonlySet<ort.Tensor> = new Set();
   /**
    * The factors of a batch that names no adapter: one slot of rank 0, so every low-rank MatMul has
    * nothing to multiply, whatever is loaded. The stacks' rank-1 zeros cost as much as a real adapter's
@@ -109,6 +110,11 @@ export class AdapterSlots {
     return { ...this.stacks, [adapterNames.index]: new ort.Tensor('int64', index, [rowAdapters.length]) };
   }
 
+  /** Every factor tensor `feeds` may hand out now: a new set after each rebuild (see ResidentTensors). */
+  factorTensors(): ReadonlySet<ort.Tensor> {
+    return this.live;
+  }
+
   /** Bytes the stacks hold. */
   bytes(): number {
     return Object.values(this.stacks).reduce((sum, t) => sum + (t.data as Float32Array).byteLength, 0);
@@ -136,5 +142,6 @@ export class AdapterSlots {
       stacks[adapterNames.b(weight)] = new ort.Tensor('float32', b, [count, rank, out]);
     }
     this.stacks = stacks;
+    this.live = new Set([...Object.values(this.baseOnly), ...Object.values(stacks)]);
   }
 }

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { keepsTensorsOnDevice } from '../device/device-config.ts';
+import { ResidentTensors } from '../device/resident-tensors.ts';
 import { TransferTally } from '../device/transfer-tally.ts';
 import { int64Feed, type ort } from '../onnx-session.ts';
 import type { AdapterFeeds, T5Runner } from '../t5-runner.ts';
@@ -83,6 +84,8 @@ export class DecodeRunner {
   readonly adapters: AdapterSlots | undefined;
   /** Each cache row's adapter, in batch order. */
   private rowAdapters: string[] = [];
+  /** With the cache on the device: the adapters' factors, kept there too. */
+  private readonly residentFactors: ResidentTensors | undefined;
 
   /**
    * `cacheOnDevice`: keep the KV cache and cross K/V on the device between steps; by default wherever
@@ -94,12 +97,12 @@ export class DecodeRunner {
     opts: { cacheOnDevice?: boolean } = {},
   ) {
     const c = runner.config;
-    this.cache =
-      (opts.cacheOnDevice ?? keepsTensorsOnDevice(runner.device))
-        ? new DeviceKVCache(c.numDecoderLayers, c.numHeads, c.dKv, { device: runner.device, threads: 1 })
-        : new BatchKVCache(c.numDecoderLayers, c.numHeads, c.dKv);
+    const onDevice = opts.cacheOnDevice ?? keepsTensorsOnDevice(runner.device);
+    const helpers = { device: runner.device, threads: 1 };
+    this.cache = onDevice ? new DeviceKVCache(c.numDecoderLayers, c.numHeads, c.dKv, helpers) : new BatchKVCache(c.numDecoderLayers, c.numHeads, c.dKv);
     this.perTokenKvBytes = 2 * c.numDecoderLayers * c.numHeads * c.dKv * 4;
     this.adapters = runner.adapterTargets.length ? new AdapterSlots(c, runner.adapterTargets, runner.device) : undefined;
+    this.residentFactors = onDevice && this.adapters ? new ResidentTensors(helpers) : undefined;
     this.encoderCache = new LRUCache<string, CrossKV>({
       maxSize: Math.max(1, encoderCacheBytes),
       sizeCalculation: (entry) => Math.max(1, entry.tensors.reduce((s, t) => s + t.byteLength, 0)),
@@ -145,7 +148,7 @@ export class DecodeRunner {
   async step(lastTokens: number[], opts: { logits: boolean } = { logits: true }): Promise<StepOutput> {
     const tally = new TransferTally();
     const inputIds = int64Feed(lastTokens.map((t) => [t]));
-    const adapters = this.adapters?.feeds(this.rowAdapters);
+    const adapters = await this.adapterFeeds(this.rowAdapters, tally);
     const out = await this.cache.step(this.runner, inputIds, { adapters, tally, logits: opts.logits });
     this.steps += 1;
     this.stepTally.add(tally);
@@ -161,6 +164,7 @@ export class DecodeRunner {
 
   async release(): Promise<void> {
     await this.cache.release?.();
+    await this.residentFactors?.release();
     await this.runner.release();
   }
 
@@ -216,9 +220,20 @@ export class DecodeRunner {
     const width = Math.max(...group.map((r) => r.promptIds.length));
     const ids = group.map((r) => [...r.promptIds, ...new Array<number>(width - r.promptIds.length).fill(0)]);
     const mask = group.map((r) => r.promptIds.map(() => 1).concat(new Array<number>(width - r.promptIds.length).fill(0)));
-    const adapters = this.adapters?.feeds(group.map((r) => r.adapter));
+    const adapters = await this.adapterFeeds(group.map((r) => r.adapter), this.repackTally);
     const states = await this.runner.encode(int64Feed(ids), int64Feed(mask), adapters, this.repackTally);
     return this.runner.crossKeyValues(states, adapters, this.repackTally, targets);
+  }
+
+  /**
+   * The rows' adapter feeds; with the cache on the device, the factors are fed from there (uploaded when
+   * the stacks change), and copies of stacks since replaced are freed: the run that was fed them is over.
+   */
+  private async adapterFeeds(rowAdapters: readonly string[], tally: TransferTally): Promise<AdapterFeeds | undefined> {
+    const feeds = this.adapters?.feeds(rowAdapters);
+    if (!feeds || !this.residentFactors) return feeds;
+    this.residentFactors.keepOnly(this.adapters!.factorTensors());
+    return this.residentFactors.of(feeds, tally);
   }
 
   /** The adapters that rows of the batch use now. */
