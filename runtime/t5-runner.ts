@@ -65,6 +65,11 @@ function presentOutputNames(layers: number): string[] {
   return Array.from({ length: layers }, (_, i) => [decoderNames.presentKey(i), decoderNames.presentValue(i)]).flat();
 }
 
+/** The cross graph's outputs, per layer key then value. */
+function crossOutputNames(layers: number): string[] {
+  return Array.from({ length: layers }, (_, i) => [decoderNames.crossKey(i), decoderNames.crossValue(i)]).flat();
+}
+
 /** The decoder's new-token keys and values, per layer key then value. */
 function newOutputNames(layers: number): string[] {
   return Array.from({ length: layers }, (_, i) => [decoderNames.newKey(i), decoderNames.newValue(i)]).flat();
@@ -111,6 +116,8 @@ export class T5Runner {
     // every float output stays there until asked for (see runDecoder).
     const onDevice = keepsTensorsOnDevice(session.device);
     const deviceOutputs = onDevice ? ['logits', ...newOutputNames(config.numDecoderLayers), ...presentOutputNames(config.numDecoderLayers)] : [];
+    // The cross graph's keys and values too: a batch's arrival leaves them there (crossKeyValuesOnDevice).
+    const crossOutputs = onDevice ? crossOutputNames(config.numDecoderLayers) : [];
     // On the CPU the runner looks the tokens up itself, so the table is held once rather than by both
     // graphs; a GPU keeps it on the device, where a step then sends ids, not embeddings, across.
     const feedEmbeddings = session.device === 'cpu';
@@ -129,7 +136,7 @@ export class T5Runner {
       const quantized = quantizeGraphWeights(build(), session.weights ?? 'f32');
       const graph = session.precision === 'fp16' ? toFloat16Compute(quantized) : quantized;
       await yieldToEventLoop();
-      sessions.push(await sessionForGraph(graph, session, EXTERNAL_DATA_BYTES, index === 2 ? deviceOutputs : []));
+      sessions.push(await sessionForGraph(graph, session, EXTERNAL_DATA_BYTES, [[], crossOutputs, deviceOutputs][index]));
       await yieldToEventLoop();
     }
     const [encoder, crossKV, decoder] = sessions;
@@ -145,19 +152,39 @@ export class T5Runner {
     return out.last_hidden_state as ort.Tensor;
   }
 
-  /** Every decoder layer's cross-attention key and value, flattened [k0, v0, k1, v1, ...]. */
   /**
-   * Per layer key then value, [B, H, S, dk]. `into` (CPU only): memory of that size per tensor, in the
-   * same order, that the graph writes them into instead of new tensors.
+   * Every decoder layer's cross-attention key and value on the host, per layer key then value, [B, H, S,
+   * dk]. `into`: memory of that size per tensor, in the same order, that they are written into (on the
+   * CPU by the graph itself, instead of new tensors).
    */
   async crossKeyValues(encoderStates: ort.Tensor, adapters?: AdapterFeeds, tally?: TransferTally, into?: Float32Array[]): Promise<ort.Tensor[]> {
-    const feeds = { encoder_hidden_states: encoderStates, ...this.adapterFeeds(this.crossKV, adapters, encoderStates.dims[0]) };
-    const names = this.layers().flatMap((i) => [decoderNames.crossKey(i), decoderNames.crossValue(i)]);
+    if (this.tensorCopy) {
+      // On a device that keeps them, they are read back (into `into` where given) and the device's copies freed.
+      const cross = await this.runCross(encoderStates, adapters, tally);
+      const onHost = await this.tensorCopy.toHost(cross, tally);
+      for (const t of cross) t.dispose();
+      into?.forEach((target, t) => target.set(onHost[t].data as Float32Array));
+      return onHost;
+    }
     const [batch, source] = encoderStates.dims;
     const dims = [batch, this.config.numHeads, source, this.config.dKv];
-    const fetches = into && Object.fromEntries(names.map((name, t) => [name, new ort.Tensor('float32', into[t], dims)]));
+    const fetches = into && Object.fromEntries(crossOutputNames(this.config.numDecoderLayers).map((name, t) => [name, new ort.Tensor('float32', into[t], dims)]));
+    return this.runCross(encoderStates, adapters, tally, fetches);
+  }
+
+  /**
+   * The same left on the device (keepsTensorsOnDevice): the caller frees them. A batch's arrival does
+   * not take them through the host and back.
+   */
+  async crossKeyValuesOnDevice(encoderStates: ort.Tensor, adapters?: AdapterFeeds, tally?: TransferTally): Promise<ort.Tensor[]> {
+    if (!this.tensorCopy) throw new Error(`the ${this.device} device does not keep tensors between runs`);
+    return this.runCross(encoderStates, adapters, tally);
+  }
+
+  private async runCross(encoderStates: ort.Tensor, adapters: AdapterFeeds | undefined, tally: TransferTally | undefined, fetches?: Record<string, ort.Tensor>) {
+    const feeds = { encoder_hidden_states: encoderStates, ...this.adapterFeeds(this.crossKV, adapters, encoderStates.dims[0]) };
     const out = await this.run(this.crossKV, feeds, fetches, tally);
-    return names.map((name) => out[name]);
+    return crossOutputNames(this.config.numDecoderLayers).map((name) => out[name]);
   }
 
   /**

@@ -6,7 +6,15 @@ import type { TransferTally } from '../device/transfer-tally.ts';
 import { buildCacheRowsGraph, cacheRowsNames as names, type CacheRowsParts } from '../graph/cache-rows-graph.ts';
 import { ort } from '../onnx-session.ts';
 import type { AdapterFeeds, T5Runner } from '../t5-runner.ts';
-import { encoderMaskOf, packCrossRows, selfAttentionFeeds, type CacheRepackOptions, type CrossKV } from './batch-kv-cache.ts';
+import { encoderMaskOf, selfAttentionFeeds, type CacheRepackOptions } from './batch-kv-cache.ts';
+
+/** A joining row's cross K/V as its encoder pass left them on the device: row `row` of `pass`'s tensors. */
+export interface DeviceCrossRow {
+  /** Per layer key then value, [rows of the pass, H, S, dk]. */
+  pass: readonly ort.Tensor[];
+  row: number;
+  sourceLength: number;
+}
 
 interface DeviceRow {
   sourceLength: number;
@@ -19,8 +27,9 @@ interface DeviceRow {
  * the decoder hands back its grown cache (present, [B, H, length + 1, dk]) as a device tensor that the
  * next step takes as its past, so per step only token ids, masks and (when sampling needs them) logits
  * cross the bus. Rows joining or leaving are gathered, trimmed and padded on the device by the
- * cache-rows graph; only the joining rows' cross K/V come from the host (the encoder cache keeps them
- * there), once. Every device tensor replaced is disposed, so device memory follows the batch.
+ * cache-rows graph, and joining rows' cross K/V are taken from their encoder passes' outputs there:
+ * the cache never goes through the host. Every device tensor replaced is disposed, so device memory
+ * follows the batch.
  */
 export class DeviceKVCache {
   private rows: DeviceRow[] = [];
@@ -51,7 +60,7 @@ export class DeviceKVCache {
    * provider; a fresh batch's is masked out). The device tensors are sized to the batch each time, so
    * `reserveTokens` is not read.
    */
-  async repack(keep: number[], joining: CrossKV[], { tally }: CacheRepackOptions = {}): Promise<void> {
+  async repack(keep: number[], joining: readonly DeviceCrossRow[], { tally }: CacheRepackOptions = {}): Promise<void> {
     const kept = keep.map((i) => this.rows[i]);
     if (kept.length + joining.length === 0) return this.clear();
     const trim = kept.length ? Math.min(...kept.map((r) => r.joinSlot), this.length - 1) : 0;
@@ -62,12 +71,7 @@ export class DeviceKVCache {
       : // A fresh batch: one zero slot per row, shared by every layer's key and value.
         new Array<ort.Tensor>(layerTensors).fill(await this.zeroSlot(joining.length, tally));
     const crossSlots = Math.max(...kept.map((r) => r.sourceLength), ...joining.map((c) => c.sourceLength));
-    const cross = await this.rowsOnDevice(
-      { kept: kept.length > 0, joining: joining.length > 0 },
-      layerTensors,
-      { keep, from: 0, slots: crossSlots, blank: 0, old: this.cross, joining: joining.length ? packCrossRows(joining, this.heads, this.headDim) : [] },
-      tally,
-    );
+    const cross = await this.crossRows(keep, joining, crossSlots, tally);
     this.dispose();
     this.past = past;
     this.cross = cross;
@@ -117,6 +121,37 @@ export class DeviceKVCache {
     this.cross = [];
   }
 
+  /**
+   * The new batch's cross K/V, [B, H, slots, dk] per tensor: the kept rows', then the joining rows' from
+   * their passes' outputs. The passes go on after the kept rows one run each (Concat); where the joining
+   * rows are not their passes' rows in order (a prompt on several rows, length buckets interleaved), one
+   * more run picks them from the whole (Gather). The passes' tensors stay the caller's.
+   */
+  private async crossRows(keep: number[], joining: readonly DeviceCrossRow[], slots: number, tally?: TransferTally): Promise<ort.Tensor[]> {
+    const count = 2 * this.layers;
+    const passes = [...new Set(joining.map((r) => r.pass))];
+    if (!passes.length) return this.rowsOnDevice({ kept: true, joining: false }, count, { keep, from: 0, slots, blank: 0, old: this.cross }, tally);
+    /** Where each pass's first row lands after the kept rows and the passes before it. */
+    const offsets = new Map<readonly ort.Tensor[], number>();
+    let rows = keep.length;
+    for (const pass of passes) {
+      offsets.set(pass, rows);
+      rows += pass[0].dims[0];
+    }
+    let all: ort.Tensor[] | undefined;
+    for (const pass of passes) {
+      const before = all;
+      const kept = before ? { keep: indices(before[0].dims[0]), old: before } : { keep, old: this.cross };
+      all = await this.rowsOnDevice({ kept: kept.keep.length > 0, joining: true }, count, { ...kept, from: 0, slots, blank: 0, joining: [...pass] }, tally);
+      if (before) disposeAll(before);
+    }
+    const order = [...indices(keep.length), ...joining.map((r) => offsets.get(r.pass)! + r.row)];
+    if (order.length === rows && order.every((at, b) => at === b)) return all!;
+    const picked = await this.rowsOnDevice({ kept: true, joining: false }, count, { keep: order, from: 0, slots, blank: 0, old: all! }, tally);
+    disposeAll(all!);
+    return picked;
+  }
+
   /** [rows, H, 1, dk] zeros on the device: the masked slot a fresh batch starts from. */
   private async zeroSlot(rows: number, tally?: TransferTally): Promise<ort.Tensor> {
     const zeros = new ort.Tensor('float32', new Float32Array(rows * this.heads * this.headDim), [rows, this.heads, 1, this.headDim]);
@@ -147,7 +182,9 @@ export class DeviceKVCache {
   }
 }
 
+const indices = (n: number) => Array.from({ length: n }, (_, i) => i);
+
 /** Frees device tensors; one tensor may stand for several layers (a fresh batch's zero slot), so each is freed once. */
-function disposeAll(tensors: readonly ort.Tensor[]): void {
+export function disposeAll(tensors: readonly ort.Tensor[]): void {
   for (const t of new Set(tensors)) t.dispose();
 }

@@ -25,6 +25,8 @@ const prompts: Record<string, number[]> = {
   f: [77, 60, 1],
   g: [14, 15, 16, 1],
   h: [8, 1],
+  // g's prompt again: two rows on one pass's row.
+  i: [14, 15, 16, 1],
 };
 /** Before step `at`, these rows leave and these join: a kept-only change, a mixed one, and a batch that starts over. */
 const plan = [
@@ -32,7 +34,7 @@ const plan = [
   { at: 3, leave: ['b'], join: ['d', 'e'] },
   { at: 5, leave: ['a'], join: [] },
   { at: 7, leave: ['c', 'd'], join: ['f'] },
-  { at: 9, leave: ['e', 'f'], join: ['g', 'h'] },
+  { at: 9, leave: ['e', 'f'], join: ['g', 'h', 'i'] },
 ];
 const steps = 12;
 
@@ -91,6 +93,22 @@ describe.skipIf(skip)('the KV cache kept on the WebGPU device', () => {
       expect(r.toDevice).toBeLessThanOrEqual(r.batch * 8 * (2 + longestPrompt + 2 * (step + 1)));
       expect(r.toDevice).toBeLessThan(r.batch * slotBytes * (step + 1));
     });
+  });
+
+  it("a batch's arrival leaves the cross K/V on the device: only the encoder states come back", async () => {
+    const runner = new DecodeRunner(gpu, 1 << 20);
+    await decodePlan(runner, false);
+    const stats = runner.transferStats();
+    // Each join's rows, padded to the longest prompt of the join (an upper bound on its encoder passes).
+    const joined = plan.map((p) => ({ rows: p.join.length, width: Math.max(0, ...p.join.map((name) => prompts[name as keyof typeof prompts].length)) }));
+    const statesBytes = joined.reduce((sum, j) => sum + j.rows * j.width * config.dModel * 4, 0);
+    const crossBytes = plan.flatMap((p) => p.join).reduce((sum, name) => sum + prompts[name as keyof typeof prompts].length * 2 * config.numDecoderLayers * config.numHeads * config.dKv * 4, 0);
+    expect(stats.repackToHostBytes).toBeGreaterThan(0);
+    expect(stats.repackToHostBytes).toBeLessThanOrEqual(statesBytes);
+    expect(stats.repackToHostBytes).toBeLessThan(crossBytes);
+    // Over: the encoder states again, ids, masks and window scalars; no cross K/V.
+    expect(stats.repackToDeviceBytes).toBeLessThan(statesBytes + 4096);
+    runner.clear();
   });
 
   it('without the device cache (the path before), every step copies the whole cache over', async () => {
