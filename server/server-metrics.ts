@@ -102,6 +102,16 @@ export class ServerMetrics {
         for (const p of nodePlacement()) for (const [provider, nodes] of Object.entries(p.nodes)) this.set({ graph: p.graph, provider }, nodes);
       },
     });
+    new Gauge({
+      name: 'flan_graph_host_copies',
+      help: 'Copies from the device to the host inside each graph of the served model, each a wait for the device mid-run (0 on the CPU)',
+      labelNames: ['graph'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of nodePlacement()) this.set({ graph: p.graph }, p.hostCopies);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'flan_process_' });
   }
 }

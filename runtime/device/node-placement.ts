@@ -13,6 +13,11 @@ export interface GraphNodePlacement {
   nodes: Record<string, number>;
   /** Op types of the nodes left to the CPU when another device was asked for; empty on the CPU. */
   cpuFallbackOps: string[];
+  /**
+   * Copies onnxruntime inserted from the device to the host inside the graph (MemcpyToHost): each makes
+   * a run wait for the device's queue before it goes on. Only the graph's own outputs should cross back.
+   */
+  hostCopies: number;
 }
 
 interface ProfileEvent {
@@ -59,11 +64,13 @@ export function placementFromProfile(events: ProfileEvent[], graph: string, devi
   }
   const nodes: Record<string, number> = {};
   const cpuOps = new Set<string>();
+  let hostCopies = 0;
   for (const { provider, op } of providerOf.values()) {
     nodes[provider] = (nodes[provider] ?? 0) + 1;
     if (device !== 'cpu' && provider === PROVIDER_NAMES.cpu) cpuOps.add(op);
+    if (op === 'MemcpyToHost') hostCopies += 1;
   }
-  return { graph, device, nodes, cpuFallbackOps: [...cpuOps].sort() };
+  return { graph, device, nodes, cpuFallbackOps: [...cpuOps].sort(), hostCopies };
 }
 
 /**
@@ -88,13 +95,15 @@ export async function measureNodePlacement(
 
 /**
  * One line per graph whose nodes did not all run on the asked-for device's provider: a silent fall-back
- * to the CPU costs a copy across the bus each way, so the server logs it as a warning.
+ * to the CPU costs a copy across the bus each way, so the server logs it as a warning; it says too
+ * when the graph copies tensors back to the host mid-run.
  */
 export function placementWarnings(placements: readonly GraphNodePlacement[]): string[] {
   return placements.flatMap((p) => {
     const total = Object.values(p.nodes).reduce((a, b) => a + b, 0);
     const onDevice = p.nodes[PROVIDER_NAMES[p.device]] ?? 0;
     if (onDevice === total) return [];
-    return [`graph ${p.graph}: ${total - onDevice} of ${total} nodes do not run on ${p.device} (CPU ops: ${p.cpuFallbackOps.join(', ') || 'none'})`];
+    const copies = p.hostCopies ? `; ${p.hostCopies} device-to-host copies mid-run, each a wait for the device` : '';
+    return [`graph ${p.graph}: ${total - onDevice} of ${total} nodes do not run on ${p.device} (CPU ops: ${p.cpuFallbackOps.join(', ') || 'none'})${copies}`];
   });
 }

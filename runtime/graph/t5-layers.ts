@@ -129,19 +129,67 @@ export function attend(g: GraphBuilder, cfg: T5Config, q: string, k: string, v: 
 /**
  * HF's _relative_position_bucket over an int64 tensor of (key position - query position).
  * Bidirectional for the encoder; causal (only the past is bucketed) for the decoder.
+ *
+ * The bucket of every distance up to a reach is computed from constants, which onnxruntime folds into a
+ * table when it loads the graph; a run only clamps the distances and looks them up (int64 ops alone).
+ * Computed per run, the formula's float part (Log, Div, Mul) went to the GPU provider while its int64
+ * arithmetic stayed on the CPU, and the decoder step copied a tensor back to the host mid-run on WebGPU:
+ * a wait for the device before every step's first layer. The table comes from the same ops on the same
+ * CPU kernels as before, so the buckets are the same.
  */
 export function relativePositionBucket(g: GraphBuilder, cfg: T5Config, relative: string, bidirectional: boolean): string {
-  let numBuckets = cfg.relativeAttentionNumBuckets;
-  let offset: string | undefined;
-  let distance: string;
-  const zero = g.constInt64(0);
+  const numBuckets = bidirectional ? Math.floor(cfg.relativeAttentionNumBuckets / 2) : cfg.relativeAttentionNumBuckets;
+  const reach = bucketTableReach(numBuckets, cfg.relativeAttentionMaxDistance);
+  const fromRelative = (rel: string) => relativePositionBucketFormula(g, cfg, rel, bidirectional);
+  if (reach > MAX_BUCKET_TABLE_REACH) return fromRelative(relative);
   if (bidirectional) {
-    numBuckets = Math.floor(numBuckets / 2);
-    offset = g.mul(g.cast(g.greater(relative, zero), 'int64'), g.constInt64(numBuckets));
-    distance = g.abs(relative);
-  } else {
-    distance = g.sub(zero, g.min(relative, zero));
+    // Relative positions -reach..reach, looked up at relative + reach.
+    const table = fromRelative(g.constInt64(Array.from({ length: 2 * reach + 1 }, (_, i) => i - reach)));
+    const clamped = g.min(g.max(relative, g.constInt64(-reach)), g.constInt64(reach));
+    return g.gather(table, g.add(clamped, g.constInt64(reach)));
   }
+  // Relative positions 0, -1, ..., -reach, looked up at the distance -relative.
+  const table = fromRelative(g.constInt64(Array.from({ length: reach + 1 }, (_, i) => -i)));
+  const distance = g.sub(g.constInt64(0), g.max(g.min(relative, g.constInt64(0)), g.constInt64(-reach)));
+  return g.gather(table, distance);
+}
+
+/**
+ * Past this reach the table would be large, and the buckets are computed at each run instead: only a
+ * bucketing far wider than T5's (32 buckets to 128 positions: a reach of 256) gets there.
+ */
+const MAX_BUCKET_TABLE_REACH = 1 << 14;
+
+/**
+ * A distance past which every bucket is the last one: the formula there is at least two buckets past
+ * it before the clamp, far beyond float32's rounding of the log, so clamping distances to the reach
+ * changes no bucket.
+ */
+function bucketTableReach(numBuckets: number, maxDistance: number): number {
+  const maxExact = Math.floor(numBuckets / 2);
+  let reach = 2 * maxDistance;
+  while ((numBuckets - maxExact) * (Math.log(reach / maxExact) / Math.log(maxDistance / maxExact)) < numBuckets - maxExact + 2) reach *= 2;
+  return reach;
+}
+
+/** HF's formula itself, computed over `relative` at each run: what the table is made of. */
+export function relativePositionBucketFormula(g: GraphBuilder, cfg: T5Config, relative: string, bidirectional: boolean): string {
+  return bidirectional ? bidirectionalBucket(g, cfg, relative) : causalBucket(g, cfg, relative);
+}
+
+function bidirectionalBucket(g: GraphBuilder, cfg: T5Config, relative: string): string {
+  const numBuckets = Math.floor(cfg.relativeAttentionNumBuckets / 2);
+  const offset = g.mul(g.cast(g.greater(relative, g.constInt64(0)), 'int64'), g.constInt64(numBuckets));
+  return g.add(bucketOfDistance(g, cfg, g.abs(relative), numBuckets), offset);
+}
+
+function causalBucket(g: GraphBuilder, cfg: T5Config, relative: string): string {
+  const zero = g.constInt64(0);
+  return bucketOfDistance(g, cfg, g.sub(zero, g.min(relative, zero)), cfg.relativeAttentionNumBuckets);
+}
+
+/** HF's bucket of a distance >= 0: exact below half the buckets, logarithmic up to the maximum distance. */
+function bucketOfDistance(g: GraphBuilder, cfg: T5Config, distance: string, numBuckets: number): string {
   const maxExact = Math.floor(numBuckets / 2);
   const isSmall = g.less(distance, g.constInt64(maxExact));
   // log(0) would be -inf; those positions take the is_small branch, so clamp to keep the math finite.
@@ -151,8 +199,7 @@ export function relativePositionBucket(g: GraphBuilder, cfg: T5Config, relative:
     g.constFloat(numBuckets - maxExact),
   );
   const large = g.min(g.add(g.cast(scaled, 'int64'), g.constInt64(maxExact)), g.constInt64(numBuckets - 1));
-  const bucket = g.where(isSmall, distance, large);
-  return offset ? g.add(bucket, offset) : bucket;
+  return g.where(isSmall, distance, large);
 }
 
 /** Looks up the bias table [buckets, H] for bucket ids [..., T, S] and returns [..., H, T, S]. */

@@ -106,8 +106,13 @@ describe('node placement', () => {
     const placement = placementFromProfile(events, 'g', 'webgpu');
     expect(placement.nodes).toEqual({ WebGpuExecutionProvider: 2, CPUExecutionProvider: 1 });
     expect(placement.cpuFallbackOps).toEqual(['Shape']);
+    expect(placement.hostCopies).toBe(0);
     expect(placementWarnings([placement])).toEqual(['graph g: 1 of 3 nodes do not run on webgpu (CPU ops: Shape)']);
     expect(placementWarnings([placementFromProfile(events.slice(0, 3), 'g', 'webgpu')])).toEqual([]);
+    // A copy back to the host inside the graph is counted and said.
+    const withCopy = placementFromProfile([...events, node('copy', 'WebGpuExecutionProvider', 'MemcpyToHost')], 'g', 'webgpu');
+    expect(withCopy.hostCopies).toBe(1);
+    expect(placementWarnings([withCopy])).toEqual(['graph g: 1 of 4 nodes do not run on webgpu (CPU ops: Shape); 1 device-to-host copies mid-run, each a wait for the device']);
   });
 
   it.skipIf(!hasShared)("a CPU runner reports every node of its three graphs on the CPU's provider", async () => {
