@@ -116,8 +116,10 @@ export class T5Runner {
     // every float output stays there until asked for (see runDecoder).
     const onDevice = keepsTensorsOnDevice(session.device);
     const deviceOutputs = onDevice ? ['logits', ...newOutputNames(config.numDecoderLayers), ...presentOutputNames(config.numDecoderLayers)] : [];
-    // The cross graph's keys and values too: a batch's arrival leaves them there (crossKeyValuesOnDevice).
+    // The encoder's states and the cross graph's keys and values too: a batch's arrival leaves them there
+    // (encodeOnDevice, crossKeyValuesOnDevice).
     const crossOutputs = onDevice ? crossOutputNames(config.numDecoderLayers) : [];
+    const encoderOutputs = onDevice ? ['last_hidden_state'] : [];
     // On the CPU the runner looks the tokens up itself, so the table is held once rather than by both
     // graphs; a GPU keeps it on the device, where a step then sends ids, not embeddings, across.
     const feedEmbeddings = session.device === 'cpu';
@@ -136,7 +138,7 @@ export class T5Runner {
       const quantized = quantizeGraphWeights(build(), session.weights ?? 'f32');
       const graph = session.precision === 'fp16' ? toFloat16Compute(quantized) : quantized;
       await yieldToEventLoop();
-      sessions.push(await sessionForGraph(graph, session, EXTERNAL_DATA_BYTES, [[], crossOutputs, deviceOutputs][index]));
+      sessions.push(await sessionForGraph(graph, session, EXTERNAL_DATA_BYTES, [encoderOutputs, crossOutputs, deviceOutputs][index]));
       await yieldToEventLoop();
     }
     const [encoder, crossKV, decoder] = sessions;
@@ -145,8 +147,22 @@ export class T5Runner {
     return new T5Runner(config, session.device, placement, adapterTargets, encoder.session, crossKV.session, decoder.session, tensorCopy, embeddings, screen, session);
   }
 
-  /** Encoder states [B, S, D] for padded ids and their 0/1 mask. */
+  /** Encoder states [B, S, D] on the host for padded ids and their 0/1 mask. */
   async encode(inputIds: ort.Tensor, attentionMask: ort.Tensor, adapters?: AdapterFeeds, tally?: TransferTally): Promise<ort.Tensor> {
+    const states = await this.runEncoder(inputIds, attentionMask, adapters, tally);
+    if (!this.tensorCopy) return states;
+    const [onHost] = await this.tensorCopy.toHost([states], tally);
+    states.dispose();
+    return onHost;
+  }
+
+  /** The same left on the device (keepsTensorsOnDevice), for the cross graph: the caller frees them. */
+  async encodeOnDevice(inputIds: ort.Tensor, attentionMask: ort.Tensor, adapters?: AdapterFeeds, tally?: TransferTally): Promise<ort.Tensor> {
+    if (!this.tensorCopy) throw new Error(`the ${this.device} device does not keep tensors between runs`);
+    return this.runEncoder(inputIds, attentionMask, adapters, tally);
+  }
+
+  private async runEncoder(inputIds: ort.Tensor, attentionMask: ort.Tensor, adapters: AdapterFeeds | undefined, tally: TransferTally | undefined) {
     const feeds = { ...this.tokenFeed(inputIds), attention_mask: attentionMask, ...this.adapterFeeds(this.encoder, adapters, inputIds.dims[0]) };
     const out = await this.run(this.encoder, feeds, undefined, tally);
     return out.last_hidden_state as ort.Tensor;

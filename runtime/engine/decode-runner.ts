@@ -257,15 +257,23 @@ export class DecodeRunner {
 
   /**
    * One padded encoder pass and its cross K/V ([B, H, S, dk] per layer key then value): on the host,
-   * written `into` those arrays where given, or left on the device.
+   * written `into` those arrays where given, or left on the device (the encoder's states too, until the
+   * cross graph has read them).
    */
   private async encodeGroup(group: JoiningRow[], where: { into?: Float32Array[]; onDevice?: boolean } = {}): Promise<ort.Tensor[]> {
     const width = Math.max(...group.map((r) => r.promptIds.length));
     const ids = group.map((r) => [...r.promptIds, ...new Array<number>(width - r.promptIds.length).fill(0)]);
     const mask = group.map((r) => r.promptIds.map(() => 1).concat(new Array<number>(width - r.promptIds.length).fill(0)));
     const adapters = await this.adapterFeeds(group.map((r) => r.adapter), this.repackTally);
+    if (where.onDevice) {
+      const states = await this.runner.encodeOnDevice(int64Feed(ids), int64Feed(mask), adapters, this.repackTally);
+      try {
+        return await this.runner.crossKeyValuesOnDevice(states, adapters, this.repackTally);
+      } finally {
+        states.dispose();
+      }
+    }
     const states = await this.runner.encode(int64Feed(ids), int64Feed(mask), adapters, this.repackTally);
-    if (where.onDevice) return this.runner.crossKeyValuesOnDevice(states, adapters, this.repackTally);
     return this.runner.crossKeyValues(states, adapters, this.repackTally, where.into);
   }
 
