@@ -58,17 +58,6 @@ export interface StepOutput {
   greedyIds: BigInt64Array;
 }
 
-/**
- * What the runner needs of a KV cache to step: the host's (BatchKVCache) or the device's (DeviceKVCache).
- * Their repacks differ in what joining rows bring: cross K/V on the host or left on the device.
- */
-interface StepCache {
-  step(runner: T5Runner, inputIds: ort.Tensor, opts: { adapters?: AdapterFeeds; tally?: TransferTally; logits: boolean }): Promise<StepOutput>;
-  clear(): void;
-  bytes(): number;
-  release?(): Promise<void>;
-}
-
 /** Bytes copied host<->device by the runner (zero on the CPU device): per decode step, and when the batch changes. */
 export interface TransferStats {
   steps: number;
@@ -88,10 +77,8 @@ export interface TransferStats {
  * above it knows where they live; the scheduler only says who is in the batch and feeds token ids.
  */
 export class DecodeRunner {
-  private readonly cache: StepCache;
-  /** The same cache as `cache`, by where it keeps the tensors. */
-  private readonly hostCache: BatchKVCache | undefined;
-  private readonly deviceCache: DeviceKVCache | undefined;
+  /** The batch's KV cache: on the host, or on the device (their repacks differ in what joining rows bring). */
+  private readonly cache: BatchKVCache | DeviceKVCache;
   private readonly stepTally = new TransferTally();
   private lastStepTally = new TransferTally();
   private readonly repackTally = new TransferTally();
@@ -118,9 +105,7 @@ export class DecodeRunner {
     const c = runner.config;
     const onDevice = opts.cacheOnDevice ?? keepsTensorsOnDevice(runner.device);
     const helpers = { device: runner.device, threads: 1 };
-    if (onDevice) this.deviceCache = new DeviceKVCache(c.numDecoderLayers, c.numHeads, c.dKv, helpers);
-    else this.hostCache = new BatchKVCache(c.numDecoderLayers, c.numHeads, c.dKv);
-    this.cache = (this.deviceCache ?? this.hostCache)!;
+    this.cache = onDevice ? new DeviceKVCache(c.numDecoderLayers, c.numHeads, c.dKv, helpers) : new BatchKVCache(c.numDecoderLayers, c.numHeads, c.dKv);
     this.perTokenKvBytes = 2 * c.numDecoderLayers * c.numHeads * c.dKv * 4;
     this.adapters = runner.adapterTargets.length ? new AdapterSlots(c, runner.adapterTargets, runner.device) : undefined;
     this.residentFactors = onDevice && this.adapters ? new ResidentTensors(helpers) : undefined;
@@ -157,8 +142,8 @@ export class DecodeRunner {
    * `reserveTokens`: the most tokens any row of the new batch may still add (the cache takes room for them).
    */
   async repack(keep: number[], joining: JoiningRow[], reserveTokens = 0): Promise<void> {
-    if (this.deviceCache) await this.repackOnDevice(this.deviceCache, keep, joining);
-    else await this.hostCache!.repack(keep, joining.length ? await this.encode(joining, keep) : [], { tally: this.repackTally, reserveTokens });
+    if (this.cache instanceof DeviceKVCache) await this.repackOnDevice(this.cache, keep, joining);
+    else await this.cache.repack(keep, joining.length ? await this.encode(this.cache, joining, keep) : [], { tally: this.repackTally, reserveTokens });
     this.rowAdapters = [...keep.map((i) => this.rowAdapters[i]), ...joining.map((row) => row.adapter)];
   }
 
@@ -184,7 +169,7 @@ export class DecodeRunner {
   }
 
   async release(): Promise<void> {
-    await this.cache.release?.();
+    if (this.cache instanceof DeviceKVCache) await this.cache.release();
     await this.residentFactors?.release();
     await this.runner.release();
   }
@@ -195,7 +180,7 @@ export class DecodeRunner {
    * packed cross K/V where the cache has room for them there; those rows are not kept in the encoder
    * cache (the batch rearranges that memory), a lone prompt is.
    */
-  private async encode(joining: JoiningRow[], keep: number[]): Promise<CrossKV[]> {
+  private async encode(cache: BatchKVCache, joining: JoiningRow[], keep: number[]): Promise<CrossKV[]> {
     const found = new Map<string, CrossKV>();
     const missing = new Map<string, JoiningRow>();
     for (const row of joining) {
@@ -210,7 +195,7 @@ export class DecodeRunner {
     // Several new prompts of one length bucket: written straight into the batch's cross K/V.
     if (rows.length > 1 && rows.length === joining.length && passes.every((pass) => pass.bucket === 0)) {
       const slots = Math.max(...rows.map((r) => r.promptIds.length));
-      const targets = this.hostCache!.crossTargets(keep, rows.length, slots);
+      const targets = cache.crossTargets(keep, rows.length, slots);
       if (targets) {
         const size = targets[0].length / rows.length;
         const rowsOf = (t: Float32Array, from: number, to: number) => t.subarray(from * size, to * size);

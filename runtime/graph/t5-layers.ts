@@ -168,7 +168,9 @@ const MAX_BUCKET_TABLE_REACH = 1 << 14;
 function bucketTableReach(numBuckets: number, maxDistance: number): number {
   const maxExact = Math.floor(numBuckets / 2);
   let reach = 2 * maxDistance;
-  while ((numBuckets - maxExact) * (Math.log(reach / maxExact) / Math.log(maxDistance / maxExact)) < numBuckets - maxExact + 2) reach *= 2;
+  const lastBucketReached = () => (numBuckets - maxExact) * (Math.log(reach / maxExact) / Math.log(maxDistance / maxExact)) >= numBuckets - maxExact + 2;
+  // Past the cap (or for a maximum distance inside the exact range, which never reaches it) the caller computes per run.
+  while (!lastBucketReached() && reach <= MAX_BUCKET_TABLE_REACH) reach *= 2;
   return reach;
 }
 
