@@ -38,6 +38,7 @@ for shape in ${shapes//,/ }; do
   echo "== $shape: Hugging Face transformers (timeout ${t}s)" >>"$log"
   timeout "$t" python3 bench/device/hf_peer.py --configs "$work/configs" --shapes "$shape" --batches "$batches" --new-tokens "$new_tokens" \
     >>"$out/hf.jsonl" 2>>"$log" || echo "the HF peer on $shape exited $?" >>"$log"
+  # After each shape, so a call cut off by its own limit still brings back the summary of what it measured.
+  python3 bench/device/summarize.py "$out/ours.jsonl" "$out/hf.jsonl" >"$out/device-bench.json" 2>>"$log"
 done
-python3 bench/device/summarize.py "$out/ours.jsonl" "$out/hf.jsonl" >"$out/device-bench.json" 2>>"$log"
 cat "$out/device-bench.json"
