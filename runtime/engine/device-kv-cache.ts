@@ -71,7 +71,11 @@ export class DeviceKVCache {
       : // A fresh batch: one zero slot per row, shared by every layer's key and value.
         new Array<ort.Tensor>(layerTensors).fill(await this.zeroSlot(joining.length, tally));
     const crossSlots = Math.max(...kept.map((r) => r.sourceLength), ...joining.map((c) => c.sourceLength));
-    const cross = await this.crossRows(keep, joining, crossSlots, tally);
+    const cross = await this.crossRows(keep, joining, crossSlots, tally).catch((err: unknown) => {
+      // The batch stays as it was (the scheduler clears it after a failure); what was made for it goes.
+      disposeAll(past);
+      throw err;
+    });
     this.dispose();
     this.past = past;
     this.cross = cross;
@@ -139,17 +143,22 @@ export class DeviceKVCache {
       rows += pass[0].dims[0];
     }
     let all: ort.Tensor[] | undefined;
-    for (const pass of passes) {
-      const before = all;
-      const kept = before ? { keep: indices(before[0].dims[0]), old: before } : { keep, old: this.cross };
-      all = await this.rowsOnDevice({ kept: kept.keep.length > 0, joining: true }, count, { ...kept, from: 0, slots, blank: 0, joining: [...pass] }, tally);
-      if (before) disposeAll(before);
+    try {
+      for (const pass of passes) {
+        const before = all;
+        const kept = before ? { keep: indices(before[0].dims[0]), old: before } : { keep, old: this.cross };
+        all = await this.rowsOnDevice({ kept: kept.keep.length > 0, joining: true }, count, { ...kept, from: 0, slots, blank: 0, joining: [...pass] }, tally);
+        if (before) disposeAll(before);
+      }
+      const order = [...indices(keep.length), ...joining.map((r) => offsets.get(r.pass)! + r.row)];
+      if (order.length === rows && order.every((at, b) => at === b)) return all!;
+      const picked = await this.rowsOnDevice({ kept: true, joining: false }, count, { keep: order, from: 0, slots, blank: 0, old: all! }, tally);
+      disposeAll(all!);
+      return picked;
+    } catch (err) {
+      if (all) disposeAll(all);
+      throw err;
     }
-    const order = [...indices(keep.length), ...joining.map((r) => offsets.get(r.pass)! + r.row)];
-    if (order.length === rows && order.every((at, b) => at === b)) return all!;
-    const picked = await this.rowsOnDevice({ kept: true, joining: false }, count, { keep: order, from: 0, slots, blank: 0, old: all! }, tally);
-    disposeAll(all!);
-    return picked;
   }
 
   /** [rows, H, 1, dk] zeros on the device: the masked slot a fresh batch starts from. */

@@ -5,6 +5,7 @@ import { buildCacheRowsGraph } from '../../runtime/graph/cache-rows-graph.ts';
 import { serializeModel } from '../../runtime/graph/onnx-serialize.ts';
 import { BASE_ADAPTER } from '../../runtime/engine/adapter-slots.ts';
 import { DecodeRunner } from '../../runtime/engine/decode-runner.ts';
+import { DeviceKVCache } from '../../runtime/engine/device-kv-cache.ts';
 import { ort } from '../../runtime/onnx-session.ts';
 import { T5Runner } from '../../runtime/t5-runner.ts';
 import { webgpuSkipReason } from '../helpers/device-under-test.ts';
@@ -160,6 +161,23 @@ describe.skipIf(skip)('the KV cache kept on the WebGPU device', () => {
       }
       await runner.repack([1], [{ promptIds: prompts.c, adapter: BASE_ADAPTER }]);
       expect(live()).toBe(4 * config.numDecoderLayers);
+      // A repack that fails on a run over the cache leaves the batch as it was and frees all it made on
+      // the way. b and e (2 tokens) share a pass and d (8) has its own, so the runs are: the past, the two
+      // passes appended, then the pick into joining order; it fails on the second pass, then on the pick.
+      type WithRows = { rowsOnDevice: (...args: unknown[]) => Promise<ort.Tensor[]> };
+      const original = (DeviceKVCache.prototype as unknown as WithRows).rowsOnDevice;
+      for (const failing of [3, 4]) {
+        let calls = 0;
+        const rowsOnDevice = vi.spyOn(DeviceKVCache.prototype as unknown as WithRows, 'rowsOnDevice').mockImplementation(function (this: unknown, ...args: unknown[]) {
+          calls += 1;
+          return calls === failing ? Promise.reject(new Error('device lost')) : original.apply(this, args);
+        });
+        const joining = ['b', 'd', 'e'].map((name) => ({ promptIds: prompts[name], adapter: BASE_ADAPTER }));
+        await expect(runner.repack([0], joining)).rejects.toThrow('device lost');
+        rowsOnDevice.mockRestore();
+        expect(calls).toBe(failing);
+        expect(live()).toBe(4 * config.numDecoderLayers);
+      }
       runner.clear();
       expect(live()).toBe(0);
     } finally {
