@@ -150,10 +150,7 @@ export class T5Runner {
   /** Encoder states [B, S, D] on the host for padded ids and their 0/1 mask. */
   async encode(inputIds: ort.Tensor, attentionMask: ort.Tensor, adapters?: AdapterFeeds, tally?: TransferTally): Promise<ort.Tensor> {
     const states = await this.runEncoder(inputIds, attentionMask, adapters, tally);
-    if (!this.tensorCopy) return states;
-    const [onHost] = await this.tensorCopy.toHost([states], tally);
-    states.dispose();
-    return onHost;
+    return this.tensorCopy ? (await this.tensorCopy.moveToHost([states], tally))[0] : states;
   }
 
   /** The same left on the device (keepsTensorsOnDevice), for the cross graph: the caller frees them. */
@@ -176,9 +173,7 @@ export class T5Runner {
   async crossKeyValues(encoderStates: ort.Tensor, adapters?: AdapterFeeds, tally?: TransferTally, into?: Float32Array[]): Promise<ort.Tensor[]> {
     if (this.tensorCopy) {
       // On a device that keeps them, they are read back (into `into` where given) and the device's copies freed.
-      const cross = await this.runCross(encoderStates, adapters, tally);
-      const onHost = await this.tensorCopy.toHost(cross, tally);
-      for (const t of cross) t.dispose();
+      const onHost = await this.tensorCopy.moveToHost(await this.runCross(encoderStates, adapters, tally), tally);
       into?.forEach((target, t) => target.set(onHost[t].data as Float32Array));
       return onHost;
     }
@@ -213,10 +208,13 @@ export class T5Runner {
     if (this.tensorCopy) {
       // The outputs are on the device: the logits and the new keys and values are read back.
       const out = await this.runDecoder(feeds, opts.tally);
-      const newNames = newOutputNames(this.config.numDecoderLayers);
-      const [logits, ...newKV] = await this.tensorCopy.toHost([out.logits, ...newNames.map((name) => out[name])], opts.tally);
-      disposeDeviceTensors(out);
-      return { logits, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
+      try {
+        const newNames = newOutputNames(this.config.numDecoderLayers);
+        const [logits, ...newKV] = await this.tensorCopy.toHost([out.logits, ...newNames.map((name) => out[name])], opts.tally);
+        return { logits, greedyIds: out.greedy_ids.data as BigInt64Array, newKV };
+      } finally {
+        disposeDeviceTensors(out);
+      }
     }
     const fetches = { ...this.outputNames(), ...logitsFetch(opts) };
     const out = await this.run(this.decoder, feeds, fetches, opts.tally);
@@ -282,7 +280,14 @@ export class T5Runner {
     if (!this.tensorCopy) throw new Error(`the ${this.device} device does not keep the cache between steps`);
     const out = await this.runDecoder(this.decoderFeeds(f), opts.tally);
     const present = presentOutputNames(this.config.numDecoderLayers).map((name) => out[name]);
-    const logits = opts.logits ? (await this.tensorCopy.toHost([out.logits], opts.tally))[0] : undefined;
+    let logits: ort.Tensor | undefined;
+    try {
+      logits = opts.logits ? (await this.tensorCopy.toHost([out.logits], opts.tally))[0] : undefined;
+    } catch (err) {
+      // The step failed: its grown cache goes too (the caller keeps the old one).
+      disposeDeviceTensors(out);
+      throw err;
+    }
     disposeDeviceTensors(out, new Set(present));
     return { logits, greedyIds: out.greedy_ids.data as BigInt64Array, present };
   }

@@ -24,6 +24,15 @@ export class TensorCopy {
     return this.copy('host', tensors, tally);
   }
 
+  /** Device tensors moved to the host: read back, then freed on the device (also when the copy fails). */
+  async moveToHost(tensors: readonly ort.Tensor[], tally?: TransferTally): Promise<ort.Tensor[]> {
+    try {
+      return await this.toHost(tensors, tally);
+    } finally {
+      for (const t of tensors) t.dispose();
+    }
+  }
+
   /** Host tensors copied to the device, where they stay until disposed. */
   toDevice(tensors: readonly ort.Tensor[], tally?: TransferTally): Promise<ort.Tensor[]> {
     return this.copy('device', tensors, tally);

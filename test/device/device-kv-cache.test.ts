@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
 import { createMeasuredSession } from '../../runtime/device/create-session.ts';
+import { TensorCopy } from '../../runtime/device/tensor-copy.ts';
 import { buildCacheRowsGraph } from '../../runtime/graph/cache-rows-graph.ts';
 import { serializeModel } from '../../runtime/graph/onnx-serialize.ts';
 import { BASE_ADAPTER } from '../../runtime/engine/adapter-slots.ts';
@@ -178,6 +179,11 @@ describe.skipIf(skip)('the KV cache kept on the WebGPU device', () => {
         expect(calls).toBe(failing);
         expect(live()).toBe(4 * config.numDecoderLayers);
       }
+      // A step whose logits cannot be read back fails, and its grown cache is freed with the rest.
+      const toHost = vi.spyOn(TensorCopy.prototype, 'toHost').mockRejectedValueOnce(new Error('device lost'));
+      await expect(runner.step([3, 3], { logits: true })).rejects.toThrow('device lost');
+      toHost.mockRestore();
+      expect(live()).toBe(4 * config.numDecoderLayers);
       runner.clear();
       expect(live()).toBe(0);
     } finally {
