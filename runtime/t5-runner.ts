@@ -53,7 +53,7 @@ export interface DecoderStepResult {
 }
 
 export interface DeviceStepResult {
-  /** [B, 1, V], when asked for. */
+  /** [B, 1, V] when asked for, or [R, 1, V] for the rows asked for. */
   logits: ort.Tensor | undefined;
   greedyIds: BigInt64Array;
   /** The grown cache, on the device, per layer key then value ([B, H, C + 1, dk]). */
@@ -273,16 +273,18 @@ export class T5Runner {
 
   /**
    * One decoder step whose grown cache (present.{i}.*) stays on the device for the next step's past, on
-   * a device that keeps tensors (keepsTensorsOnDevice). Logits cross to the host only when asked for:
-   * greedy rows need only the ids.
+   * a device that keeps tensors (keepsTensorsOnDevice). Logits cross to the host only when asked for,
+   * and only the rows asked for: greedy rows need only the ids.
    */
-  async decodeStepOnDevice(f: DecoderStepFeeds, opts: { logits: boolean; tally?: TransferTally }): Promise<DeviceStepResult> {
+  async decodeStepOnDevice(f: DecoderStepFeeds, opts: { logits: boolean | readonly number[]; tally?: TransferTally }): Promise<DeviceStepResult> {
     if (!this.tensorCopy) throw new Error(`the ${this.device} device does not keep the cache between steps`);
     const out = await this.runDecoder(this.decoderFeeds(f), opts.tally);
     const present = presentOutputNames(this.config.numDecoderLayers).map((name) => out[name]);
     let logits: ort.Tensor | undefined;
     try {
-      logits = opts.logits ? (await this.tensorCopy.toHost([out.logits], opts.tally))[0] : undefined;
+      const rows = opts.logits;
+      if (rows === true) [logits] = await this.tensorCopy.toHost([out.logits], opts.tally);
+      else if (rows !== false && rows.length) logits = await this.tensorCopy.rowsToHost(out.logits, rows, opts.tally);
     } catch (err) {
       // The step failed: its grown cache goes too (the caller keeps the old one).
       disposeDeviceTensors(out);

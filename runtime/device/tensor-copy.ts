@@ -1,4 +1,4 @@
-import type ort from 'onnxruntime-node';
+import ort from 'onnxruntime-node';
 import { GraphBuilder } from '../graph/graph-builder.ts';
 import type { Graph } from '../graph/ir.ts';
 import type { SessionConfig } from './device-config.ts';
@@ -22,6 +22,16 @@ export class TensorCopy {
   /** Device tensors read back to the host. */
   toHost(tensors: readonly ort.Tensor[], tally?: TransferTally): Promise<ort.Tensor[]> {
     return this.copy('host', tensors, tally);
+  }
+
+  /** Rows `rows` (first axis, in that order) of a device tensor, read back; the rest stays. */
+  async rowsToHost(tensor: ort.Tensor, rows: readonly number[], tally?: TransferTally): Promise<ort.Tensor> {
+    const rank = tensor.dims.length;
+    const feeds = { x: tensor, rows: new ort.Tensor('int64', BigInt64Array.from(rows, BigInt), [rows.length]) };
+    const session = await this.sessions.get(`rows:${rank}`, () => rowsGraph(rank));
+    const out = await nativeCall(() => session.run(feeds));
+    tally?.count(this.sessions.config.device, feeds, out);
+    return out.y as ort.Tensor;
   }
 
   /** Device tensors moved to the host: read back, then freed on the device (also when the copy fails). */
@@ -51,6 +61,15 @@ export class TensorCopy {
     tally?.count(this.sessions.config.device, feeds, out);
     return outputs.map((name) => out[name] as ort.Tensor);
   }
+}
+
+/** y = the rows of float32 x (of this rank) at int64 `rows`, gathered on the device. */
+function rowsGraph(rank: number): Graph {
+  const g = new GraphBuilder(`rows_to_host_${rank}`);
+  const shape = Array.from({ length: rank }, (_, d) => `x_${d}`);
+  const x = g.input('x', 'float32', shape);
+  g.output(g.gather(x, g.input('rows', 'int64', ['r']), 0), 'y', 'float32', ['r', ...shape.slice(1)]);
+  return g.build();
 }
 
 /** y.i = x.i for float32 tensors of the given ranks. */

@@ -50,10 +50,15 @@ export interface JoiningRow {
 /** One decode step's output for the batch, in batch order. */
 export interface StepOutput {
   /**
-   * [B, V] logits. Absent when the step was told no row needs them (on the CPU they are not fetched,
-   * on a device they stay there, and a screened head never computes them).
+   * [B, V] logits, or [R, V] for the rows of `logitRows`. Absent when the step was told no row needs them
+   * (on the CPU they are not fetched, on a device they stay there, and a screened head never computes them).
    */
   logits: Float32Array | undefined;
+  /**
+   * The rows whose logits `logits` holds, in its order, where the step read back only those asked for
+   * (on a device: a sampled row among greedy ones costs its own row, not the batch's). Absent: every row.
+   */
+  logitRows?: readonly number[];
   /** The argmax of each row, computed in the graph. */
   greedyIds: BigInt64Array;
 }
@@ -148,14 +153,20 @@ export class DecodeRunner {
   }
 
   /**
-   * One decoder step for every row, each fed its last token. `logits: false` (every row greedy, no
-   * logprobs) lets a device-resident step leave them on the device.
+   * One decoder step for every row, each fed its last token. `logits`: whether the rows' logits are
+   * needed, or which rows' (those that sample or report logprobs). `false` (every row greedy, no
+   * logprobs) lets a device-resident step leave them on the device, and a list reads back those rows
+   * alone there; the host cache fetches every row's whenever any is needed.
    */
-  async step(lastTokens: number[], opts: { logits: boolean } = { logits: true }): Promise<StepOutput> {
+  async step(lastTokens: number[], opts: { logits: boolean | readonly number[] } = { logits: true }): Promise<StepOutput> {
     const tally = new TransferTally();
     const inputIds = int64Feed(lastTokens.map((t) => [t]));
     const adapters = await this.adapterFeeds(this.rowAdapters, tally);
-    const out = await this.cache.step(this.runner, inputIds, { adapters, tally, logits: opts.logits });
+    const logits = opts.logits;
+    const out =
+      this.cache instanceof DeviceKVCache
+        ? await this.cache.step(this.runner, inputIds, { adapters, tally, logits })
+        : await this.cache.step(this.runner, inputIds, { adapters, tally, logits: logits === true || (logits !== false && logits.length > 0) });
     this.steps += 1;
     this.stepTally.add(tally);
     this.lastStepTally = tally;

@@ -208,12 +208,15 @@ export class DecodeScheduler {
   private async step(): Promise<void> {
     const batch = this.running;
     const lastTokens = batch.map((s) => (s.ids.length ? s.ids[s.ids.length - 1] : this.tokens.decoderStart));
-    const { logits, greedyIds } = await this.runner.step(lastTokens, { logits: batch.some((s) => !s.finish && needsLogits(s.request.options)) });
+    const logitRows = batch.flatMap((s, b) => (!s.finish && needsLogits(s.request.options) ? [b] : []));
+    const { logits, logitRows: held, greedyIds } = await this.runner.step(lastTokens, { logits: logitRows });
     const vocab = this.runner.vocabSize;
     batch.forEach((seq, b) => {
       if (seq.finish) return;
       if (seq.request.cancelled) return this.output.endSequence(seq, 'cancelled');
-      this.output.acceptLogits(seq, logits?.subarray(b * vocab, (b + 1) * vocab), Number(greedyIds[b]));
+      // Where the step read back only the rows asked for, row b's logits are at its place among them.
+      const at = held ? held.indexOf(b) : b;
+      this.output.acceptLogits(seq, at < 0 ? undefined : logits?.subarray(at * vocab, (at + 1) * vocab), Number(greedyIds[b]));
     });
   }
 

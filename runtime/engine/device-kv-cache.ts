@@ -87,8 +87,12 @@ export class DeviceKVCache {
     this.encoderMask = encoderMaskOf(this.rows.map((r) => r.sourceLength));
   }
 
-  /** One decoder step over the cache; its grown cache replaces the old one on the device. */
-  async step(runner: T5Runner, inputIds: ort.Tensor, opts: { adapters?: AdapterFeeds; tally?: TransferTally; logits: boolean }) {
+  /**
+   * One decoder step over the cache; its grown cache replaces the old one on the device. `logits`: every
+   * row's read back, none, or those of the rows listed (`logitRows` of the result says which).
+   */
+  async step(runner: T5Runner, inputIds: ort.Tensor, opts: { adapters?: AdapterFeeds; tally?: TransferTally; logits: boolean | readonly number[] }) {
+    const every = opts.logits === true || (opts.logits !== false && opts.logits.length === this.rows.length);
     const { logits, greedyIds, present } = await runner.decodeStepOnDevice(
       {
         inputIds,
@@ -98,12 +102,13 @@ export class DeviceKVCache {
         cross: this.cross,
         adapters: opts.adapters,
       },
-      { logits: opts.logits, tally: opts.tally },
+      { logits: every || opts.logits, tally: opts.tally },
     );
     disposeAll(this.past);
     this.past = present;
     this.length += 1;
-    return { logits: logits?.data as Float32Array | undefined, greedyIds };
+    const logitRows = every || opts.logits === false ? undefined : opts.logits;
+    return { logits: logits?.data as Float32Array | undefined, greedyIds, logitRows };
   }
 
   /** Drops every row and frees their device tensors. */

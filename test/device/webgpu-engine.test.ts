@@ -79,4 +79,27 @@ describe.skipIf(skip)('the engine on WebGPU', () => {
     expect(together).toEqual(alone.map((rows) => [...rows, rows[0]]));
     expect(widest).toBeGreaterThan(prompts.length + 1);
   });
+
+  it('samples a seeded request among greedy ones as the CPU does (its logits read back, theirs not)', async () => {
+    const sampled = (model: ModelRef) => ({ model, prompt: prompts[1], sampling: { maxTokens: 10, temperature: 0.9, seed: 7, n: 2, logprobs: 2 } });
+    const texts = async (engine: EngineCore, model: ModelRef) => {
+      const rows = new Map<number, number[]>();
+      const logprobs: number[] = [];
+      for await (const e of engine.generate(sampled(model))) {
+        if (e.type !== 'token') continue;
+        rows.set(e.sample, [...(rows.get(e.sample) ?? []), e.tokenId]);
+        if (e.logprob !== undefined) logprobs.push(e.logprob);
+      }
+      return { rows: [...rows.entries()].sort(([a], [b]) => a - b), logprobs };
+    };
+    const gpu = engines.webgpu!;
+    for (const model of versions.slice(0, 2)) {
+      const onCpu = await texts(engines.cpu!, model);
+      // Beside greedy rows of every version, so the batch holds rows that need no logits.
+      const [onGpu] = await Promise.all([texts(gpu, model), ...versions.flatMap((v) => prompts.map((p) => tokensOf(gpu.generate(greedy(v, p)))))]);
+      expect(onGpu.rows).toEqual(onCpu.rows);
+      expect(onGpu.logprobs.length).toBe(onCpu.logprobs.length);
+      onGpu.logprobs.forEach((lp, i) => expect(lp).toBeCloseTo(onCpu.logprobs[i], 3));
+    }
+  });
 });
