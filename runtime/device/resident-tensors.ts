@@ -38,11 +38,6 @@ export class ResidentTensors {
     }
   }
 
-  /** Device tensors held. */
-  count(): number {
-    return this.copies.size;
-  }
-
   release(): Promise<void> {
     this.keepOnly(new Set());
     return this.copier.release();

@@ -7,10 +7,10 @@ import { SmallGraphSessions } from './small-graph-sessions.ts';
 import type { TransferTally } from './transfer-tally.ts';
 
 /**
- * Copies float32 tensors between the host and the device through an Identity graph, one session per
- * direction and list of ranks. onnxruntime-node 1.30 can neither download a 'gpu-buffer' tensor itself
- * (its download() aborts the process) nor make one from host data: a tensor lands on the device only as
- * the output of a session told to keep it there.
+ * Copies float32 tensors between the host and the device through small graphs (Identity, or Gather for
+ * some rows), one session per kind and list of ranks. onnxruntime-node 1.30 can neither download a
+ * 'gpu-buffer' tensor itself (its download() aborts the process) nor make one from host data: a tensor
+ * lands on the device only as the output of a session told to keep it there.
  */
 export class TensorCopy {
   private readonly sessions: SmallGraphSessions;

@@ -300,21 +300,6 @@ export class BatchKVCache {
   }
 }
 
-/**
- * Each row's prompt keys/values, per layer key then value, padded to the longest prompt: [B, H, S, dk].
- * Padding slots stay zero: the encoder mask hides them.
- */
-export function packCrossRows(crosses: readonly CrossKV[], heads: number, headDim: number): ort.Tensor[] {
-  const batch = crosses.length;
-  const s = Math.max(0, ...crosses.map((c) => c.sourceLength));
-  const count = crosses[0]?.tensors.length ?? 0;
-  return Array.from({ length: count }, (_, t) => {
-    const data = new Float32Array(batch * heads * s * headDim);
-    crosses.forEach((cross, b) => writeCrossRow(data, cross, t, b, heads, headDim, s));
-    return new ort.Tensor('float32', data, [batch, heads, s, headDim]);
-  });
-}
-
 /** Tensor t of a row's cross K/V (its prompt's slots) into row b of `into`, [B, H, slots, dk]. */
 function writeCrossRow(into: Float32Array, cross: CrossKV, t: number, b: number, heads: number, headDim: number, slots: number): void {
   const src = cross.tensors[t];
