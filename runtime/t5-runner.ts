@@ -60,20 +60,17 @@ export interface DeviceStepResult {
   present: ort.Tensor[];
 }
 
-/** The decoder's grown-cache outputs, per layer key then value. */
-function presentOutputNames(layers: number): string[] {
-  return Array.from({ length: layers }, (_, i) => [decoderNames.presentKey(i), decoderNames.presentValue(i)]).flat();
+/** Names of a per-layer key and value, for every layer, key then value. */
+function keyValueNames(layers: number, key: (i: number) => string, value: (i: number) => string): string[] {
+  return Array.from({ length: layers }, (_, i) => [key(i), value(i)]).flat();
 }
 
-/** The cross graph's outputs, per layer key then value. */
-function crossOutputNames(layers: number): string[] {
-  return Array.from({ length: layers }, (_, i) => [decoderNames.crossKey(i), decoderNames.crossValue(i)]).flat();
-}
-
-/** The decoder's new-token keys and values, per layer key then value. */
-function newOutputNames(layers: number): string[] {
-  return Array.from({ length: layers }, (_, i) => [decoderNames.newKey(i), decoderNames.newValue(i)]).flat();
-}
+/** The decoder's grown-cache outputs. */
+const presentOutputNames = (layers: number) => keyValueNames(layers, decoderNames.presentKey, decoderNames.presentValue);
+/** The cross graph's outputs. */
+const crossOutputNames = (layers: number) => keyValueNames(layers, decoderNames.crossKey, decoderNames.crossValue);
+/** The decoder's new-token keys and values. */
+const newOutputNames = (layers: number) => keyValueNames(layers, decoderNames.newKey, decoderNames.newValue);
 
 /** Frees a run's outputs that stay on the device, but those in `keep`. */
 function disposeDeviceTensors(out: Record<string, ort.Tensor>, keep: ReadonlySet<ort.Tensor> = new Set()): void {
