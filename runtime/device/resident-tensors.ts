@@ -15,6 +15,8 @@ import type { TransferTally } from './transfer-tally.ts';
 export class ResidentTensors {
   private readonly copies = new Map<ort.Tensor, ort.Tensor>();
   private readonly copier: TensorCopy;
+  /** The live set `keepOnly` last kept to: copies are only ever made of its members, so the same set again frees nothing. */
+  private kept: ReadonlySet<ort.Tensor> | undefined;
 
   constructor(session: SessionConfig) {
     this.copier = new TensorCopy(session);
@@ -31,6 +33,9 @@ export class ResidentTensors {
 
   /** Frees the copies of host tensors not in `live`: no later run is fed them. */
   keepOnly(live: ReadonlySet<ort.Tensor>): void {
+    // Called before every step: the set changes only when the stacks are rebuilt.
+    if (live === this.kept) return;
+    this.kept = live;
     for (const [host, copy] of this.copies) {
       if (live.has(host)) continue;
       copy.dispose();
