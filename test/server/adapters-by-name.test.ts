@@ -32,13 +32,15 @@ describe('LoRA adapter versions served by name over their base', () => {
     return { text: res.choices[0].text, servedBy: res.system_fingerprint };
   };
 
-  const loraJob = async (target: string, suffix: string) => {
+  // Seeded (the adapters' initial factors, the templates drawn): every run trains the same adapters.
+  const loraJob = async (target: string, suffix: string, seed: number) => {
     const lines = Array.from({ length: 8 }, () => JSON.stringify({ inputs: prompt, targets: target })).join('\n');
     const file = await client.files.create({ file: await toFile(Buffer.from(lines), `${suffix}.jsonl`), purpose: 'fine-tune' });
     const job = await client.fineTuning.jobs.create({
       model: BASE_MODEL,
       training_file: file.id,
       suffix,
+      seed,
       flan: { method: 'lora', lora: { rank: 8, alpha: 32, targets: ['q', 'v'] }, steps: 30, learning_rate: 5e-2, max_source_length: 16, max_target_length: 8, held_out_fraction: 0 },
     } as OpenAI.FineTuning.JobCreateParams);
     return job.id;
@@ -46,7 +48,7 @@ describe('LoRA adapter versions served by name over their base', () => {
 
   it('publishes two adapters whose names answer at once, in one batch with base traffic, with no failed request', async () => {
     const before = await answer(BASE_MODEL);
-    const jobs = [await loraJob('blue', 'blue'), await loraJob('green', 'green')];
+    const jobs = [await loraJob('blue', 'blue', 1), await loraJob('green', 'green', 2)];
     const done = await Promise.all(jobs.map((id) => waitFor(() => client.fineTuning.jobs.retrieve(id), (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status), 100)));
     expect(done.map((j) => j.status)).toEqual(['succeeded', 'succeeded']);
     const [blue, green] = done.map((j) => j.fine_tuned_model!);
