@@ -1,3 +1,5 @@
+import type { WeightLevels } from './graph/quantize-weights.ts';
+
 /**
  * The exact greedy token of an f32 model without the f32 LM head. At batch 32 on the CPU the head
  * ([D, V] = 16.4 M weights at flan-t5-small) took 12.3 of a 29 ms decoder step. The decoder graph
@@ -10,7 +12,7 @@
  * non-finite value), the row is reported uncertain and the caller runs the f32 head.
  *
  * The bound, for a row x (scale a = max|x| / 127, x^ = a * round(x / a)) and a token j (weights w_j,
- * scale s_j = max|w_j| / 127, w^_j = s_j * round(w_j / s_j)):
+ * scale s_j = max|w_j| / L, w^_j = s_j * round(w_j / s_j), L = 127 or 63: integer-gemm-range.ts):
  *   |x.w_j - x^.w^_j| <= a/2 * |w_j|_1 + s_j/2 * |x^|_1 <= a/2 * max_j |w_j|_1 + max_j s_j / 2 * (|x|_1 + D a/2),
  * plus the int8 path's float rounding, far below the slack added for it.
  */
@@ -25,11 +27,15 @@ export class ScreenedHead {
   private readonly maxScale: number;
   private readonly maxAbs: number;
 
-  /** `weight`: the head's f32 weights [V, D] (a token's weights are a row), as the checkpoint stores them. */
+  /**
+   * `weight`: the head's f32 weights [V, D] (a token's weights are a row), as the checkpoint stores them;
+   * `weightLevels`: the largest |q| of the screen's int8 weights (the graph's toIntegerGemm).
+   */
   constructor(
     readonly weight: Float32Array,
     readonly vocabSize: number,
     readonly dModel: number,
+    readonly weightLevels: WeightLevels,
   ) {
     let maxRowL1 = 0;
     let maxAbs = 0;
@@ -45,7 +51,7 @@ export class ScreenedHead {
       if (rowMax > maxAbs) maxAbs = rowMax;
     }
     this.maxRowL1 = maxRowL1;
-    this.maxScale = maxAbs / 127;
+    this.maxScale = maxAbs / weightLevels;
     this.maxAbs = maxAbs;
   }
 

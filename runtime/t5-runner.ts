@@ -7,11 +7,12 @@ import type { Graph } from './graph/ir.ts';
 import { initializerBytes } from './graph/ir.ts';
 import { serializeModel } from './graph/onnx-serialize.ts';
 import { toFloat16Compute } from './graph/float16-graph.ts';
-import { contribOpsets, quantizeGraphWeights } from './graph/quantize-weights.ts';
+import { contribOpsets, FULL_WEIGHT_LEVELS, quantizeGraphWeights, type WeightLevels } from './graph/quantize-weights.ts';
 import { buildCrossKVGraph, buildDecoderStepGraph, buildEncoderGraph, buildLmHeadGraph, decoderNames } from './graph/t5-graphs.ts';
 import { lmHeadWeightName } from './graph/t5-layers.ts';
 import { AdapterSlots, BASE_ADAPTER } from './engine/adapter-slots.ts';
 import { createMeasuredSession } from './device/create-session.ts';
+import { integerGemmWeightLevels } from './device/integer-gemm-range.ts';
 import { keepsTensorsOnDevice, takesScreenedHead, type ExecutionDevice, type SessionConfig } from './device/device-config.ts';
 import { assertFeedsFitDevice } from './device/feed-guard.ts';
 import type { GraphNodePlacement } from './device/node-placement.ts';
@@ -123,16 +124,19 @@ export class T5Runner {
     const shared = weights.get('shared.weight');
     if (feedEmbeddings && !shared) throw new Error('weight shared.weight is missing');
     const embeddings = feedEmbeddings ? TokenEmbeddings.copyOf(shared!.data, config.vocabSize, config.dModel) : undefined;
-    const screen = takesScreenedHead(session) ? screenedHeadOf(config, weights, embeddings) : undefined;
-    const screenedHead = screen !== undefined;
+    const screened = takesScreenedHead(session);
+    // The range this CPU's integer GEMM multiplies int8 weights in without saturating; asked only of a
+    // model that runs on it.
+    const weightLevels = screened || session.weights === 'int8-gemm' ? await integerGemmWeightLevels() : FULL_WEIGHT_LEVELS;
+    const screen = screened ? screenedHeadOf(config, weights, embeddings, weightLevels) : undefined;
     const builds = [
       () => buildEncoderGraph(config, weights, adapterTargets, { feedEmbeddings }),
       () => buildCrossKVGraph(config, weights, adapterTargets),
-      () => buildDecoderStepGraph(config, weights, adapterTargets, { presentOutputs: onDevice, feedEmbeddings, screenedHead }),
+      () => buildDecoderStepGraph(config, weights, adapterTargets, { presentOutputs: onDevice, feedEmbeddings, ...(screened ? { screenedHead: { weightLevels } } : {}) }),
     ];
     const sessions = [];
     for (const [index, build] of builds.entries()) {
-      const quantized = quantizeGraphWeights(build(), session.weights ?? 'f32');
+      const quantized = quantizeGraphWeights(build(), session.weights ?? 'f32', weightLevels);
       const graph = session.precision === 'fp16' ? toFloat16Compute(quantized) : quantized;
       await yieldToEventLoop();
       sessions.push(await sessionForGraph(graph, session, EXTERNAL_DATA_BYTES, [encoderOutputs, crossOutputs, deviceOutputs][index]));
@@ -455,11 +459,11 @@ function declared(session: ort.InferenceSession, adapters: AdapterFeeds | undefi
  * The screened head's f32 side: the tied embedding table the runner already holds, or a private copy of
  * lm_head.weight (a view would keep the whole checkpoint buffer alive).
  */
-function screenedHeadOf(config: T5Config, weights: T5Weights, embeddings: TokenEmbeddings | undefined): ScreenedHead {
+function screenedHeadOf(config: T5Config, weights: T5Weights, embeddings: TokenEmbeddings | undefined, weightLevels: WeightLevels): ScreenedHead {
   const name = lmHeadWeightName(config);
   const weight = name === 'shared.weight' && embeddings ? embeddings.table : weights.get(name)?.data.slice();
   if (!weight) throw new Error(`weight ${name} is missing`);
-  return new ScreenedHead(weight, config.vocabSize, config.dModel);
+  return new ScreenedHead(weight, config.vocabSize, config.dModel, weightLevels);
 }
 
 /** A batch-of-one float tensor [1, ...] repeated into [rows, ...]. */

@@ -90,11 +90,12 @@ function quantizable(graph: Graph, node: Node, fits: (w: Tensor) => boolean): Te
 
 /**
  * Rewrites the graph in place for `format` (f32 leaves it as is). Fused weights shared by several
- * MatMuls are quantized once; a float initializer that no other node reads is dropped.
+ * MatMuls are quantized once; a float initializer that no other node reads is dropped. `levels`: the
+ * int8-gemm weights' range on this CPU.
  */
-export function quantizeGraphWeights(graph: Graph, format: WeightFormat): Graph {
+export function quantizeGraphWeights(graph: Graph, format: WeightFormat, levels: WeightLevels = FULL_WEIGHT_LEVELS): Graph {
   if (format === 'f32') return graph;
-  if (format === 'int8-gemm') return toIntegerGemm(graph);
+  if (format === 'int8-gemm') return toIntegerGemm(graph, () => true, levels);
   const bits = format === 'int8' ? 8 : 4;
   const done = new Set<string>();
   for (const node of graph.nodes) {
@@ -126,13 +127,21 @@ export function quantizeGraphWeights(graph: Graph, format: WeightFormat): Graph 
   return graph;
 }
 
-/** Per-column symmetric int8 weights of w [K, N]: w[k, n] ~= q[k, n] * scales[n], q in [-127, 127]. */
-export function quantizeColumns(w: Float32Array, K: number, N: number): { q: Int8Array; scales: Float32Array } {
+/**
+ * The largest |q| of the integer GEMM's int8 weights: 127, or 63 where the CPU's u8s8 kernel adds
+ * product pairs in a saturating int16 (runtime/device/integer-gemm-range.ts says which holds here).
+ */
+export type WeightLevels = 127 | 63;
+export const FULL_WEIGHT_LEVELS = 127;
+export const REDUCED_WEIGHT_LEVELS = 63;
+
+/** Per-column symmetric int8 weights of w [K, N]: w[k, n] ~= q[k, n] * scales[n], q in [-levels, levels]. */
+export function quantizeColumns(w: Float32Array, K: number, N: number, levels: WeightLevels): { q: Int8Array; scales: Float32Array } {
   const scales = new Float32Array(N);
   for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) scales[n] = Math.max(scales[n], Math.abs(w[k * N + n]));
-  for (let n = 0; n < N; n++) scales[n] = scales[n] > 0 ? scales[n] / 127 : 1;
+  for (let n = 0; n < N; n++) scales[n] = scales[n] > 0 ? scales[n] / levels : 1;
   const q = new Int8Array(K * N);
-  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) q[k * N + n] = Math.max(-127, Math.min(127, Math.round(w[k * N + n] / scales[n])));
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) q[k * N + n] = Math.max(-levels, Math.min(levels, Math.round(w[k * N + n] / scales[n])));
   return { q, scales };
 }
 
@@ -142,10 +151,11 @@ export function quantizeColumns(w: Float32Array, K: number, N: number): { q: Int
  * MatMulNBits' int8 path. Its activations are quantized per row at run time, one scale per token taken
  * from that token alone, so a row's result never depends on the other rows of its batch; the kernel
  * takes one activation scale only, so it multiplies by 1 and the row scales follow as a Mul. Weights
- * are symmetric int8 per output column. MatMuls that read the same activations quantize them once.
- * `only` limits it to the MatMuls over the weights it names (the f32 decoder's screening head).
+ * are symmetric int8 per output column, within +-`levels`. MatMuls that read the same activations
+ * quantize them once. `only` limits it to the MatMuls over the weights it names (the f32 decoder's
+ * screening head).
  */
-export function toIntegerGemm(graph: Graph, only: (weight: string) => boolean = () => true): Graph {
+export function toIntegerGemm(graph: Graph, only: (weight: string) => boolean, levels: WeightLevels): Graph {
   const nodes: Node[] = [];
   let counter = 0;
   const emit = (op: string, inputs: string[], attrs: Node['attrs'] = {}, domain = '', output = `int8-gemm/${op}_${counter}`) => {
@@ -169,7 +179,7 @@ export function toIntegerGemm(graph: Graph, only: (weight: string) => boolean = 
     }
     const [x, name] = node.inputs;
     if (!done.has(name)) {
-      const { q, scales } = quantizeColumns(w.data as Float32Array, w.shape[0], w.shape[1]);
+      const { q, scales } = quantizeColumns(w.data as Float32Array, w.shape[0], w.shape[1], levels);
       graph.initializers.set(`${name}.s8`, { dtype: 'int8', shape: w.shape, data: q });
       graph.initializers.set(`${name}.column_scales`, { dtype: 'float32', shape: [w.shape[1]], data: scales });
       done.add(name);

@@ -3,7 +3,7 @@ import type { T5Weights } from '../checkpoint/t5-weights.ts';
 import { adapterParams } from './adapter-params.ts';
 import { GraphBuilder } from './graph-builder.ts';
 import { attr, type Graph, type Tensor } from './ir.ts';
-import { toIntegerGemm } from './quantize-weights.ts';
+import { toIntegerGemm, type WeightLevels } from './quantize-weights.ts';
 import {
   crossKeyValues,
   decoderSelfBias,
@@ -141,7 +141,7 @@ export function buildDecoderStepGraph(
   cfg: T5Config,
   weights: T5Weights,
   adapterTargets?: readonly string[],
-  opts: ServedGraphOptions & { presentOutputs?: boolean; screenedHead?: boolean } = {},
+  opts: ServedGraphOptions & { presentOutputs?: boolean; screenedHead?: { weightLevels: WeightLevels } } = {},
 ): Graph {
   const g = new GraphBuilder('t5_decoder_step');
   const p = adapterParams(g, initializerParams(g, weights), weights, adapterTargets);
@@ -185,9 +185,13 @@ export function buildDecoderStepGraph(
     g.output(g.concat([past[i].value, value], 2), decoderNames.presentValue(i), 'float32', presentShape);
   });
   const graph = g.build();
-  // Only the screening MatMul turns integer; the rest of an f32 model stays f32.
+  return opts.screenedHead ? withIntegerScreen(graph, cfg, opts.screenedHead.weightLevels) : graph;
+}
+
+/** Only the screening MatMul turns integer; the rest of an f32 model stays f32. */
+function withIntegerScreen(graph: Graph, cfg: T5Config, weightLevels: WeightLevels): Graph {
   const headWeight = `${lmHeadWeightName(cfg)}.T`;
-  return opts.screenedHead ? toIntegerGemm(graph, (w) => w === headWeight) : graph;
+  return toIntegerGemm(graph, (w) => w === headWeight, weightLevels);
 }
 
 /** `logits` [B, T, V] and, for greedy rows, their argmax `greedy_ids` [B, T]. */
@@ -239,6 +243,17 @@ function screenedHeadOutputs(g: GraphBuilder, cfg: T5Config, p: T5Params, hidden
   g.output(values, 'screen_maxima', 'float32', ['batch', 'new', maxima]);
   g.output(ids, 'screen_blocks', 'int64', ['batch', 'new', chosen]);
   g.output(g.op('GatherND', [blocks, g.unsqueeze(ids, [3])], { batch_dims: attr.int(2) }), 'screen_values', 'float32', ['batch', 'new', chosen, size]);
+}
+
+/**
+ * The screen alone, as the decoder step computes it from its last hidden states `hidden` [B, T, D]:
+ * to check the screen against the f32 head for hidden states of a test's choosing.
+ */
+export function buildScreenedHeadGraph(cfg: T5Config, weights: T5Weights, weightLevels: WeightLevels): Graph {
+  const g = new GraphBuilder('t5_screened_head');
+  const hidden = g.input('hidden', 'float32', ['batch', 'new', cfg.dModel]);
+  screenedHeadOutputs(g, cfg, initializerParams(g, weights), hidden);
+  return withIntegerScreen(g.build(), cfg, weightLevels);
 }
 
 /** The f32 LM head alone: `head_input` [B, T, D] to `logits` and `greedy_ids`, for a screened decoder. */

@@ -105,12 +105,13 @@ describe('the screened head', () => {
   });
 });
 
-describe('ScreenedHead.pick', () => {
+// Both weight ranges the decoder graph may take (runtime/device/integer-gemm-range.ts): the bound must hold for each.
+describe.each([127, 63] as const)('ScreenedHead.pick, weights within +-%i', (levels) => {
   const V = 3000;
   const D = 48;
   const random = SeededRandom.fromSeed(11);
   const weight = Float32Array.from({ length: V * D }, () => random.normal() * 0.1);
-  const head = new ScreenedHead(weight, V, D);
+  const head = new ScreenedHead(weight, V, D, levels);
 
   /** The screen the decoder graph computes: int8 per-row activations times int8 per-column weights. */
   function screenedLogits(x: Float32Array): Float64Array {
@@ -118,7 +119,7 @@ describe('ScreenedHead.pick', () => {
     const xq = x.map((v) => Math.round(v / a));
     return Float64Array.from({ length: V }, (_, j) => {
       const w = weight.subarray(j * D, (j + 1) * D);
-      const s = Math.max(...w.map(Math.abs)) / 127;
+      const s = Math.max(...w.map(Math.abs)) / levels;
       let sum = 0;
       for (let k = 0; k < D; k++) sum += xq[k] * Math.round(w[k] / s);
       return sum * a * s;

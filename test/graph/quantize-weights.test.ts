@@ -59,15 +59,15 @@ describe('weight-only quantization (FLAN_WEIGHTS)', () => {
     expect((unpack(q.data, ((3 * blocks + b) * 32 * bits) / 8, 7, bits) - unpack(q.zeroPoints, 3 * zpRow, b, bits)) * q.scales[3 * blocks]).toBe(0);
   });
 
-  it('per-column int8 weights (int8-gemm) dequantize to within half a step, the column maximum to +-127', () => {
-    const { q, scales } = quantizeColumns(weights, K, N);
+  it.each([127, 63] as const)('per-column int8 weights (int8-gemm) dequantize to within half a step, the column maximum to +-%i', (levels) => {
+    const { q, scales } = quantizeColumns(weights, K, N, levels);
     for (let n = 0; n < N; n++) {
       let extreme = 0;
       for (let k = 0; k < K; k++) {
         expect(Math.abs(q[k * N + n] * scales[n] - weights[k * N + n])).toBeLessThanOrEqual(scales[n] / 2 + 1e-7);
         extreme = Math.max(extreme, Math.abs(q[k * N + n]));
       }
-      expect(extreme).toBe(127);
+      expect(extreme).toBe(levels);
     }
   });
 
