@@ -193,18 +193,23 @@ export class EngineCore implements Engine {
     const cot = request.chainOfThought ?? (sc ? { mode: 'zero-shot' as const } : undefined);
     const { prompt, promptIds } = this.preparePrompt(model, request.prompt, cot);
     const { scheduler } = model;
+    if (request.signal?.aborted) throw new EngineError('invalid_request', 'the request was already cancelled');
     const scheduled: ScheduledRequest = {
       prompt,
       promptIds,
       options,
       extractAnswers: cot !== undefined,
       vote: cot !== undefined && options.n > 1,
-      channel: new EventChannel<GenerationEvent>(() => scheduler.cancel(scheduled)),
+      channel: new EventChannel<GenerationEvent>(() => scheduler.cancel(scheduled), adapter && this.router.useAdapter(adapter)),
       cancelled: false,
       ...(adapter ? { adapter: adapter.id } : {}),
     };
-    if (request.signal?.aborted) throw new EngineError('invalid_request', 'the request was already cancelled');
-    scheduler.submit(scheduled);
+    try {
+      scheduler.submit(scheduled);
+    } catch (err) {
+      scheduled.channel.end(); // a refused request holds its adapter no longer
+      throw err;
+    }
     request.signal?.addEventListener('abort', () => scheduler.cancel(scheduled), { once: true });
     return Object.assign(scheduled.channel, { accepted: Promise.resolve() });
   }

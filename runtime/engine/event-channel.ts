@@ -1,6 +1,7 @@
 /**
  * A single-consumer async queue: the scheduler pushes events as it decides them, the caller iterates.
  * Breaking out of the loop (or throwing inside it) calls onAbandon, so the request is cancelled.
+ * onEnd runs once, when the stream ends either way.
  */
 export class EventChannel<T> implements AsyncIterable<T> {
   private readonly buffered: T[] = [];
@@ -9,7 +10,10 @@ export class EventChannel<T> implements AsyncIterable<T> {
   private ended = false;
   private error: unknown;
 
-  constructor(private readonly onAbandon: () => void) {}
+  constructor(
+    private readonly onAbandon: () => void,
+    private readonly onEnd?: () => void,
+  ) {}
 
   push(value: T): void {
     if (this.ended) return;
@@ -24,13 +28,19 @@ export class EventChannel<T> implements AsyncIterable<T> {
 
   end(error?: unknown): void {
     if (this.ended) return;
-    this.ended = true;
+    this.close();
     this.error = error;
     if (!this.waiting) return;
     const [resolve, reject] = [this.waiting, this.failing!];
     this.waiting = this.failing = undefined;
     if (error !== undefined) reject(error);
     else resolve({ value: undefined, done: true });
+  }
+
+  private close(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd?.();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
@@ -46,8 +56,10 @@ export class EventChannel<T> implements AsyncIterable<T> {
         });
       },
       return: () => {
-        if (!this.ended) this.onAbandon();
-        this.ended = true;
+        if (!this.ended) {
+          this.onAbandon();
+          this.close();
+        }
         this.buffered.length = 0;
         return Promise.resolve({ value: undefined, done: true });
       },

@@ -58,7 +58,7 @@ export interface LoadedModel {
 }
 
 /** A loaded adapter version over its loaded base. */
-interface LoadedAdapter {
+export interface LoadedAdapter {
   id: string;
   base: LoadedModel;
   /** Its factors as read plus its share of the base's stacked feeds. */
@@ -78,7 +78,7 @@ export interface RouterLimits extends SchedulerLimits {
   adapterTargets: readonly string[];
   /** Adapter weights kept loaded at most; the least recently used are unloaded past it. */
   adapterMemoryBytes: number;
-  /** An adapter unused this long is unloaded (0: never). */
+  /** An adapter no request has run on for this long is unloaded (0: never); see ModelRouter.useAdapter. */
   adapterIdleMs: number;
 }
 
@@ -95,6 +95,8 @@ export class ModelRouter {
   private readonly adapters: LRUCache<string, LoadedAdapter>;
   /** Evicted or unloaded versions whose requests are still running. */
   private readonly retiring = new Set<Promise<void>>();
+  /** Requests running on each adapter now (useAdapter). */
+  private readonly adapterRequests = new Map<LoadedAdapter, number>();
 
   constructor(
     private readonly limits: RouterLimits,
@@ -124,6 +126,29 @@ export class ModelRouter {
     if (!model || !ref.adapter) return model && { model };
     const adapter = this.adapters.get(ref.adapter.id);
     return adapter?.base === model ? { model, adapter } : undefined;
+  }
+
+  /**
+   * Keeps an adapter loaded while a request runs on it; the function returned, called when the request
+   * ends, starts its idle time once no request runs on it. lru-cache's ttl counts from the last lookup,
+   * so without this an adapter whose request outlasted adapterIdleMs was unloaded under it, and loaded
+   * again from disk by the next request.
+   */
+  useAdapter(adapter: LoadedAdapter): () => void {
+    if (!(this.limits.adapterIdleMs > 0)) return () => undefined;
+    const running = this.adapterRequests.get(adapter) ?? 0;
+    this.adapterRequests.set(adapter, running + 1);
+    // ttl 0: no expiry while it is in use (the same value again: nothing is disposed).
+    if (running === 0 && this.adapters.peek(adapter.id) === adapter) this.adapters.set(adapter.id, adapter, { ttl: 0 });
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const left = this.adapterRequests.get(adapter)! - 1;
+      if (left > 0) return void this.adapterRequests.set(adapter, left);
+      this.adapterRequests.delete(adapter);
+      if (this.adapters.peek(adapter.id) === adapter) this.adapters.set(adapter.id, adapter);
+    };
   }
 
   /** Where a version runs, loading its base and its adapter first when needed. */

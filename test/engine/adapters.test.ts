@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +8,8 @@ import { readAdapterDir, writeAdapterDir, type LoraAdapter } from '../../runtime
 import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
 import { randomLoraAdapter } from '../../runtime/checkpoint/random-t5.ts';
 import type { GenerationEvent, GenerationStream, ModelRef } from '../../runtime/engine/engine-api.ts';
-import { createEngine, type EngineCore } from '../../runtime/engine/engine-core.ts';
+import { createEngine, DEFAULT_LIMITS, EngineCore } from '../../runtime/engine/engine-core.ts';
+import { loadFromDirectory, type ModelLoader } from '../../runtime/engine/model-router.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { makeTinyModelDir } from '../helpers/tiny-model.ts';
 
@@ -94,13 +96,25 @@ describe.skipIf(!hasShared)('LoRA adapters served over a shared base', () => {
     expect(await tokensOf(engine.generate(greedy(ref, prompts[0])))).toEqual(before);
   });
 
-  it('unloads an adapter left idle, and hot-loads it again on its next request', async () => {
-    const idle = await createEngine({ modelDir: baseDir, modelId: 'base', session, limits: { adapterTargets: ['q', 'k', 'v', 'o'], adapterIdleMs: 150 } });
+  it('keeps an adapter loaded while its request runs, unloads it once left idle, and hot-loads it again', async () => {
+    const idleMs = 150;
+    // Every encoder pass waits three idle times first, so each request outlasts the idle time on any machine.
+    const slowEncoder: ModelLoader = async (...args) => {
+      const parts = await loadFromDirectory(...args);
+      const encode = parts.runner.encode.bind(parts.runner);
+      parts.runner.encode = async (...encodeArgs) => {
+        await sleep(3 * idleMs);
+        return encode(...encodeArgs);
+      };
+      return parts;
+    };
+    const idle = new EngineCore({ ...DEFAULT_LIMITS, adapterTargets: ['q', 'k', 'v', 'o'], adapterIdleMs: idleMs }, session, base, slowEncoder);
     try {
       const { ref } = adapters[0];
       const first = await tokensOf(idle.generate(greedy(ref, prompts[1])));
+      // Idle time counts from the request's end, not its arrival: it is still here.
       expect(idle.stats().loadedModels).toBe(2);
-      await new Promise((r) => setTimeout(r, 400));
+      await sleep(3 * idleMs);
       expect(idle.stats().loadedModels).toBe(1);
       expect(await tokensOf(idle.generate(greedy(ref, prompts[1])))).toEqual(first);
     } finally {
