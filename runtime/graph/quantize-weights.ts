@@ -93,7 +93,7 @@ function quantizable(graph: Graph, node: Node, fits: (w: Tensor) => boolean): Te
  * MatMuls are quantized once; a float initializer that no other node reads is dropped. `levels`: the
  * int8-gemm weights' range on this CPU.
  */
-export function quantizeGraphWeights(graph: Graph, format: WeightFormat, levels: WeightLevels = FULL_WEIGHT_LEVELS): Graph {
+export function quantizeGraphWeights(graph: Graph, format: WeightFormat, levels: WeightLevels): Graph {
   if (format === 'f32') return graph;
   if (format === 'int8-gemm') return toIntegerGemm(graph, () => true, levels);
   const bits = format === 'int8' ? 8 : 4;

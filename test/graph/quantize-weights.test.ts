@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { suiteQuality } from '../../bench/weights-quality.ts';
 import { ConfigError } from '../../runtime/config-error.ts';
 import { sessionConfigFromEnv } from '../../runtime/device/device-config.ts';
+import { integerGemmWeightLevels } from '../../runtime/device/integer-gemm-range.ts';
 import { GraphBuilder } from '../../runtime/graph/graph-builder.ts';
 import { serializeModel } from '../../runtime/graph/onnx-serialize.ts';
 import { contribOpsets, parseWeightFormat, quantizeBlockwise, quantizeColumns, quantizeGraphWeights, type WeightFormat } from '../../runtime/graph/quantize-weights.ts';
@@ -27,7 +28,8 @@ async function matMulSession(format: WeightFormat) {
   const x = g.input('x', 'float32', ['rows', K]);
   g.initializer('w', { dtype: 'float32', shape: [K, N], data: weights.slice() });
   g.output(g.matmul(x, 'w'), 'y', 'float32', ['rows', N]);
-  const graph = quantizeGraphWeights(g.build(), format);
+  // The int8-gemm weight range this CPU takes, as the runner asks it.
+  const graph = quantizeGraphWeights(g.build(), format, await integerGemmWeightLevels());
   const session = await ort.InferenceSession.create(serializeModel(graph, { extraOpsets: contribOpsets(graph) }));
   const run = async (x: Float32Array) => (await session.run({ x: new ort.Tensor('float32', x, [x.length / K, K]) })).y.data as Float32Array;
   return { graph, run, release: () => session.release() };
@@ -116,16 +118,23 @@ describe('weight-only quantization (FLAN_WEIGHTS)', () => {
 
   // A server batches unrelated requests: a row's answer must not depend on its neighbours. With
   // accuracy_level 4 the kernel quantizes activations to int8 on the fly, per row and per block of K,
-  // and int8-gemm per row, so a row among rows a hundred times larger must come out bit for bit as alone.
-  it.each(['int8', 'int4', 'int8-gemm'] as const)('%s: a row of a batch comes out bit-exact as it does alone, whatever its neighbours', async (format) => {
+  // and int8-gemm per row, so a row among rows a hundred times larger must come out bit for bit alike in
+  // every batch, and as it does alone. Except int4 alone on x64 without AVX-512 VNNI: there onnxruntime
+  // runs one row through another kernel, which rounds differently (4.2e-7 at most here under qemu-user
+  // as a Haswell, where two rows and more agree bit for bit).
+  it.each(['int8', 'int4', 'int8-gemm'] as const)('%s: a row of a batch comes out bit-exact whatever its neighbours, and as it does alone', async (format) => {
     const { run, release } = await matMulSession(format);
     const row = input.subarray(0, K);
-    const alone = await run(row.slice());
-    for (const rows of [2, 16, 24, 32]) {
+    const inBatchOf = async (rows: number) => {
       const batch = gaussian(rows * K, 100);
       batch.set(row, (rows - 1) * K);
-      expect((await run(batch)).subarray((rows - 1) * N)).toEqual(alone);
-    }
+      return (await run(batch)).subarray((rows - 1) * N);
+    };
+    const inPair = await inBatchOf(2);
+    for (const rows of [16, 24, 32]) expect(await inBatchOf(rows)).toEqual(inPair);
+    const alone = await run(row.slice());
+    if (format === 'int4') alone.forEach((v, i) => expect(Math.abs(v - inPair[i])).toBeLessThanOrEqual(1e-6));
+    else expect(alone).toEqual(inPair);
     await release();
   });
 
