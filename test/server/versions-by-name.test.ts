@@ -40,10 +40,10 @@ describe('a fine-tuned model served by its name beside its base', () => {
       model: BASE_MODEL,
       training_file: file.id,
       suffix: 'sky',
-      // Trained on the prompt as it is asked. With the instruction templates a job draws from its seed
-      // (random when not given) the bare prompt is one the model never saw, and some seeds leave it
-      // answering "ble" (1 of the 510 seeds tried: 595022250, which CI drew once on f1a9945). The seed
-      // is fixed as well, so every run trains the same weights.
+      // Trained on the prompt as it is asked. With the instruction templates, which a job draws from
+      // its seed (random when not given), the bare prompt is one of four forms trained on, and some
+      // seeds leave it answering "ble" (1 of the 510 seeds tried: 595022250, which CI drew once on
+      // f1a9945). The seed is fixed as well, so every run trains the same weights.
       seed: 595022250,
       flan: { steps: 40, learning_rate: 3e-2, max_source_length: 16, max_target_length: 8, held_out_fraction: 0, templates: 'none' },
     } as OpenAI.FineTuning.JobCreateParams);
