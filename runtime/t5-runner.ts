@@ -13,7 +13,7 @@ import { lmHeadWeightName } from './graph/t5-layers.ts';
 import { AdapterSlots, BASE_ADAPTER } from './engine/adapter-slots.ts';
 import { createMeasuredSession } from './device/create-session.ts';
 import { integerGemmWeightLevels } from './device/integer-gemm-range.ts';
-import { keepsTensorsOnDevice, takesScreenedHead, type ExecutionDevice, type SessionConfig } from './device/device-config.ts';
+import { keepsTensorsOnDevice, takesScreenedHead, usesIntegerGemm, type ExecutionDevice, type SessionConfig } from './device/device-config.ts';
 import { assertFeedsFitDevice } from './device/feed-guard.ts';
 import type { GraphNodePlacement } from './device/node-placement.ts';
 import { TensorCopy } from './device/tensor-copy.ts';
@@ -127,7 +127,7 @@ export class T5Runner {
     const screened = takesScreenedHead(session);
     // The range this CPU's integer GEMM multiplies int8 weights in without saturating; asked only of a
     // model that runs on it.
-    const weightLevels = screened || session.weights === 'int8-gemm' ? await integerGemmWeightLevels() : FULL_WEIGHT_LEVELS;
+    const weightLevels = usesIntegerGemm(session) ? await integerGemmWeightLevels() : FULL_WEIGHT_LEVELS;
     const screen = screened ? screenedHeadOf(config, weights, embeddings, weightLevels) : undefined;
     const builds = [
       () => buildEncoderGraph(config, weights, adapterTargets, { feedEmbeddings }),

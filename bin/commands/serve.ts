@@ -9,7 +9,9 @@ import { engineNiceFromEnv } from '../../runtime/engine/thread-priority.ts';
 import { engineStallMsFromEnv } from '../../runtime/engine/worker-watch.ts';
 import { adapterLimitsFromEnv } from '../../runtime/engine/adapter-config.ts';
 import { freedMemoryKeepMsFromEnv } from '../../runtime/freed-memory.ts';
-import { sessionConfigFromEnv } from '../../runtime/device/device-config.ts';
+import { sessionConfigFromEnv, usesIntegerGemm } from '../../runtime/device/device-config.ts';
+import { describeWeightLevels, integerGemmWeightLevels } from '../../runtime/device/integer-gemm-range.ts';
+import { FULL_WEIGHT_LEVELS } from '../../runtime/graph/quantize-weights.ts';
 import { placementWarnings } from '../../runtime/device/node-placement.ts';
 import { ModelCatalog } from '../../runtime/versions/model-catalog.ts';
 import { VersionStore, versionStorePath } from '../../runtime/versions/version-store.ts';
@@ -172,6 +174,11 @@ export function registerServe(program: Command): void {
         app.log.info({ device: session.device, nodePlacement: engine.nodePlacement }, 'execution providers per graph');
         // A silent fall-back to the CPU is a bug to surface, not hide.
         for (const warning of placementWarnings(engine.nodePlacement ?? [])) app.log.warn(warning);
+        // Asked here of the same CPU the engine's thread runs on: a narrower range is worth an operator's notice.
+        if (usesIntegerGemm(session)) {
+          const levels = await integerGemmWeightLevels();
+          if (levels !== FULL_WEIGHT_LEVELS) app.log.warn(describeWeightLevels(levels));
+        }
       } catch (err) {
         await app.close();
         // A base model that does not load is the user's to fix: one line, not a stack.

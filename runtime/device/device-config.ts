@@ -91,6 +91,11 @@ export function takesScreenedHead(config: SessionConfig): boolean {
   return config.screenedHead !== false && config.device === 'cpu' && (config.weights ?? 'f32') === 'f32' && config.precision !== 'fp16';
 }
 
+/** Whether a session config's graphs run onnxruntime's u8s8 integer GEMM (see integer-gemm-range.ts). */
+export function usesIntegerGemm(config: SessionConfig): boolean {
+  return takesScreenedHead(config) || config.weights === 'int8-gemm';
+}
+
 /** The intra-op threads a session runs with: `threads`, or one per CPU this process may use when it is 0. */
 export function intraOpThreads(threads: number): number {
   return threads > 0 ? threads : availableParallelism();

@@ -29,6 +29,13 @@ export function integerGemmWeightLevels(): Promise<WeightLevels> {
 
 let probed: Promise<WeightLevels> | undefined;
 
+/** The range in words, for `flan-serve devices` and the server's startup warning. */
+export function describeWeightLevels(levels: WeightLevels): string {
+  return levels === FULL_WEIGHT_LEVELS
+    ? `integer GEMM (int8-gemm, the screened head): int8 weights within +-${levels}`
+    : `integer GEMM (int8-gemm, the screened head): int8 weights within +-${levels}, not +-${FULL_WEIGHT_LEVELS}: this CPU's u8s8 kernel adds product pairs in a saturating 16-bit integer (x64 without VNNI), so int8-gemm is a little less accurate here`;
+}
+
 const K = 64;
 
 async function probe(): Promise<WeightLevels> {

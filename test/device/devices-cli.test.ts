@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { integerGemmWeightLevels } from '../../runtime/device/integer-gemm-range.ts';
 import type { DeviceProbe } from '../../runtime/device/probe-device.ts';
 import { providerInstalled } from '../../runtime/device/providers.ts';
 
@@ -13,10 +14,12 @@ function devices(env: NodeJS.ProcessEnv = {}): (DeviceProbe & { selected: boolea
 }
 
 describe('flan-serve devices', () => {
-  it('lists every FLAN_DEVICE value with what this machine can run, the CPU always', () => {
+  it('lists every FLAN_DEVICE value with what this machine can run, the CPU always', async () => {
     const list = devices({ FLAN_DEVICE: 'cpu' });
     expect(list.map((d) => d.device)).toEqual(['cpu', 'webgpu', 'cuda']);
     expect(list[0]).toMatchObject({ provider: 'CPUExecutionProvider', usable: true, selected: true });
+    // The CPU's integer GEMM range as the runner takes it (emulated CPUs: integer-gemm-range.test.ts).
+    expect((list[0] as { integerGemmWeightLevels?: number }).integerGemmWeightLevels).toBe(await integerGemmWeightLevels());
     if (!providerInstalled('cuda')) {
       expect(list[2]).toMatchObject({ installed: false, usable: false });
       expect(list[2].reason).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12/);

@@ -47,7 +47,11 @@ describe('the integer GEMM weight range', () => {
     'on older x64 CPUs: where +-127 weights saturate the probe answers 63, where they do not 127, and the screen stays exact',
     async () => {
       const emulated = (cpu: string, extra: string[] = []) => pick('qemu-x86_64', ['-cpu', cpu, process.execPath, ...script, ...extra]);
+      const devices = run('qemu-x86_64', ['-cpu', 'Haswell', process.execPath, 'bin/flan-serve.js', 'devices', '--json'], { timeout: 120_000 });
       const [haswell, haswellFull, nehalem] = await Promise.all([emulated('Haswell'), emulated('Haswell', ['--levels', '127']), emulated('Nehalem')]);
+      // What `flan-serve devices` tells an operator there.
+      const [cpu] = JSON.parse((await devices).stdout.trim().split('\n').pop()!) as { integerGemmWeightLevels: number }[];
+      expect(cpu.integerGemmWeightLevels).toBe(63);
       // The full range really overflows on Haswell: the screen settles on the wrong token (what served before).
       expect(haswellFull.screened).not.toBe(haswellFull.exact);
       expect(haswell).toEqual({ levels: 63, screened: haswell.exact, exact: haswellFull.exact });
