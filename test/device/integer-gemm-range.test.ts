@@ -7,15 +7,15 @@ import { integerGemmWeightLevels } from '../../runtime/device/integer-gemm-range
 const run = promisify(execFile);
 const script = ['--import', 'tsx', 'test/helpers/screen-on-this-cpu.ts'];
 
-interface Pick {
+interface ScreenPick {
   levels: number;
   screened: number | null;
   exact: number;
 }
 
-async function pick(command: string, args: string[]): Promise<Pick> {
+async function pick(command: string, args: string[]): Promise<ScreenPick> {
   const { stdout } = await run(command, args, { cwd: process.cwd(), timeout: 120_000 });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as Pick;
+  return JSON.parse(stdout.trim().split('\n').pop()!) as ScreenPick;
 }
 
 function hasQemu(): boolean {
