@@ -358,6 +358,9 @@ export class JobManager {
     switch (e.type) {
       case 'started':
         this.emit(jobId, 'info', 'started', e.resumed ? `Resumed at step ${e.step} of ${e.totalSteps}.` : `Training started: ${e.trainExamples} examples, ${e.heldOutExamples} held out.`, { step: e.step, total_steps: e.totalSteps });
+        if (e.kernelsChanged) {
+          this.emit(jobId, 'warn', 'kernels_changed', "Resumed on a CPU whose kernels round differently from the checkpoint's (another machine class): the job finishes, but its weights will not match an unbroken run's bit for bit.", { step: e.step });
+        }
         break;
       case 'step':
         this.registry.addTrainedStep(jobId, e.step, e.tokens);

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
+import { cpuKernelFingerprint } from '../../runtime/device/kernel-fingerprint.ts';
 import { heldOutBatches, StepBatches, type BatchPlan } from '../data/step-batches.ts';
 import { splitHeldOut } from '../data/held-out.ts';
 import { parseInstructionJsonl } from '../data/instruction-example.ts';
@@ -35,7 +36,16 @@ export interface TrainingSpec {
 }
 
 export type TrainingEvent =
-  | { type: 'started'; step: number; totalSteps: number; trainExamples: number; heldOutExamples: number; resumed: boolean }
+  | {
+      type: 'started';
+      step: number;
+      totalSteps: number;
+      trainExamples: number;
+      heldOutExamples: number;
+      resumed: boolean;
+      /** Resumed on CPU kernels that round differently from the checkpoint's (cpuKernelFingerprint): not bit for bit. */
+      kernelsChanged: boolean;
+    }
   | { type: 'step'; step: number; loss: number; lr: number; gradNorm: number; tokens: number; tokensPerSecond: number; etaSeconds: number }
   | { type: 'eval'; step: number; heldOutLoss: number }
   | { type: 'checkpoint'; step: number }
@@ -99,14 +109,18 @@ export async function runTraining(
     ...(spec.maxGradNorm !== undefined ? { maxGradNorm: spec.maxGradNorm } : {}),
   });
   try {
+    // The kernels this process trains on, kept with each checkpoint: a run resumed on others (another
+    // machine class) finishes, but not where an unbroken run would, bit for bit.
+    const kernels = await cpuKernelFingerprint(spec.threads ?? 1);
     const resumed = existsSync(paths.checkpoint);
     const meta = resumed ? trainer.restoreCheckpoint(paths.checkpoint) : {};
+    const kernelsChanged = meta.kernels !== undefined && meta.kernels !== kernels;
     // The data a step saw is part of the state: a resumed continual job reads exactly the appended
     // lines it had read, so its batches match the run it continues.
     let addedLines = Number(meta.addedLines ?? 0);
     let best = meta.bestHeldOutLoss === undefined ? Number.POSITIVE_INFINITY : Number(meta.bestHeldOutLoss);
     let batches = withAdded(addedLines);
-    onEvent({ type: 'started', step: trainer.step, totalSteps: spec.steps, trainExamples: train.length + addedLines, heldOutExamples: heldOut.length, resumed });
+    onEvent({ type: 'started', step: trainer.step, totalSteps: spec.steps, trainExamples: train.length + addedLines, heldOutExamples: heldOut.length, resumed, kernelsChanged });
     const evaluate = async () => (evalBatches.length ? (await trainer.evaluate(evalBatches)).loss : null);
     // A LoRA run publishes its adapter (served over the base without a copy of it); a full run its weights.
     const writeResult = (dir: string) => {
@@ -145,7 +159,7 @@ export async function runTraining(
         if (loss !== null) onEvent({ type: 'eval', step: m.step, heldOutLoss: loss });
       }
       if (boundary || m.step % spec.checkpointEvery === 0 || m.step === spec.steps) {
-        trainer.saveCheckpoint(paths.checkpoint, { seed: String(spec.seed), addedLines: String(addedLines), bestHeldOutLoss: String(best) });
+        trainer.saveCheckpoint(paths.checkpoint, { seed: String(spec.seed), addedLines: String(addedLines), bestHeldOutLoss: String(best), kernels });
         onEvent({ type: 'checkpoint', step: m.step });
       }
     }

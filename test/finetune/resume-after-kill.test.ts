@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnTrainingWorker } from '../../finetune/jobs/spawn-worker.ts';
-import { jobPaths, runTraining, type TrainingEvent, type TrainingSpec } from '../../finetune/jobs/training-run.ts';
+import { jobPaths, runTraining, TrainingCancelled, type TrainingEvent, type TrainingSpec } from '../../finetune/jobs/training-run.ts';
+import { SafetensorsFile, writeSafetensors } from '../../runtime/checkpoint/safetensors.ts';
 import { tinyJsonl, writeTinyModelDir } from './tiny-model-dir.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flan-resume-'));
@@ -51,8 +52,26 @@ describe('a training job killed mid-run', () => {
     expect(started.resumed).toBe(true);
     expect(started.step).toBeGreaterThanOrEqual(3);
     expect(started.step).toBeLessThan(12);
+    // The same machine: the checkpoint's kernels are this process's.
+    expect(started.kernelsChanged).toBe(false);
 
     const weights = (dir: string) => readFileSync(join(jobPaths(dir).model, 'model.safetensors'));
     expect(weights(broken).equals(weights(unbroken))).toBe(true);
+  });
+
+  it('says so when it resumes on CPU kernels other than those that wrote its checkpoint', async () => {
+    const dir = join(root, 'moved');
+    await expect(runTraining(spec, dir, () => undefined, () => existsSync(jobPaths(dir).checkpoint))).rejects.toBeInstanceOf(TrainingCancelled);
+    // As another machine class would have written it: the same checkpoint under another kernel fingerprint.
+    const path = jobPaths(dir).checkpoint;
+    const file = SafetensorsFile.open(path);
+    const tensors = file.names().map((name) => ({ name, dtype: 'F32' as const, shape: file.info(name).shape, data: file.readFloat32(name) }));
+    const metadata = { ...file.metadata, kernels: `not-${file.metadata.kernels}` };
+    file.close();
+    writeSafetensors(path, tensors, metadata);
+
+    const events: TrainingEvent[] = [];
+    await runTraining({ ...spec, steps: 2 }, dir, (e) => events.push(e));
+    expect(events.find((e) => e.type === 'started')).toMatchObject({ resumed: true, kernelsChanged: true });
   });
 });
