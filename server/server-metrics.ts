@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JobStatus } from '../finetune/jobs/job-registry.ts';
+import { integerGemmWeightLevels } from '../runtime/device/integer-gemm-range.ts';
 import type { GraphNodePlacement } from '../runtime/device/node-placement.ts';
 import type { EngineStats } from '../runtime/engine/engine-api.ts';
 
@@ -110,6 +111,14 @@ export class ServerMetrics {
       collect() {
         this.reset();
         for (const p of nodePlacement()) this.set({ graph: p.graph }, p.hostCopies);
+      },
+    });
+    new Gauge({
+      name: 'flan_integer_gemm_weight_levels',
+      help: "Largest |q| of the int8 weights this CPU's integer GEMM takes (int8-gemm, the screened head): 127, or 63 where its u8s8 kernel saturates 16-bit sums (x64 without VNNI)",
+      registers,
+      async collect() {
+        this.set(await integerGemmWeightLevels());
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'flan_process_' });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { integerGemmWeightLevels } from '../../runtime/device/integer-gemm-range.ts';
 import type { GraphNodePlacement } from '../../runtime/device/node-placement.ts';
 import { ServerMetrics } from '../../server/server-metrics.ts';
 
@@ -20,5 +21,10 @@ describe('flan_graph_nodes', () => {
     placement = [];
     // A swapped-out model's graphs do not linger.
     expect(await metrics.registry.metrics()).not.toMatch(/^flan_graph_(nodes|host_copies)\{/m);
+  });
+
+  it("exposes the integer GEMM's weight range on this CPU", async () => {
+    const text = await new ServerMetrics(() => undefined).registry.metrics();
+    expect(text).toContain(`flan_integer_gemm_weight_levels ${await integerGemmWeightLevels()}`);
   });
 });
