@@ -1,5 +1,8 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { arch } from 'node:os';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { arch, tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { integerGemmWeightLevels } from '../../runtime/device/integer-gemm-range.ts';
@@ -56,6 +59,30 @@ describe('the integer GEMM weight range', () => {
       expect(haswellFull.screened).not.toBe(haswellFull.exact);
       expect(haswell).toEqual({ levels: 63, screened: haswell.exact, exact: haswellFull.exact });
       expect(nehalem).toEqual({ levels: 127, screened: nehalem.exact, exact: haswellFull.exact });
+    },
+    240_000,
+  );
+
+  it.skipIf(arch() !== 'x64' || (!hasQemu() && !process.env.CI))(
+    'on an x64 CPU whose integer GEMM saturates, the server warns at startup that its int8 weights are within +-63',
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'flan-range-serve-'));
+      const server = spawn('qemu-x86_64', ['-cpu', 'Haswell', process.execPath, 'bin/flan-serve.js', 'serve'], {
+        env: { ...process.env, PORT: '0', FLAN_DATA_DIR: dataDir },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      try {
+        const warning = await new Promise<{ level: number; msg: string }>((resolve, reject) => {
+          createInterface({ input: server.stdout }).on('line', (line) => {
+            if (line.includes('"msg":"integer GEMM')) resolve(JSON.parse(line) as { level: number; msg: string });
+          });
+          server.once('exit', (code) => reject(new Error(`the server exited (${code}) before warning`)));
+        });
+        expect(warning).toMatchObject({ level: 40, msg: expect.stringContaining('within +-63, not +-127') });
+      } finally {
+        server.kill('SIGKILL');
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
     240_000,
   );
