@@ -9,9 +9,10 @@ import { createSession } from './create-session.ts';
 /**
  * The bits of a fixed float computation on onnxruntime's CPU kernels at `threads` threads, hashed: the
  * operations a train step leans on (a GEMM, a long reduction, softmax's exponentials), whose rounding
- * depends on the kernels MLAS dispatches to on this CPU (SSE, AVX2, AVX-512) and on the thread count.
- * Two processes agreeing on it compute a train step alike, so a job resumed on another machine class
- * (a Kubernetes pod rescheduled) can say that it will not end bit for bit where an unbroken run would.
+ * depends on the kernels MLAS dispatches to on this CPU (SSE, AVX2, AVX-512: three different values
+ * under qemu-user and here). Two processes that disagree on it do not compute a train step alike, so a
+ * job resumed on another machine class (a Kubernetes pod rescheduled) can say that it will not end bit
+ * for bit where an unbroken run would. Agreement is likely, not proven, to mean the same arithmetic.
  */
 export async function cpuKernelFingerprint(threads: number): Promise<string> {
   const rows = 16;
