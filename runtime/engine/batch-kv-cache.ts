@@ -154,11 +154,13 @@ export class BatchKVCache {
   }
 
   /** One decoder step over the cache, each row fed its last token; the new keys and values are written in. */
-  async step(runner: T5Runner, inputIds: ort.Tensor, opts: { adapters?: AdapterFeeds; tally?: TransferTally; logits?: boolean } = {}) {
-    // The decoder writes logits into the runner's reused host buffer; a screened head skips them for greedy rows.
+  async step(runner: T5Runner, inputIds: ort.Tensor, opts: { adapters?: AdapterFeeds; tally?: TransferTally; logits?: boolean | readonly number[] } = {}) {
+    // The decoder writes logits into the runner's reused host buffer; a screened head skips them for greedy
+    // rows. Asked for some rows' logits, the host fetches every row's: they are in host memory already.
+    const wanted = typeof opts.logits === 'object' ? opts.logits.length > 0 : opts.logits;
     const { logits, greedyIds, newKV } = await runner.decodeStep(
       { inputIds, encoderAttentionMask: this.encoderMask, ...this.selfAttentionFeeds(), past: this.past, cross: this.cross, adapters: opts.adapters },
-      { tally: opts.tally, logits: opts.logits },
+      { tally: opts.tally, logits: wanted },
     );
     this.append(newKV);
     return { logits: logits?.data as Float32Array | undefined, greedyIds };

@@ -162,11 +162,7 @@ export class DecodeRunner {
     const tally = new TransferTally();
     const inputIds = int64Feed(lastTokens.map((t) => [t]));
     const adapters = await this.adapterFeeds(this.rowAdapters, tally);
-    const logits = opts.logits;
-    const out =
-      this.cache instanceof DeviceKVCache
-        ? await this.cache.step(this.runner, inputIds, { adapters, tally, logits })
-        : await this.cache.step(this.runner, inputIds, { adapters, tally, logits: logits === true || (logits !== false && logits.length > 0) });
+    const out = await this.cache.step(this.runner, inputIds, { adapters, tally, logits: opts.logits });
     this.steps += 1;
     this.stepTally.add(tally);
     this.lastStepTally = tally;
