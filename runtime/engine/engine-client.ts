@@ -189,16 +189,18 @@ export class EngineClient implements Engine {
   }
 
   /**
-   * The watchdog: a worker that shows no progress for stallMs (a step that never ends, a loop that never
-   * yields) is replaced as a dead one is: its requests fail with 503 and a new worker serves. The old one
+   * The watchdog: a worker that shows no progress for stallMs of the time it could run (a step that
+   * never ends, a loop that never yields; time spent waiting for a CPU does not count) is replaced as a dead one is: its requests fail with 503 and a new worker serves. The old one
    * is terminated once its native call returns (waiting stallMs more at most).
    */
   private checkProgress(): void {
-    const silentMs = this.watch.silentForMs();
-    if (this.closing || silentMs < this.stallMs) return;
+    const { silentMs, cpuWaitMs } = this.watch.silence();
+    const stalledMs = Math.round(silentMs - cpuWaitMs);
+    if (this.closing || stalledMs < this.stallMs) return;
     const where = this.watch.nativeCalls > 0 ? 'inside an onnxruntime call' : 'in JavaScript';
     const [worker, watch] = [this.worker, this.watch];
-    this.replace(new Error(`the engine worker made no progress for ${silentMs} ms (${where}); it was replaced`));
+    const waited = cpuWaitMs >= 1 ? `, not counting ${Math.round(cpuWaitMs)} ms it waited for a CPU` : '';
+    this.replace(new Error(`the engine worker made no progress for ${stalledMs} ms (${where})${waited}; it was replaced`));
     void this.stop(worker, watch, this.stallMs);
   }
 
@@ -221,6 +223,7 @@ export class EngineClient implements Engine {
       session: { ...this.options.session, spinning: this.options.session.spinning ?? ENGINE_SPINNING },
       nice: this.options.nice ?? DEFAULT_ENGINE_NICE,
       watch: watch.buffer,
+      threadId: watch.threadIdBuffer,
       beatMs: this.beatMs,
     };
     const worker = new Worker(new URL('../worker-bootstrap.mjs', import.meta.url), { workerData, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });

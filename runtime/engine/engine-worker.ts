@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { reportNativeCallsTo } from '../device/native-calls.ts';
 import { keepFreedMemoryForReuse } from '../freed-memory.ts';
@@ -12,7 +13,6 @@ import {
   type ScoreResult,
   type StreamFailure,
 } from './engine-api.ts';
-import { lowerThreadPriority } from './thread-priority.ts';
 import { WorkerWatch } from './worker-watch.ts';
 
 /** What the server thread hands the worker when it starts it. */
@@ -24,6 +24,8 @@ export interface EngineWorkerData {
   nice: number;
   /** The WorkerWatch's memory, shared with the client. */
   watch: SharedArrayBuffer;
+  /** The WorkerWatch's thread id, written by runtime/worker-bootstrap.mjs. */
+  threadId: SharedArrayBuffer;
   /** How often the thread reports that its loop turns (well under the client's stall limit). */
   beatMs: number;
 }
@@ -34,10 +36,12 @@ export interface EngineWorkerData {
  * one message per turn of this thread's loop (about one per decode step), not one per token.
  */
 const port = parentPort!;
-const { limits, session, nice, watch: watchBuffer, beatMs } = workerData as EngineWorkerData;
-if (nice > 0) lowerThreadPriority(nice);
+const { limits, session, nice, watch: watchBuffer, threadId, beatMs } = workerData as EngineWorkerData;
+const watch = new WorkerWatch(watchBuffer, threadId);
+// On Linux a priority belongs to a thread, and the threads this one starts (onnxruntime's pools,
+// made with its sessions) inherit it.
+if (watch.threadId !== undefined && nice > 0) setPriority(watch.threadId, nice);
 keepFreedMemoryForReuse();
-const watch = new WorkerWatch(watchBuffer);
 reportNativeCallsTo(watch);
 setInterval(() => watch.beat(), beatMs);
 const core = new EngineCore(limits, session);

@@ -1,5 +1,4 @@
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config-error.ts';
 
 /**
@@ -19,18 +18,15 @@ export function engineNiceFromEnv(env: NodeJS.ProcessEnv): number {
 }
 
 /**
- * Lowers the calling thread's scheduling priority to `nice`. On Linux a priority belongs to a thread,
- * and threads started from this one (onnxruntime's pool threads, made when its sessions are) inherit
- * it; the thread's id comes from /proc/thread-self. Returns the thread id, or undefined where there is
- * no such file (other systems: the priority stays).
+ * How long thread `tid` of this process has waited, in all, for a CPU while it was ready to run
+ * (the kernel's run_delay in /proc/<pid>/task/<tid>/schedstat), in ms; undefined where it cannot be read
+ * (other systems, kernels without scheduler statistics).
  */
-export function lowerThreadPriority(nice: number): number | undefined {
-  let tid: number;
+export function threadCpuWaitMs(tid: number): number | undefined {
   try {
-    tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    const runDelayNs = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+    return Number.isFinite(runDelayNs) ? runDelayNs / 1e6 : undefined;
   } catch {
     return undefined;
   }
-  setPriority(tid, nice);
-  return tid;
 }

@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineError, GenerationEvent } from '../../runtime/engine/engine-api.ts';
 import { modelRefFor } from '../../runtime/engine/engine-core.ts';
 import { EngineClient } from '../../runtime/engine/engine-client.ts';
+import type { Silence } from '../../runtime/engine/worker-watch.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { makeTinyModelDir } from '../helpers/tiny-model.ts';
 
@@ -35,7 +37,10 @@ describe.skipIf(!hasShared)('the engine worker watchdog', () => {
   function slowClient(ms: number, mode: 'native' | 'js', options: { stallMs?: number; onRestart?: (e: Error) => void } = {}) {
     const workerEntry = new URL('./helpers/slow-runs-worker.ts', import.meta.url);
     Object.entries({ arm, log, ms: String(ms), mode }).forEach(([k, v]) => workerEntry.searchParams.set(k, v));
-    return new EngineClient({ session, workerEntry, ...options });
+    // At the HTTP thread's priority: a thread stuck in JavaScript shows as stuck only for the time it
+    // runs (time waiting for a CPU does not count), and at the engine's default nice on a machine busy
+    // with other test files it would run a tenth of the time.
+    return new EngineClient({ session, workerEntry, nice: 0, ...options });
   }
   const logged = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
   async function until(condition: () => boolean) {
@@ -94,5 +99,35 @@ describe.skipIf(!hasShared)('the engine worker watchdog', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(restarts[0].message).toMatch(/no progress for \d+ ms \(in JavaScript\)/);
     expect(await outcome(client.generate({ model, prompt: 'color of the sky', sampling: { maxTokens: 4 } }))).toBe('finished');
+  });
+
+  /** Where a process can be put on one CPU with another that keeps it busy, and the kernel says how long a thread waited for it. */
+  const canStarve = (() => {
+    try {
+      execFileSync('taskset', ['--version'], { stdio: 'ignore' });
+      return existsSync('/proc/self/schedstat');
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!canStarve)('does not replace a worker starved of CPU: the time its thread waited for one is not counted', async () => {
+    const stallMs = 1_500;
+    // The first CPU this process may use; the loading process and a spinner share it.
+    const cpu = readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s*(\d+)/m)![1];
+    const spinner = spawn('taskset', ['-c', cpu, process.execPath, '-e', 'for (;;);'], { stdio: 'ignore' });
+    try {
+      const helper = new URL('./helpers/starved-engine.ts', import.meta.url).pathname;
+      const out = execFileSync('taskset', ['-c', cpu, process.execPath, '--import', 'tsx', helper, model.dir, String(stallMs)], { encoding: 'utf8' });
+      const { restarts, longest, load } = JSON.parse(out) as { restarts: string[]; longest: Silence; load: string };
+      // The starvation is real: the worker's thread was silent past the limit...
+      expect(longest.silentMs).toBeGreaterThan(stallMs);
+      expect(restarts).toEqual([]);
+      expect(load).toBe('loaded');
+      // ...mostly waiting for the CPU.
+      expect(longest.silentMs - longest.cpuWaitMs).toBeLessThan(stallMs);
+    } finally {
+      spinner.kill('SIGKILL');
+    }
   });
 });
