@@ -190,8 +190,9 @@ export class EngineClient implements Engine {
 
   /**
    * The watchdog: a worker that shows no progress for stallMs of the time it could run (a step that
-   * never ends, a loop that never yields; time spent waiting for a CPU does not count) is replaced as a dead one is: its requests fail with 503 and a new worker serves. The old one
-   * is terminated once its native call returns (waiting stallMs more at most).
+   * never ends, a loop that never yields; time spent waiting for a CPU does not count) is replaced as a
+   * dead one is: its requests fail with 503 and a new worker serves. The old one is terminated once its
+   * native call returns (waiting stallMs more at most).
    */
   private checkProgress(): void {
     const { silentMs, cpuWaitMs } = this.watch.silence();
