@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ModelLoadError } from '../runtime/checkpoint/model-load-error.ts';
 import { ConfigError } from '../runtime/config-error.ts';
+import { EngineError } from '../runtime/engine/engine-api.ts';
 import { registerDevices } from './commands/devices.ts';
 import { registerEval } from './commands/eval.ts';
 import { registerExport, registerMergeAdapter } from './commands/export.ts';
@@ -34,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ModelLoadError || err instanceof UsageError || err instanceof ConfigError) {
+    if (err instanceof ModelLoadError || err instanceof UsageError || err instanceof ConfigError || err instanceof EngineError) {
       process.stderr.write(`flan-serve: ${err.message}\n`);
       return 1;
     }

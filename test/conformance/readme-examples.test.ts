@@ -2,12 +2,18 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loadModelDir } from '../../runtime/checkpoint/model-dir.ts';
+import { greedyDecode } from '../../runtime/engine/greedy-decode.ts';
+import { T5Runner } from '../../runtime/t5-runner.ts';
+import { webgpuSkipReason, withoutDawnNotices } from '../helpers/device-under-test.ts';
 import { hasShared, referenceDir } from '../helpers/shared-fixtures.ts';
+import { makeTinyModelDir } from '../helpers/tiny-model.ts';
 
 const cli = fileURLToPath(new URL('../../bin/flan-serve.js', import.meta.url));
 const readme = (path: string) => readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), 'utf8');
 /** The model `npm start` serves with no FLAN_MODEL: the embedded models/flan-mini, named after its directory. */
 const DEFAULT_MODEL = 'flan-mini';
+const noWebgpu = !hasShared || (await webgpuSkipReason()) !== undefined;
 
 describe('the READMEs\' examples work as written', () => {
   it.each(['README.md', 'server/README.md'])('%s asks only for the model the default server has', (path) => {
@@ -32,4 +38,29 @@ describe('the READMEs\' examples work as written', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/^flan-serve: "input_ids" holds 13959, outside this model's vocabulary \[0, 384\)\n$/);
   });
+
+  async function generateExample(device: 'cpu' | 'webgpu') {
+    const example = /npx flan-serve generate --model DIR --prompt "([^"]+)" --max-tokens (\d+)/.exec(readme('README.md'));
+    expect(example).not.toBeNull();
+    const [, prompt, maxTokens] = example!;
+    const dir = makeTinyModelDir({ seed: 5 });
+    const run = spawnSync(process.execPath, [cli, 'generate', '--model', dir, '--prompt', prompt, '--max-tokens', maxTokens], {
+      encoding: 'utf8',
+      env: { ...process.env, FLAN_DEVICE: device },
+    });
+    expect(withoutDawnNotices(run.stderr)).toBe('');
+    expect(run.status).toBe(0);
+    // The reference: greedy decoding's own loop (held to Hugging Face's greedy ids in t5-reference.test.ts) on the CPU.
+    const model = loadModelDir(dir, { requireTokenizer: true });
+    const runner = await T5Runner.fromWeights(model.config, model.weights, { device: 'cpu', threads: 1 });
+    const ids = model.tokenizer!.encode(prompt);
+    const { decoderStartTokenId, eosTokenIds, padTokenId } = model.generationConfig;
+    const options = { maxNewTokens: Number(maxTokens), decoderStartTokenId, eosTokenId: eosTokenIds[0], padTokenId };
+    const [sequence] = await greedyDecode(runner, [ids], [ids.map(() => 1)], options);
+    await runner.release();
+    expect(run.stdout).toBe(`${model.tokenizer!.decode(sequence, { skipSpecialTokens: true })}\n`);
+  }
+
+  it.skipIf(!hasShared)("README's generate example prints the reference greedy decoding's text", () => generateExample('cpu'));
+  it.skipIf(noWebgpu)("README's generate example prints the same text on WebGPU", () => generateExample('webgpu'));
 });
