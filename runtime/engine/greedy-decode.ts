@@ -10,9 +10,10 @@ export interface GreedyOptions {
 }
 
 /**
- * Greedy decoding of a padded batch in lock-step with the KV cache: the reference the scheduler is
- * checked against, and what `flan-serve generate` runs. Returns, like Hugging Face's generate, each row
- * starting with the decoder start token and padded after its end-of-sequence token.
+ * Greedy decoding of a padded batch in lock-step with the KV cache: the reference the scheduler (and
+ * `flan-serve generate`'s output) is checked against, and bench/weights-quality's decoder. Returns,
+ * like Hugging Face's generate, each row starting with the decoder start token and padded after its
+ * end-of-sequence token.
  */
 export async function greedyDecode(
   runner: T5Runner,
