@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -6,6 +6,7 @@ import { arch, tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { integerGemmWeightLevels } from '../../runtime/device/integer-gemm-range.ts';
+import { isInstalled } from '../helpers/installed-command.ts';
 
 const run = promisify(execFile);
 const script = ['--import', 'tsx', 'test/helpers/screen-on-this-cpu.ts'];
@@ -19,15 +20,6 @@ interface ScreenPick {
 async function pick(command: string, args: string[]): Promise<ScreenPick> {
   const { stdout } = await run(command, args, { cwd: process.cwd(), timeout: 120_000 });
   return JSON.parse(stdout.trim().split('\n').pop()!) as ScreenPick;
-}
-
-function hasQemu(): boolean {
-  try {
-    execFileSync('qemu-x86_64', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -46,7 +38,7 @@ describe('the integer GEMM weight range', () => {
   }, 60_000);
 
   // CI installs qemu-user; elsewhere an x64 host without it skips.
-  it.skipIf(arch() !== 'x64' || (!hasQemu() && !process.env.CI))(
+  it.skipIf(arch() !== 'x64' || (!isInstalled('qemu-x86_64') && !process.env.CI))(
     'on older x64 CPUs: where +-127 weights saturate the probe answers 63, where they do not 127, and the screen stays exact',
     async () => {
       const emulated = (cpu: string, extra: string[] = []) => pick('qemu-x86_64', ['-cpu', cpu, process.execPath, ...script, ...extra]);
@@ -63,7 +55,7 @@ describe('the integer GEMM weight range', () => {
     240_000,
   );
 
-  it.skipIf(arch() !== 'x64' || (!hasQemu() && !process.env.CI))(
+  it.skipIf(arch() !== 'x64' || (!isInstalled('qemu-x86_64') && !process.env.CI))(
     'on an x64 CPU whose integer GEMM saturates, the server warns at startup that its int8 weights are within +-63',
     async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'flan-range-serve-'));

@@ -7,6 +7,7 @@ import type { EngineError, GenerationEvent } from '../../runtime/engine/engine-a
 import { modelRefFor } from '../../runtime/engine/engine-core.ts';
 import { EngineClient } from '../../runtime/engine/engine-client.ts';
 import type { Silence } from '../../runtime/engine/worker-watch.ts';
+import { isInstalled } from '../helpers/installed-command.ts';
 import { hasShared } from '../helpers/shared-fixtures.ts';
 import { makeTinyModelDir } from '../helpers/tiny-model.ts';
 
@@ -102,14 +103,7 @@ describe.skipIf(!hasShared)('the engine worker watchdog', () => {
   });
 
   /** Where a process can be put on one CPU with another that keeps it busy, and the kernel says how long a thread waited for it. */
-  const canStarve = (() => {
-    try {
-      execFileSync('taskset', ['--version'], { stdio: 'ignore' });
-      return existsSync('/proc/self/schedstat');
-    } catch {
-      return false;
-    }
-  })();
+  const canStarve = isInstalled('taskset') && existsSync('/proc/self/schedstat');
 
   it.skipIf(!canStarve)('does not replace a worker starved of CPU: the time its thread waited for one is not counted', async () => {
     const stallMs = 1_500;

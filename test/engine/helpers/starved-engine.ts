@@ -1,6 +1,6 @@
 /**
  * Loads a model into an engine worker whose process shares one CPU with a busier one: run under
- * `taskset -c 0` beside a spinner pinned there, the worker (nice 10 against the spinner's 0) gets a
+ * `taskset -c <one CPU>` beside a spinner pinned there, the worker (nice 10 against the spinner's 0) gets a
  * tenth of the CPU, so a load that takes a fraction of a second takes seconds. Prints, as JSON, how
  * many times the watchdog replaced the worker, the longest silence seen and how much of it was
  * waiting for a CPU, and how the load ended. Arguments: the model directory, the watchdog limit (ms).
